@@ -1,0 +1,112 @@
+//! Lossless codecs for the file formats gitseal encrypts: YAML, JSON, dotenv (and binary, which
+//! the envelope stores as JSON).
+//!
+//! A codec turns text into a [`Document`] whose leaves and comments carry their byte spans, and
+//! writes a changed document back by replacing only those spans ([`write`]), so everything the
+//! envelope did not touch (indentation, quoting, comments, blank lines, key order) stays byte for
+//! byte. [`emit`] writes a whole document in another format (`--output-type`).
+//!
+//! This crate knows nothing about cryptography: the envelope decides which leaves change and what
+//! they become.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod dotenv;
+mod json;
+mod model;
+mod scalar;
+mod text;
+mod value;
+mod yaml;
+
+pub use model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
+pub use scalar::{format_float, parse_rfc3339, Timestamp};
+pub use value::Value;
+
+/// A file that could not be parsed. Messages name the line and column, never a value.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} at line {line}, column {column}")]
+pub struct ParseError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+}
+
+impl ParseError {
+    /// An error at byte offset `at` of `src`.
+    pub fn at(src: &str, at: usize, message: impl Into<String>) -> ParseError {
+        let (line, column) = text::line_column(src, at);
+        ParseError { message: message.into(), line, column }
+    }
+}
+
+/// A document that cannot be written in the requested format.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {format} output: {message}")]
+pub struct EmitError {
+    /// The output format.
+    pub format: &'static str,
+    /// Why (names the key path, never a value).
+    pub message: String,
+}
+
+/// What to add to or take out of a document when writing it.
+#[derive(Clone, Copy, Default)]
+pub struct WriteOptions<'a> {
+    /// Metadata to append under the top-level key `sops` (every YAML document gets a copy).
+    pub metadata: Option<&'a Value>,
+    /// Remove the top-level `sops` metadata from the output.
+    pub strip_metadata: bool,
+    /// Indentation (spaces) for what the codec writes anew; `None` keeps the file's own.
+    pub indent: Option<usize>,
+}
+
+/// Parses `src` as `format`. Binary input is not parsed (the envelope handles it).
+pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
+    match format {
+        Format::Yaml => yaml::parse(src),
+        Format::Json | Format::Binary => json::parse(src),
+        Format::Dotenv => dotenv::parse(src),
+    }
+}
+
+/// Writes `doc` (parsed from `src`) back in its own format, replacing the spans of changed
+/// leaves and comments, and adding or removing the `sops` metadata as `opts` says.
+pub fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String, EmitError> {
+    match doc.format {
+        Format::Yaml => yaml::write(doc, src, opts),
+        Format::Json | Format::Binary => json::write(doc, src, opts),
+        Format::Dotenv => dotenv::write(doc, src, opts),
+    }
+}
+
+/// Writes `doc` as a whole new file in `format` (cross-format output), with its current values.
+/// Comments are kept where the output format has them.
+pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<String, EmitError> {
+    match format {
+        Format::Yaml => yaml::emit(doc, opts),
+        Format::Json | Format::Binary => json::emit(doc, opts),
+        Format::Dotenv => dotenv::emit(doc, opts),
+    }
+}
+
+/// The `sops` metadata of a parsed document (from its first root), as a plain value tree:
+/// the top-level `sops` entry for YAML and JSON, the flattened `sops_*` keys for dotenv.
+pub fn metadata(doc: &Document) -> Option<Value> {
+    match doc.format {
+        Format::Dotenv => dotenv::metadata(doc),
+        _ => doc.roots.first()?.node.get("sops").map(|e| Value::from_node(&e.value)),
+    }
+}
+
+/// True when the document has top-level sops metadata (a `sops` key, or `sops_*` keys for
+/// dotenv) in any of its documents.
+pub fn has_metadata(doc: &Document) -> bool {
+    match doc.format {
+        Format::Dotenv => dotenv::has_metadata(doc),
+        _ => doc.roots.iter().any(|r| r.node.get("sops").is_some()),
+    }
+}

@@ -1,0 +1,232 @@
+//! The document model shared by every codec.
+//!
+//! A parsed file is a [`Document`]: one [`Node`] tree per document (YAML files may hold several),
+//! where every leaf and every comment remembers the byte span it came from. The envelope walks the
+//! tree, changes the leaves it selects (setting `changed`), and the codec writes the file again by
+//! replacing only the spans of changed leaves ([`crate::write`]), or emits a whole new file in
+//! another format ([`crate::emit`]).
+
+/// The file formats gitseal reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// YAML 1.2, multi-document.
+    Yaml,
+    /// JSON (RFC 8259).
+    Json,
+    /// dotenv `KEY=value` lines, as sops reads them.
+    Dotenv,
+    /// Any bytes, stored as one value.
+    Binary,
+}
+
+impl Format {
+    /// The format sops picks for a path: by suffix, anything unknown is binary.
+    pub fn from_path(path: &str) -> Format {
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
+            Format::Yaml
+        } else if path.ends_with(".json") {
+            Format::Json
+        } else if path.ends_with(".env") {
+            Format::Dotenv
+        } else {
+            Format::Binary
+        }
+    }
+
+    /// Parses a `--input-type`/`--output-type` name. Unlike sops, an unknown name is an error
+    /// instead of a silent fall back to binary.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            "dotenv" | "env" => Some(Format::Dotenv),
+            "binary" => Some(Format::Binary),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Binary => "binary",
+        }
+    }
+}
+
+/// A byte range in the source text, `start..end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+}
+
+/// A typed scalar value, with the types sops distinguishes.
+#[derive(Clone, PartialEq)]
+pub enum Scalar {
+    /// `null`, `~` or an empty value.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A 64-bit signed integer.
+    Int(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// A string (any UTF-8).
+    Str(String),
+    /// A timestamp, kept as RFC 3339 text with nanosecond precision (Go's `RFC3339Nano`).
+    Time(String),
+}
+
+// Values may be secrets: Debug shows only the type.
+impl std::fmt::Debug for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Scalar::Null => "Null",
+            Scalar::Bool(_) => "Bool(..)",
+            Scalar::Int(_) => "Int(..)",
+            Scalar::Float(_) => "Float(..)",
+            Scalar::Str(_) => "Str(..)",
+            Scalar::Time(_) => "Time(..)",
+        })
+    }
+}
+
+/// How a scalar was written in the source, so that a codec can write a new value the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// YAML plain scalar, JSON number/true/false/null, dotenv value.
+    Plain,
+    /// YAML `'...'`.
+    SingleQuoted,
+    /// YAML or JSON `"..."`.
+    DoubleQuoted,
+    /// YAML `|` block.
+    Literal,
+    /// YAML `>` block.
+    Folded,
+}
+
+/// A scalar leaf of the tree.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// Its value: the parsed value, or the new one once `changed` is set.
+    pub value: Scalar,
+    /// The bytes to replace when the value changes (for YAML block scalars: from the `|`/`>`
+    /// indicator to the end of the last content line; for quoted scalars: the quotes included).
+    pub span: Span,
+    /// How the source wrote it.
+    pub style: Style,
+    /// Column (in characters) of the line's indentation where a block scalar's content starts;
+    /// used to write a block scalar back at the same indentation.
+    pub indent: usize,
+    /// True when `value` was set by the envelope and must be written.
+    pub changed: bool,
+    /// True inside a YAML flow collection (`{...}`, `[...]`), where plain scalars may not hold
+    /// `,[]{}`.
+    pub in_flow: bool,
+}
+
+/// A comment: the text after its `#` (or `;` for INI), and the span of the whole comment.
+#[derive(Clone, Debug)]
+pub struct Comment {
+    /// Text after the comment character, as sops keeps it (`# foo` -> ` foo`).
+    pub text: String,
+    /// From the comment character (or for a YAML sequence item holding an encrypted comment,
+    /// from the `-`) to the end of the line, newline excluded.
+    pub span: Span,
+    /// True when `text` was set by the envelope and must be written.
+    pub changed: bool,
+}
+
+/// A node of the tree.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A mapping, in source order.
+    Map(Vec<MapItem>),
+    /// A sequence, in source order.
+    Seq(Vec<SeqItem>),
+    /// A scalar.
+    Leaf(Leaf),
+}
+
+/// An item of a mapping.
+#[derive(Clone, Debug)]
+pub enum MapItem {
+    /// A comment line (or trailing comment) inside the mapping.
+    Comment(Comment),
+    /// A key and its value.
+    Entry(Entry),
+}
+
+/// A key/value pair.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The key, as a string (sops accepts only string keys).
+    pub key: String,
+    /// The bytes that make up the whole entry, so that it can be removed (used for the `sops`
+    /// metadata entry): for YAML from the start of the key's line to the start of the line
+    /// after the value; for JSON from the key's opening quote to the end of the value.
+    pub span: Span,
+    /// The value.
+    pub value: Node,
+}
+
+/// An item of a sequence.
+#[derive(Clone, Debug)]
+pub enum SeqItem {
+    /// A comment line inside the sequence.
+    Comment(Comment),
+    /// A value; `start` is where the item begins (the `-` of a YAML block sequence item).
+    Node {
+        /// Start of the item, its `-` indicator included.
+        start: usize,
+        /// The value.
+        node: Node,
+    },
+}
+
+/// One document of a file.
+#[derive(Clone, Debug)]
+pub struct Root {
+    /// The top-level node (a mapping for every file sops can read).
+    pub node: Node,
+    /// Where a metadata block for this document is inserted (YAML: the start of the line of
+    /// the next document marker, or the end of the file).
+    pub end: usize,
+}
+
+/// A parsed file.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// The format it was parsed as.
+    pub format: Format,
+    /// Its documents (one except for multi-document YAML).
+    pub roots: Vec<Root>,
+    /// The indentation step seen in the file (spaces), if any nesting shows one.
+    pub indent: Option<usize>,
+}
+
+impl Node {
+    /// The entry with key `key` when this node is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        match self {
+            Node::Map(items) => items.iter().find_map(|item| match item {
+                MapItem::Entry(e) if e.key == key => Some(e),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+}

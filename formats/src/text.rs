@@ -1,0 +1,45 @@
+//! Small text helpers shared by the codecs.
+
+use crate::model::Span;
+
+/// 1-based line and column (in characters) of byte offset `at`.
+pub fn line_column(src: &str, at: usize) -> (usize, usize) {
+    let at = floor_char_boundary(src, at.min(src.len()));
+    let before = &src[..at];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, src[line_start..at].chars().count() + 1)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Applies non-overlapping replacements, given in any order, to `src`.
+pub fn apply_edits(src: &str, edits: &mut [(Span, String)]) -> String {
+    edits.sort_by_key(|(s, _)| (s.start, s.end));
+    let extra: usize = edits.iter().map(|(_, t)| t.len()).sum();
+    let mut out = String::with_capacity(src.len() + extra);
+    let mut pos = 0;
+    for (span, text) in edits.iter() {
+        debug_assert!(span.start >= pos, "overlapping edits");
+        out.push_str(&src[pos..span.start]);
+        out.push_str(text);
+        pos = span.end;
+    }
+    out.push_str(&src[pos..]);
+    out
+}
+
+/// Start of the line that holds byte offset `at`.
+pub fn line_start(src: &str, at: usize) -> usize {
+    src[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Offset just past the newline that ends the line holding `at` (or the end of `src`).
+pub fn next_line_start(src: &str, at: usize) -> usize {
+    src[at..].find('\n').map_or(src.len(), |i| at + i + 1)
+}

@@ -1,0 +1,9 @@
+//! The YAML codec.
+
+mod emit;
+mod parse;
+mod render;
+mod resolve;
+
+pub(crate) use emit::{emit, write};
+pub(crate) use parse::parse;

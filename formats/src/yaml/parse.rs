@@ -1,0 +1,575 @@
+//! YAML parsing into the span-carrying document model.
+//!
+//! saphyr-parser gives the events with character spans; comments are not events, so they are
+//! found in the gaps between events. Each comment then goes to the collection it sits in: the
+//! one whose next item follows it, or at the end of a block collection the innermost one whose
+//! items are not indented deeper than the comment.
+
+use std::collections::{HashMap, HashSet};
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
+
+use super::resolve::{resolve_plain, Resolved};
+use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
+use crate::text::{line_start, next_line_start};
+use crate::ParseError;
+
+/// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
+const MAX_DEPTH: usize = 2000;
+
+struct Ev<'a> {
+    event: Event<'a>,
+    start: usize,
+    end: usize,
+    col: usize,
+    /// For block scalars: where the `|`/`>` header starts.
+    header: Option<usize>,
+}
+
+struct RawComment {
+    start: usize,
+    end: usize,
+    col: usize,
+    own_line: bool,
+}
+
+/// Maps saphyr's character indexes to byte offsets.
+enum CharMap {
+    Ascii,
+    Offsets(Vec<usize>),
+}
+
+impl CharMap {
+    fn new(src: &str) -> CharMap {
+        if src.is_ascii() {
+            CharMap::Ascii
+        } else {
+            let mut v: Vec<usize> = src.char_indices().map(|(i, _)| i).collect();
+            v.push(src.len());
+            CharMap::Offsets(v)
+        }
+    }
+
+    fn byte(&self, idx: usize) -> usize {
+        match self {
+            CharMap::Ascii => idx,
+            CharMap::Offsets(v) => v.get(idx).copied().unwrap_or_else(|| *v.last().unwrap_or(&0)),
+        }
+    }
+}
+
+pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
+    let (events, comments) = scan(src)?;
+    let mut b = Builder {
+        src,
+        events,
+        i: 0,
+        comments,
+        ci: 0,
+        anchors: HashMap::new(),
+        flow: 0,
+        depth: 0,
+        indent: None,
+        path: Vec::new(),
+    };
+    let roots = b.documents()?;
+    Ok(Document { format: Format::Yaml, roots, indent: b.indent })
+}
+
+fn scan(src: &str) -> Result<(Vec<Ev<'_>>, Vec<RawComment>), ParseError> {
+    let map = CharMap::new(src);
+    let mut parser = Parser::new_from_str(src);
+    let mut events = Vec::new();
+    let mut comments = Vec::new();
+    let mut prev_end = 0;
+    while let Some(next) = parser.next_event() {
+        let (event, span): (Event, CharSpan) = next.map_err(|e| {
+            let m = e.marker();
+            ParseError { message: format!("invalid YAML: {}", e.info()), line: m.line(), column: m.col() + 1 }
+        })?;
+        let start = map.byte(span.start.index()).max(prev_end.min(map.byte(span.start.index())));
+        let end = map.byte(span.end.index());
+        let mut header = None;
+        let mut gap_end = start;
+        if let Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) = event {
+            let h = find_block_header(src, prev_end, start, end);
+            header = Some(h);
+            gap_end = gap_end.min(h);
+        }
+        if prev_end < gap_end {
+            find_comments(src, prev_end, gap_end, &mut comments);
+        }
+        let is_end = matches!(event, Event::StreamEnd);
+        events.push(Ev { event, start, end, col: span.start.col(), header });
+        prev_end = prev_end.max(end);
+        if is_end {
+            break;
+        }
+    }
+    if prev_end < src.len() {
+        find_comments(src, prev_end, src.len(), &mut comments);
+    }
+    Ok((events, comments))
+}
+
+/// The `|` or `>` that starts a block scalar whose content starts at `content`.
+fn find_block_header(src: &str, from: usize, content: usize, end: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = from;
+    while i < content {
+        match b[i] {
+            b'|' | b'>' if i == 0 || b[i - 1].is_ascii_whitespace() || b[i - 1] == b':' => return i,
+            b'#' if i == 0 || b[i - 1].is_ascii_whitespace() => i = next_line_start(src, i),
+            _ => i += 1,
+        }
+    }
+    // Anchored or tagged block scalars: the header is inside the event's own span.
+    let line_end = src[content..end].find('\n').map_or(end, |n| content + n);
+    src[content..line_end].find(['|', '>']).map_or(content, |n| content + n)
+}
+
+/// Comments between `from` and `to`, where no YAML token is.
+fn find_comments(src: &str, from: usize, to: usize, out: &mut Vec<RawComment>) {
+    let b = src.as_bytes();
+    let mut i = from;
+    while i < to {
+        if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
+            let ls = line_start(src, i);
+            let end = src[i..].find('\n').map_or(src.len(), |n| i + n);
+            let end = if end > i && b[end - 1] == b'\r' { end - 1 } else { end };
+            out.push(RawComment {
+                start: i,
+                end,
+                col: src[ls..i].chars().count(),
+                own_line: src[ls..i].bytes().all(|c| c == b' ' || c == b'\t'),
+            });
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+struct Builder<'s> {
+    src: &'s str,
+    events: Vec<Ev<'s>>,
+    i: usize,
+    comments: Vec<RawComment>,
+    ci: usize,
+    anchors: HashMap<usize, Node>,
+    flow: usize,
+    depth: usize,
+    indent: Option<usize>,
+    path: Vec<String>,
+}
+
+impl<'s> Builder<'s> {
+    fn err(&self, at: usize, msg: impl Into<String>) -> ParseError {
+        ParseError::at(self.src, at, msg)
+    }
+
+    fn path_text(&self) -> String {
+        if self.path.is_empty() {
+            "the top level".to_string()
+        } else {
+            format!("key path {}", self.path.join(":"))
+        }
+    }
+
+    fn next(&mut self) -> Result<usize, ParseError> {
+        if self.i >= self.events.len() {
+            return Err(self.err(self.src.len(), "unexpected end of YAML input"));
+        }
+        self.i += 1;
+        Ok(self.i - 1)
+    }
+
+    fn documents(&mut self) -> Result<Vec<Root>, ParseError> {
+        let mut roots = Vec::new();
+        loop {
+            let i = self.next()?;
+            match self.events[i].event {
+                Event::StreamStart | Event::Nothing => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => roots.push(self.document()?),
+                _ => return Err(self.err(self.events[i].start, "unexpected YAML event outside a document")),
+            }
+        }
+        Ok(roots)
+    }
+
+    fn document(&mut self) -> Result<Root, ParseError> {
+        let i = self.next()?;
+        let start = self.events[i].start;
+        let mut lead = self.take_comments_before(start);
+        let (node, _) = self.node(i, None)?;
+        let mut node =
+            match node {
+                Node::Map(items) => Node::Map(items),
+                Node::Leaf(Leaf { value: Scalar::Null, .. }) => Node::Map(Vec::new()),
+                _ => return Err(self.err(
+                    start,
+                    "the top level of a YAML document must be a mapping (sops cannot read sequences or scalars there)",
+                )),
+            };
+        let end_i = self.next()?;
+        let Event::DocumentEnd = self.events[end_i].event else {
+            return Err(self.err(self.events[end_i].start, "expected the end of the YAML document"));
+        };
+        let end_ev = &self.events[end_i];
+        let doc_end = if end_ev.end > end_ev.start { line_start(self.src, end_ev.start) } else { self.src.len() };
+        let next_doc = self.events.get(self.i).map_or(self.src.len(), |e| e.start);
+        let trailing = self.take_comments_before(if end_ev.end > end_ev.start { end_ev.start } else { next_doc });
+        if let Node::Map(items) = &mut node {
+            lead.extend(items.drain(..));
+            lead.extend(trailing);
+            *items = lead;
+        }
+        Ok(Root { node, end: doc_end })
+    }
+
+    fn take_comments_before(&mut self, pos: usize) -> Vec<MapItem> {
+        let mut out = Vec::new();
+        while let Some(c) = self.comments.get(self.ci).filter(|c| c.start < pos) {
+            out.push(MapItem::Comment(self.comment(c)));
+            self.ci += 1;
+        }
+        out
+    }
+
+    fn comment(&self, c: &RawComment) -> Comment {
+        Comment { text: self.src[c.start + 1..c.end].to_string(), span: Span::new(c.start, c.end), changed: false }
+    }
+
+    /// Takes the comments before `pos` that belong to a collection whose items sit at `col`
+    /// (`None` for flow collections, which take all of them).
+    fn take_item_comments(&mut self, pos: usize, closing: Option<(usize, bool)>) -> Vec<Comment> {
+        let mut out = Vec::new();
+        while let Some(c) = self.comments.get(self.ci).filter(|c| c.start < pos) {
+            if let Some((col, indentless)) = closing {
+                if c.own_line && (c.col < col || (indentless && c.col <= col)) {
+                    break;
+                }
+            }
+            out.push(self.comment(c));
+            self.ci += 1;
+        }
+        out
+    }
+
+    /// Builds the node that starts at event `i`; returns it and the end of its last token.
+    fn node(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.err(self.events[i].start, format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        let result = match &self.events[i].event {
+            Event::Scalar(..) => self.scalar(i),
+            Event::Alias(id) => self.alias(i, *id),
+            Event::MappingStart(anchor, _) => {
+                let anchor = *anchor;
+                let r = self.mapping(i, parent_col)?;
+                if anchor > 0 {
+                    self.anchors.insert(anchor, r.0.clone());
+                }
+                Ok(r)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let anchor = *anchor;
+                let r = self.sequence(i, parent_col)?;
+                if anchor > 0 {
+                    self.anchors.insert(anchor, r.0.clone());
+                }
+                Ok(r)
+            }
+            _ => Err(self.err(self.events[i].start, "unexpected YAML token")),
+        };
+        self.depth -= 1;
+        result
+    }
+
+    fn scalar(&mut self, i: usize) -> Result<(Node, usize), ParseError> {
+        let ev = &self.events[i];
+        let Event::Scalar(text, style, anchor, tag) = &ev.event else { unreachable!("checked by caller") };
+        let (start, end) = (ev.start, ev.end);
+        let tag_suffix = tag.as_ref().map(|t| (t.handle.clone(), t.suffix.clone()));
+        let (value, style, span, last, indent) = match style {
+            ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                let vstart = skip_properties(self.src, start, end, tag_suffix.as_ref());
+                let st = match style {
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    _ => Style::Plain,
+                };
+                let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
+                (value, st, Span::new(vstart, end), end, 0)
+            }
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                let header = ev.header.unwrap_or(start);
+                let st = if *style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
+                let keep = self.src[header..start.max(header)].lines().next().unwrap_or("").contains('+');
+                let content_end = block_content_end(self.src, start, end, keep);
+                let indent = self.src[start.min(content_end)..content_end]
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
+                    + (start - line_start(self.src, start));
+                let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
+                (value, st, Span::new(header, content_end), content_end, indent)
+            }
+        };
+        let anchor = *anchor;
+        let leaf = Leaf { value, span, style, indent, changed: false, in_flow: self.flow > 0 };
+        let node = Node::Leaf(leaf);
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        Ok((node, last))
+    }
+
+    fn typed(&self, text: &str, style: Style, tag: Option<&(String, String)>, at: usize) -> Result<Scalar, ParseError> {
+        let core = tag.filter(|(h, _)| h == "tag:yaml.org,2002:").map(|(_, s)| s.as_str());
+        let wanted = match (tag, core) {
+            (_, Some("binary")) => {
+                return decode_base64(text)
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .map(Scalar::Str)
+                    .ok_or_else(|| self.err(at, format!("invalid !!binary value at {}", self.path_text())));
+            }
+            (_, Some(t @ ("int" | "float" | "bool" | "null" | "timestamp"))) => Some(t),
+            (None, None) if style == Style::Plain => None,
+            _ => return Ok(Scalar::Str(text.to_string())),
+        };
+        match (resolve_plain(text), wanted) {
+            (Resolved::Value(Scalar::Int(n)), Some("float")) => Ok(Scalar::Float(n as f64)),
+            (Resolved::Value(Scalar::Str(_)), Some(t)) => {
+                Err(self.err(at, format!("value at {} cannot be read as !!{t}", self.path_text())))
+            }
+            (Resolved::Value(v), _) => Ok(v),
+            (Resolved::Unsigned, _) => Err(self.err(
+                at,
+                format!(
+                    "integer at {} is larger than a signed 64-bit integer, which sops cannot store; quote it to keep it as a string",
+                    self.path_text()
+                ),
+            )),
+        }
+    }
+
+    fn alias(&mut self, i: usize, id: usize) -> Result<(Node, usize), ParseError> {
+        let ev = &self.events[i];
+        let (start, end) = (ev.start, ev.end);
+        match self.anchors.get(&id) {
+            Some(Node::Leaf(l)) => {
+                let leaf = Leaf {
+                    value: l.value.clone(),
+                    span: Span::new(start, end),
+                    style: Style::Plain,
+                    indent: 0,
+                    changed: false,
+                    in_flow: self.flow > 0,
+                };
+                Ok((Node::Leaf(leaf), end))
+            }
+            Some(_) => Err(self.err(
+                start,
+                format!("alias at {} refers to a mapping or sequence, which is not supported yet", self.path_text()),
+            )),
+            None => Err(self.err(start, "alias refers to an unknown anchor")),
+        }
+    }
+
+    fn mapping(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let (start, col) = (self.events[i].start, self.events[i].col);
+        let flow = self.src.as_bytes().get(start) == Some(&b'{');
+        if !flow {
+            if let (None, Some(p)) = (self.indent, parent_col) {
+                if col > p {
+                    self.indent = Some(col - p);
+                }
+            }
+        }
+        self.flow += usize::from(flow);
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut last = self.events[i].end;
+        loop {
+            let k = self.next()?;
+            let kev = &self.events[k];
+            if let Event::MappingEnd = kev.event {
+                let pos = kev.start;
+                let end = kev.end;
+                let closing = (!flow).then_some((col, false));
+                items.extend(self.take_item_comments(pos, closing).into_iter().map(MapItem::Comment));
+                if flow {
+                    last = end;
+                }
+                break;
+            }
+            let kstart = kev.start;
+            items.extend(self.take_item_comments(kstart, None).into_iter().map(MapItem::Comment));
+            let key = self.key(k)?;
+            if !seen.insert(key.clone()) {
+                return Err(self.err(kstart, format!("duplicate key {key:?} at {}", self.path_text())));
+            }
+            let v = self.next()?;
+            self.path.push(key.clone());
+            let (value, vend) = self.node(v, Some(col))?;
+            self.path.pop();
+            last = vend;
+            let ls = line_start(self.src, kstart);
+            let entry_start =
+                if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
+            let entry_end = if flow { vend } else { next_line_start(self.src, vend.max(kstart)) };
+            items.push(MapItem::Entry(Entry { key, span: Span::new(entry_start, entry_end), value }));
+        }
+        self.flow -= usize::from(flow);
+        Ok((Node::Map(items), last))
+    }
+
+    fn key(&mut self, k: usize) -> Result<String, ParseError> {
+        let ev = &self.events[k];
+        match &ev.event {
+            Event::Scalar(text, style, _, tag) => {
+                let plain_non_str = *style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && !matches!(resolve_plain(text), Resolved::Value(Scalar::Str(_)));
+                if plain_non_str {
+                    return Err(self.err(
+                        ev.start,
+                        format!(
+                            "key {:?} at {} is not a string (sops accepts only string keys); quote it",
+                            text.as_ref(),
+                            self.path_text()
+                        ),
+                    ));
+                }
+                Ok(text.to_string())
+            }
+            Event::Alias(_) => Err(self.err(ev.start, format!("alias used as a key at {}", self.path_text()))),
+            _ => Err(self.err(ev.start, format!("complex (non-scalar) key at {}", self.path_text()))),
+        }
+    }
+
+    fn sequence(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let (start, col) = (self.events[i].start, self.events[i].col);
+        let flow = self.src.as_bytes().get(start) == Some(&b'[');
+        if !flow {
+            if let (None, Some(p)) = (self.indent, parent_col) {
+                if col > p {
+                    self.indent = Some(col - p);
+                }
+            }
+        }
+        let indentless = parent_col == Some(col);
+        self.flow += usize::from(flow);
+        let mut items = Vec::new();
+        let mut last = self.events[i].end;
+        loop {
+            let k = self.next()?;
+            let kev = &self.events[k];
+            if let Event::SequenceEnd = kev.event {
+                let (pos, end) = (kev.start, kev.end);
+                let closing = (!flow).then_some((col, indentless));
+                items.extend(self.take_item_comments(pos, closing).into_iter().map(SeqItem::Comment));
+                if flow {
+                    last = end;
+                }
+                break;
+            }
+            let kstart = kev.start;
+            items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
+            let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
+            let (node, vend) = self.node(k, Some(col))?;
+            last = vend;
+            items.push(SeqItem::Node { start: item_start, node });
+        }
+        self.flow -= usize::from(flow);
+        Ok((Node::Seq(items), last))
+    }
+}
+
+/// Start of the scalar text itself, after any `&anchor` and `!tag` properties.
+fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, String)>) -> usize {
+    let b = src.as_bytes();
+    let mut i = start;
+    while i < end && (b[i] == b'&' || (b[i] == b'!' && tag.is_some())) {
+        while i < end && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        while i < end && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// End of a block scalar's last content line (newline excluded). With keep chomping (`+`) the
+/// trailing blank lines are content, so only the final newline is left out.
+fn block_content_end(src: &str, start: usize, end: usize, keep: bool) -> usize {
+    let text = &src[start..end];
+    if keep {
+        return if text.ends_with('\n') { end - 1 } else { end };
+    }
+    let mut e = end;
+    for line in text.lines().rev() {
+        let line_end_pos = start + (line.as_ptr() as usize - text.as_ptr() as usize) + line.len();
+        if !line.trim().is_empty() {
+            e = line_end_pos;
+            break;
+        }
+        e = start;
+    }
+    if e > start && src.as_bytes()[e - 1] == b'\r' {
+        e -= 1;
+    }
+    e
+}
+
+/// The `-` indicator before a block sequence item starting at `pos`.
+fn dash_before(src: &str, pos: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = pos;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        i -= 1;
+    }
+    if i > 0 && b[i - 1] == b'-' {
+        i - 1
+    } else {
+        pos
+    }
+}
+
+/// Standard base64 with optional whitespace (line breaks inside `!!binary`).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut pad = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                pad += 1;
+                continue;
+            }
+            c if c.is_ascii_whitespace() => continue,
+            _ => return None,
+        };
+        if pad > 0 {
+            return None;
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}

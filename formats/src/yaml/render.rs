@@ -1,0 +1,234 @@
+//! Writing YAML scalars: in the style the source used where the value allows it, otherwise in
+//! the nearest style that keeps the value and its type.
+
+use super::resolve::{resolve_plain, Resolved};
+use crate::model::{Leaf, Scalar, Style};
+use crate::scalar::{format_float, parse_rfc3339};
+
+/// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
+/// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
+pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step: usize) -> String {
+    match value {
+        Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
+        other => render_non_str(other),
+    }
+}
+
+/// A non-string scalar as plain YAML that resolves back to the same type and value.
+pub(crate) fn render_non_str(value: &Scalar) -> String {
+    match value {
+        Scalar::Null => "null".to_string(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => yaml_float(*f),
+        Scalar::Time(t) => match parse_rfc3339(t) {
+            Some(ts) if ts.is_date_only() => ts.date(),
+            _ => t.clone(),
+        },
+        Scalar::Str(s) => double_quoted(s),
+    }
+}
+
+/// A float as YAML text that resolves to a float again (`1000.0`, not `1000`).
+fn yaml_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-6..1e21).contains(&a) {
+        return format!("{f:e}");
+    }
+    let s = format_float(f);
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// A string in the requested style, or the nearest style that can hold it.
+pub(crate) fn render_str(
+    s: &str,
+    style: Style,
+    in_flow: bool,
+    indent: usize,
+    line_indent: usize,
+    step: usize,
+) -> String {
+    match style {
+        Style::Plain if is_plain_safe(s, in_flow) => s.to_string(),
+        Style::Plain if s.contains('\n') && !in_flow => {
+            block(s, '|', line_indent + step.max(1)).unwrap_or_else(|| double_quoted(s))
+        }
+        Style::Plain => double_quoted(s),
+        Style::SingleQuoted if single_quotable(s) => single_quoted(s),
+        Style::SingleQuoted | Style::DoubleQuoted => double_quoted(s),
+        Style::Literal | Style::Folded if in_flow => double_quoted(s),
+        Style::Literal | Style::Folded => {
+            let indent = if indent > line_indent { indent } else { line_indent + step.max(1) };
+            let kind = if style == Style::Literal || s.trim_end_matches('\n').contains('\n') { '|' } else { '>' };
+            block(s, kind, indent).unwrap_or_else(|| double_quoted(s))
+        }
+    }
+}
+
+/// True when `s` can be written as a plain scalar and reads back as this same string.
+pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' || first == b'\t' || last == b'\t' || last == b':' {
+        return false;
+    }
+    let next_is_space = b.get(1).is_none_or(|c| *c == b' ' || *c == b'\t');
+    match first {
+        b'-' | b'?' | b':' if next_is_space => return false,
+        b'-' if s.starts_with("---") => return false,
+        b'.' if s.starts_with("...") => return false,
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@'
+        | b'`' => return false,
+        _ => {}
+    }
+    if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
+        return false;
+    }
+    if in_flow && s.bytes().any(|c| matches!(c, b',' | b'[' | b']' | b'{' | b'}')) {
+        return false;
+    }
+    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}') {
+        return false;
+    }
+    matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))
+}
+
+fn single_quotable(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || c == '\u{feff}')
+}
+
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A double-quoted scalar with YAML escapes for everything that is not printable.
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if c.is_control() || c == '\u{feff}' => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{n:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A block scalar (`|` or `>`) with content at column `indent`, written from its header up to
+/// the end of its last line (no final newline: the source's own newline follows). `None` when
+/// the value cannot be a block scalar.
+fn block(s: &str, kind: char, indent: usize) -> Option<String> {
+    if s.is_empty() || s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}') {
+        return None;
+    }
+    let body = s.trim_end_matches('\n');
+    if body.is_empty() {
+        return None;
+    }
+    let trailing = s.len() - body.len();
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let lines: Vec<&str> = body.split('\n').collect();
+    let leading_space = lines.iter().find(|l| !l.is_empty()).is_some_and(|l| l.starts_with(' '));
+    if kind == '>' && lines.len() > 1 {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + lines.len() * (indent + 1) + 4);
+    out.push(kind);
+    if leading_space {
+        if indent == 0 || indent > 9 {
+            return None;
+        }
+        out.push_str(&indent.to_string());
+    }
+    out.push_str(chomp);
+    let pad = " ".repeat(indent);
+    for line in &lines {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_safety() {
+        for s in ["hello", "a:b", "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "x-y", "-x", "a#b"] {
+            assert!(is_plain_safe(s, false), "{s}");
+        }
+        for s in ["", " a", "a ", "123", "true", "null", "a: b", "a #b", "- x", "#x", "'q", "1e3", "2024-01-02", "~"] {
+            assert!(!is_plain_safe(s, false), "{s}");
+        }
+        assert!(!is_plain_safe("a,b", true));
+    }
+
+    #[test]
+    fn floats_stay_floats() {
+        assert_eq!(yaml_float(1000.0), "1000.0");
+        assert_eq!(yaml_float(-0.0), "-0.0");
+        assert_eq!(yaml_float(0.5), "0.5");
+        assert_eq!(yaml_float(1.5e300), "1.5e300");
+        assert_eq!(yaml_float(f64::INFINITY), ".inf");
+    }
+
+    #[test]
+    fn blocks_follow_chomping() {
+        assert_eq!(block("a\nb\n", '|', 2).unwrap(), "|\n  a\n  b");
+        assert_eq!(block("a\nb", '|', 2).unwrap(), "|-\n  a\n  b");
+        assert_eq!(block("a\n\n", '|', 2).unwrap(), "|+\n  a\n");
+        assert_eq!(block(" a\n", '|', 2).unwrap(), "|2\n   a");
+        assert_eq!(block("a\n\nb\n", '|', 4).unwrap(), "|\n    a\n\n    b");
+    }
+
+    #[test]
+    fn double_quotes_escape() {
+        assert_eq!(double_quoted("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\x01\"");
+    }
+}

@@ -1,0 +1,190 @@
+//! The sops value cipher: `ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<type>]`, AES-256-GCM
+//! with a 32-byte IV and the key path as additional data (sops-format §1, §3).
+
+use aes_gcm::aead::consts::U32;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aes::Aes256;
+use aes_gcm::{AesGcm, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use gitseal_keys::DataKey;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+type Aes256Gcm32 = AesGcm<Aes256, U32>;
+
+/// The type tag of an encrypted value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// `str`
+    Str,
+    /// `int`
+    Int,
+    /// `float`
+    Float,
+    /// `bool`
+    Bool,
+    /// `time`
+    Time,
+    /// `comment`
+    Comment,
+    /// `bytes` (written only by the old Python sops; read only)
+    Bytes,
+}
+
+impl ValueType {
+    fn name(self) -> &'static str {
+        match self {
+            ValueType::Str => "str",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Bool => "bool",
+            ValueType::Time => "time",
+            ValueType::Comment => "comment",
+            ValueType::Bytes => "bytes",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<ValueType> {
+        Some(match s {
+            "str" => ValueType::Str,
+            "int" => ValueType::Int,
+            "float" => ValueType::Float,
+            "bool" => ValueType::Bool,
+            "time" => ValueType::Time,
+            "comment" => ValueType::Comment,
+            "bytes" => ValueType::Bytes,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a value could not be decrypted. Never holds plaintext.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CipherError {
+    /// Not an `ENC[...]` string.
+    #[error("value is not in sops' ENC[AES256_GCM,...] format")]
+    Format,
+    /// Bad base64 in one of the fields.
+    #[error("invalid base64 in the encrypted value")]
+    Base64,
+    /// Unknown `type:`.
+    #[error("unknown value type {0:?}")]
+    Type(String),
+    /// Authentication failed: wrong key, tampered data, or the value moved to another key path.
+    #[error("authentication failed (tampered value, wrong data key, or value moved to another key)")]
+    Auth,
+}
+
+/// Encrypts `plaintext` with a fresh random IV.
+pub fn encrypt(key: &DataKey, plaintext: &[u8], aad: &str, ty: ValueType) -> String {
+    let mut iv = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut iv);
+    encrypt_with_iv(key, plaintext, aad, ty, &iv)
+}
+
+/// Encrypts with a given IV (IV reuse keeps ciphertext stable for unchanged values).
+pub fn encrypt_with_iv(key: &DataKey, plaintext: &[u8], aad: &str, ty: ValueType, iv: &[u8; 32]) -> String {
+    let cipher = Aes256Gcm32::new_from_slice(key.as_bytes()).expect("32-byte key");
+    let sealed = cipher
+        .encrypt(Nonce::<U32>::from_slice(iv), Payload { msg: plaintext, aad: aad.as_bytes() })
+        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+    let (data, tag) = sealed.split_at(sealed.len() - 16);
+    format!(
+        "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
+        B64.encode(data),
+        B64.encode(iv),
+        B64.encode(tag),
+        ty.name()
+    )
+}
+
+/// True when `s` looks like an encrypted value.
+pub fn is_encrypted(s: &str) -> bool {
+    s.starts_with("ENC[AES256_GCM,data:")
+}
+
+/// Decrypts an `ENC[...]` string; returns the plaintext and its type.
+pub fn decrypt(key: &DataKey, value: &str, aad: &str) -> Result<(Zeroizing<Vec<u8>>, ValueType), CipherError> {
+    let parts = parse(value)?;
+    let ty = ValueType::from_name(parts.ty).ok_or_else(|| CipherError::Type(parts.ty.to_string()))?;
+    let data = B64.decode(parts.data).map_err(|_| CipherError::Base64)?;
+    let iv = B64.decode(parts.iv).map_err(|_| CipherError::Base64)?;
+    let tag = B64.decode(parts.tag).map_err(|_| CipherError::Base64)?;
+    if tag.len() != 16 || iv.is_empty() {
+        return Err(CipherError::Format);
+    }
+    let mut sealed = data;
+    sealed.extend_from_slice(&tag);
+    let plain = if iv.len() == 32 {
+        let cipher = Aes256Gcm32::new_from_slice(key.as_bytes()).expect("32-byte key");
+        cipher.decrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: &sealed, aad: aad.as_bytes() })
+    } else if iv.len() == 12 {
+        let cipher = aes_gcm::Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key");
+        cipher.decrypt(aes_gcm::Nonce::from_slice(&iv), Payload { msg: &sealed, aad: aad.as_bytes() })
+    } else {
+        return Err(CipherError::Format);
+    };
+    plain.map(|p| (Zeroizing::new(p), ty)).map_err(|_| CipherError::Auth)
+}
+
+struct Parts<'a> {
+    data: &'a str,
+    iv: &'a str,
+    tag: &'a str,
+    ty: &'a str,
+}
+
+fn parse(s: &str) -> Result<Parts<'_>, CipherError> {
+    let body = s.strip_prefix("ENC[AES256_GCM,").and_then(|r| r.strip_suffix(']')).ok_or(CipherError::Format)?;
+    let mut fields = body.split(',');
+    let mut field = |name: &str| fields.next().and_then(|f| f.strip_prefix(name)).ok_or(CipherError::Format);
+    let parts = Parts { data: field("data:")?, iv: field("iv:")?, tag: field("tag:")?, ty: field("type:")? };
+    if fields.next().is_some() {
+        return Err(CipherError::Format);
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> DataKey {
+        let hex = "63db210c3309712091b472ce1002c74c48ad9dae20f628be7d8f337c838e934d";
+        let bytes: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        DataKey::from_slice(&bytes).unwrap()
+    }
+
+    /// The worked example of reference/sops-format.md §12, produced by real sops.
+    #[test]
+    fn decrypts_values_written_by_sops() {
+        let k = key();
+        let user = "ENC[AES256_GCM,data:esqkKg4=,iv:QrWEvFecmAQ0KL98STIgf7dNULMHES3VIdyxUFOrVSg=,tag:FWEjQO05GlCkCIz2+IfdXw==,type:str]";
+        let (p, t) = decrypt(&k, user, "db:user:").unwrap();
+        assert_eq!((p.as_slice(), t), (&b"admin"[..], ValueType::Str));
+        let enabled = "ENC[AES256_GCM,data:hI0jWw==,iv:Gv85R9bhUHmIK2nq7GWVkqybQmHgasGpAxtsTtBvpaI=,tag:hziKkxzBvopjzqtr2vcYXw==,type:bool]";
+        assert_eq!(decrypt(&k, enabled, "db:enabled:").unwrap().0.as_slice(), b"True");
+        let comment = "ENC[AES256_GCM,data:v5PPtfgvkQqWfbaK,iv:lsQ/V8EPlvdkmfElH80YuZYy+w14DPlbXwulooyQKHY=,tag:9tl5MVadpnvqBwb90VtSRA==,type:comment]";
+        assert_eq!(decrypt(&k, comment, ":").unwrap(), (Zeroizing::new(b" db settings".to_vec()), ValueType::Comment));
+        assert_eq!(decrypt(&k, user, "db:other:").unwrap_err(), CipherError::Auth);
+    }
+
+    #[test]
+    fn round_trips_and_detects_tampering() {
+        let k = DataKey::generate();
+        let enc = encrypt(&k, b"secret", "a:b:", ValueType::Str);
+        assert!(is_encrypted(&enc));
+        assert_eq!(decrypt(&k, &enc, "a:b:").unwrap().0.as_slice(), b"secret");
+        let flipped = enc.replacen("data:", "data:A", 1);
+        assert!(decrypt(&k, &flipped, "a:b:").is_err());
+        assert_eq!(decrypt(&DataKey::generate(), &enc, "a:b:").unwrap_err(), CipherError::Auth);
+        assert_eq!(decrypt(&k, "plain", "a:").unwrap_err(), CipherError::Format);
+        assert_eq!(decrypt(&k, "ENC[AES256_GCM,data:,iv:,tag:,type:str]", "a:").unwrap_err(), CipherError::Format);
+        let same_iv = [9u8; 32];
+        assert_eq!(
+            encrypt_with_iv(&k, b"x", "p:", ValueType::Str, &same_iv),
+            encrypt_with_iv(&k, b"x", "p:", ValueType::Str, &same_iv)
+        );
+    }
+}

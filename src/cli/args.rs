@@ -1,0 +1,97 @@
+//! Command-line definitions (clap), apart from the command logic.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// gitseal encrypts the values of YAML, JSON, dotenv and binary files in SOPS 3.x format.
+#[derive(Parser, Debug)]
+#[command(name = "gitseal", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Encrypt a file (to stdout, --output, or in place with -i)
+    Encrypt(EncryptArgs),
+    /// Decrypt a file (to stdout, --output, or in place with -i)
+    Decrypt(DecryptArgs),
+    /// Create an age identity (key pair) file
+    Keygen(KeygenArgs),
+}
+
+/// Where input comes from and output goes, shared by encrypt and decrypt.
+#[derive(Args, Debug)]
+pub(crate) struct IoArgs {
+    /// The file to read; standard input when absent
+    pub file: Option<PathBuf>,
+    /// Write the result back to the input file (atomically)
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Write the result to this file instead of standard output
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Input format: yaml, json, dotenv or binary (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
+    /// Output format: yaml, json, dotenv or binary (default: the input format)
+    #[arg(long)]
+    pub output_type: Option<String>,
+    /// Use this name to pick the format (needed with standard input)
+    #[arg(long)]
+    pub filename_override: Option<String>,
+    /// Indentation (spaces) for YAML/JSON that gitseal writes anew
+    #[arg(long)]
+    pub indent: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EncryptArgs {
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// age recipients, comma-separated
+    #[arg(short = 'a', long = "age", env = "SOPS_AGE_RECIPIENTS", hide_env_values = true)]
+    pub age: Option<String>,
+    /// Keys ending with this suffix stay plaintext (default: _unencrypted)
+    #[arg(long)]
+    pub unencrypted_suffix: Option<String>,
+    /// Only keys ending with this suffix are encrypted
+    #[arg(long)]
+    pub encrypted_suffix: Option<String>,
+    /// Keys matching this regex stay plaintext
+    #[arg(long)]
+    pub unencrypted_regex: Option<String>,
+    /// Only keys matching this regex are encrypted
+    #[arg(long)]
+    pub encrypted_regex: Option<String>,
+    /// Values after a comment matching this regex stay plaintext
+    #[arg(long)]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Only values after a comment matching this regex are encrypted
+    #[arg(long)]
+    pub encrypted_comment_regex: Option<String>,
+    /// The MAC covers only encrypted values, so plaintext values can be edited freely
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DecryptArgs {
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Output only this part of the tree, e.g. '["db"]["password"]'
+    #[arg(long)]
+    pub extract: Option<String>,
+    /// Decrypt even if the MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct KeygenArgs {
+    /// Write the identity to this file (mode 0600) instead of standard output
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+}

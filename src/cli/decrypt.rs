@@ -1,0 +1,32 @@
+//! `gitseal decrypt`.
+
+use super::args::DecryptArgs;
+use super::io::{read_input, write_output};
+use super::{Failure, EXIT_TREE_PATH};
+use crate::envelope::{self, DecryptOptions};
+use crate::keyring::Keyring;
+use crate::treepath;
+
+pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
+    let steps = match &a.extract {
+        Some(p) => {
+            Some(treepath::parse(p).map_err(|m| Failure::new(EXIT_TREE_PATH, format!("invalid --extract path: {m}")))?)
+        }
+        None => None,
+    };
+    let input = read_input(&a.io, false)?;
+    let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
+    let key = Keyring::new().data_key(&opened.metadata, &input.name)?;
+    let opts = DecryptOptions {
+        output_format: Some(input.output_format),
+        ignore_mac: a.ignore_mac,
+        indent: a.io.indent,
+        extract: steps.as_deref(),
+    };
+    let result = opened.decrypt(&key, &opts)?;
+    for w in &result.warnings {
+        eprintln!("gitseal: warning: {}: {w}", input.name);
+    }
+    let output = zeroize::Zeroizing::new(result.output);
+    write_output(&a.io, &input, &output, true)
+}

@@ -1,0 +1,163 @@
+//! Reading input and writing output safely: atomic writes (temp file in the same directory,
+//! fsync, rename), mode 0600 for new plaintext files, the mode kept for in-place writes.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use gitseal_formats::Format;
+use zeroize::Zeroizing;
+
+use super::args::IoArgs;
+use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+
+/// The resolved input: its bytes, the name used in messages, and the formats.
+pub(crate) struct Input {
+    pub bytes: Zeroizing<Vec<u8>>,
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub input_format: Format,
+    pub output_format: Format,
+}
+
+/// Checks the flag combination, reads the input, and decides the formats.
+/// `sniff` picks a format for unnamed standard input by looking at it.
+pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure> {
+    if io.in_place && io.output.is_some() {
+        return Err(Failure::new(EXIT_CONFLICT, "cannot use --in-place together with --output"));
+    }
+    let (bytes, name, path) = match &io.file {
+        Some(p) if p.as_os_str() != "-" => {
+            let name = p.display().to_string();
+            let bytes = fs::read(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    Failure::new(EXIT_NO_FILE, format!("{name}: cannot operate on non-existent file"))
+                }
+                _ => Failure::new(2, format!("{name}: cannot read: {e}")),
+            })?;
+            (Zeroizing::new(bytes), name, Some(p.clone()))
+        }
+        _ => {
+            if io.in_place {
+                return Err(Failure::new(EXIT_CONFLICT, "cannot use --in-place with standard input"));
+            }
+            let mut buf = Zeroizing::new(Vec::new());
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::new(2, format!("cannot read standard input: {e}")))?;
+            (buf, "<stdin>".to_string(), None)
+        }
+    };
+    let named = io.filename_override.as_deref().or(path.as_deref().and_then(Path::to_str));
+    let input_format = match (&io.input_type, named) {
+        (Some(t), _) => parse_format(t, "--input-type")?,
+        (None, Some(n)) => Format::from_path(n),
+        (None, None) if encrypting => {
+            return Err(Failure::new(
+                EXIT_CONFLICT,
+                "reading standard input needs --filename-override NAME or --input-type TYPE to choose the format",
+            ))
+        }
+        (None, None) => sniff(&bytes),
+    };
+    let output_format = match (&io.output_type, encrypting, &io.output, &io.input_type) {
+        (Some(t), ..) => parse_format(t, "--output-type")?,
+        (None, true, _, _) => input_format,
+        (None, false, Some(out), None) if io.filename_override.is_none() && path.is_none() => {
+            out.to_str().map_or(input_format, Format::from_path)
+        }
+        _ => input_format,
+    };
+    Ok(Input { bytes, name, path, input_format, output_format })
+}
+
+fn parse_format(name: &str, flag: &str) -> Result<Format, Failure> {
+    Format::from_name(name)
+        .ok_or_else(|| Failure::new(1, format!("unknown {flag} {name:?}: expected yaml, json, dotenv or binary")))
+}
+
+/// Encrypted input on standard input without a name: JSON (or the binary store, which is JSON
+/// with only `data` and `sops`) when it starts with `{`, otherwise YAML.
+fn sniff(bytes: &[u8]) -> Format {
+    let text = String::from_utf8_lossy(bytes);
+    let t = text.trim_start();
+    if !t.starts_with('{') {
+        return Format::Yaml;
+    }
+    match gitseal_formats::parse(Format::Json, t) {
+        Ok(doc) => {
+            let keys: Vec<&str> = match doc.roots.first().map(|r| &r.node) {
+                Some(gitseal_formats::Node::Map(items)) => items
+                    .iter()
+                    .filter_map(|i| match i {
+                        gitseal_formats::MapItem::Entry(e) => Some(e.key.as_str()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if keys.len() == 2 && keys.contains(&"data") && keys.contains(&"sops") {
+                Format::Binary
+            } else {
+                Format::Json
+            }
+        }
+        Err(_) => Format::Json,
+    }
+}
+
+/// Where the result goes and how new files are created.
+pub(crate) fn write_output(io: &IoArgs, input: &Input, data: &[u8], plaintext: bool) -> Result<(), Failure> {
+    let target = if io.in_place { input.path.clone() } else { io.output.clone() };
+    match target {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(data).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Failure::new(3, format!("cannot write standard output: {e}"))),
+                Ok(()) => Ok(()),
+            }
+        }
+        Some(path) => {
+            let new_mode = if plaintext { 0o600 } else { 0o644 };
+            write_atomic(&path, data, new_mode)
+                .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))
+        }
+    }
+}
+
+/// Writes `data` to `path` through a temp file in the same directory, fsync and rename. An
+/// existing file keeps its mode (and a symlink keeps pointing at the file it names); a new file
+/// gets `new_mode` (masked by the umask for non-secret output).
+pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<()> {
+    let target = match fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
+        Err(e) => return Err(e),
+    };
+    let mode = match fs::metadata(&target) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(_) if new_mode == 0o600 => 0o600,
+        Err(_) => new_mode & !current_umask(),
+    };
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".gitseal-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&target).map_err(|e| e.error)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The process umask, read from /proc (no syscall needed); 022 when unknown.
+fn current_umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
+        .and_then(|v| u32::from_str_radix(&v, 8).ok())
+        .unwrap_or(0o022)
+}

@@ -1,0 +1,21 @@
+//! `gitseal keygen`: a new age identity file.
+
+use super::args::KeygenArgs;
+use super::io::write_atomic;
+use super::Failure;
+
+pub(crate) fn run(a: KeygenArgs) -> Result<(), Failure> {
+    let (text, public) = gitseal_keys::age::generate_identity_file(&crate::timefmt::now_rfc3339());
+    match &a.output {
+        Some(path) => {
+            if path.exists() {
+                return Err(Failure::new(1, format!("{}: already exists; not overwriting a key file", path.display())));
+            }
+            write_atomic(path, text.as_bytes(), 0o600)
+                .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+            eprintln!("Public key: {public}");
+        }
+        None => print!("{}", text.as_str()),
+    }
+    Ok(())
+}

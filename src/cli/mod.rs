@@ -1,0 +1,67 @@
+//! The `gitseal` command line: clap definitions here, the commands in their own modules.
+
+mod args;
+mod decrypt;
+mod encrypt;
+mod io;
+mod keygen;
+
+use std::io::Write;
+
+use clap::Parser;
+
+pub use args::Cli;
+use args::Command;
+
+/// Exit code for conflicting parameters (sops `ErrorConflictingParameters`).
+pub const EXIT_CONFLICT: i32 = 8;
+/// Exit code for a missing input file (sops `NoFileSpecified`).
+pub const EXIT_NO_FILE: i32 = 100;
+/// Exit code for a malformed tree path (sops `InvalidTreePathFormat`).
+pub const EXIT_TREE_PATH: i32 = 91;
+
+/// A failure of a command: a one-line message and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// One line, naming the file and key path where there is one.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with a code.
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+}
+
+impl From<crate::Error> for Failure {
+    fn from(e: crate::Error) -> Failure {
+        Failure { code: e.exit_code(), message: e.to_string() }
+    }
+}
+
+/// Runs the CLI with the process arguments; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Encrypt(a) => encrypt::run(a),
+        Command::Decrypt(a) => decrypt::run(a),
+        Command::Keygen(a) => keygen::run(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(f) => {
+            let _ = writeln!(std::io::stderr(), "gitseal: {}", f.message);
+            f.code
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Encrypting and decrypting whole files: parse, walk, MAC, metadata, write.
+//!
+//! Decryption has two phases so that no format code does I/O: [`open`] reads the file and its
+//! metadata, the caller obtains the data key ([`crate::keyring`]), then [`Opened::decrypt`]
+//! decrypts the document with it.
+
+use gitseal_formats::{
+    self as formats, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, Span, Style, WriteOptions,
+};
+use gitseal_keys::age::Recipient;
+use gitseal_keys::DataKey;
+use sha2::{Digest, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::cipher::{self, ValueType};
+use crate::error::Error;
+use crate::metadata::{AgeEntry, KeyGroup, Metadata, SOPS_VERSION};
+use crate::selection::Rule;
+use crate::walk::{Direction, Walk, WalkError};
+
+/// How to encrypt a file.
+pub struct EncryptOptions {
+    /// The selection rule; `None` is the `_unencrypted` default.
+    pub rule: Option<Rule>,
+    /// MAC only the encrypted values.
+    pub mac_only_encrypted: bool,
+    /// age recipients that each wrap the data key.
+    pub age: Vec<Recipient>,
+    /// Indentation for what is written anew (metadata, cross-format output).
+    pub indent: Option<usize>,
+}
+
+/// Encrypts `input` (a file in `input_format`) and returns the encrypted file in `output_format`.
+pub fn encrypt(
+    input: &[u8],
+    input_format: Format,
+    output_format: Format,
+    opts: &EncryptOptions,
+    file: &str,
+) -> Result<Vec<u8>, Error> {
+    if opts.age.is_empty() {
+        return Err(Error::Metadata {
+            file: file.into(),
+            message: "no master key to encrypt with: pass --age RECIPIENT or set SOPS_AGE_RECIPIENTS".into(),
+        });
+    }
+    let key = DataKey::generate();
+    let (doc, src, mac, rule) = if input_format == Format::Binary {
+        let enc = if input.is_empty() { String::new() } else { cipher::encrypt(&key, input, "data:", ValueType::Str) };
+        (binary_document(enc), String::new(), hex_upper(&Sha512::digest(input)), None)
+    } else {
+        let src = text(input, file)?;
+        if src.trim().is_empty() {
+            return Err(Error::Empty { file: file.into() });
+        }
+        let mut doc = parse(input_format, src, file)?;
+        if formats::has_metadata(&doc) {
+            return Err(Error::AlreadyEncrypted { file: file.into() });
+        }
+        let rule = opts.rule.clone().unwrap_or_default();
+        let mut walk =
+            Walk::new(&key, rule.clone(), opts.mac_only_encrypted, Direction::Encrypt, metadata_key(input_format));
+        for root in &mut doc.roots {
+            walk.document(&mut root.node).map_err(|e| walk_error(e, file))?;
+        }
+        (doc, src.to_string(), walk.mac(), Some(rule))
+    };
+    let lastmodified = crate::timefmt::now_rfc3339();
+    let mut group = KeyGroup::default();
+    for r in &opts.age {
+        let enc = r.wrap(key.as_bytes()).map_err(|e| Error::Metadata { file: file.into(), message: e.to_string() })?;
+        group.age.push(AgeEntry { recipient: r.as_str().to_string(), enc });
+    }
+    let meta = Metadata {
+        key_groups: vec![group],
+        shamir_threshold: None,
+        mac: Some(cipher::encrypt(&key, mac.as_bytes(), &lastmodified, ValueType::Str)),
+        lastmodified,
+        rule,
+        mac_only_encrypted: opts.mac_only_encrypted,
+        version: SOPS_VERSION.into(),
+    };
+    let meta_value = meta.to_value();
+    let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: false, indent: opts.indent };
+    let out_format = if output_format == Format::Binary { Format::Json } else { output_format };
+    let out = if out_format == doc.format && input_format != Format::Binary {
+        formats::write(&doc, &src, wopts)
+    } else {
+        formats::emit(&doc, out_format, wopts)
+    };
+    out.map(String::into_bytes).map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })
+}
+
+/// A parsed encrypted file, waiting for its data key.
+pub struct Opened {
+    doc: Document,
+    src: String,
+    input_format: Format,
+    file: String,
+    /// The file's metadata (which master keys wrap the data key).
+    pub metadata: Metadata,
+}
+
+/// What decryption produced.
+pub struct Decrypted {
+    /// The plaintext file.
+    pub output: Vec<u8>,
+    /// Non-fatal findings to show the user.
+    pub warnings: Vec<String>,
+}
+
+/// How to write decrypted output.
+#[derive(Default)]
+pub struct DecryptOptions<'a> {
+    /// Output format.
+    pub output_format: Option<Format>,
+    /// Skip MAC verification.
+    pub ignore_mac: bool,
+    /// Indentation for output written anew.
+    pub indent: Option<usize>,
+    /// Output only this part of the first document.
+    pub extract: Option<&'a [crate::treepath::Step]>,
+}
+
+/// Reads an encrypted file and its metadata.
+pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Error> {
+    let src = text(input, file)?;
+    if src.trim().is_empty() {
+        return Err(Error::Empty { file: file.into() });
+    }
+    let parse_format = if input_format == Format::Binary { Format::Json } else { input_format };
+    let doc = parse(parse_format, src, file).map_err(|e| match e {
+        Error::Parse { file, message } if input_format == Format::Binary => Error::Parse {
+            file,
+            message: format!("{message} (binary files are stored as JSON; is --input-type right?)"),
+        },
+        other => other,
+    })?;
+    let value = formats::metadata(&doc).ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
+    let metadata =
+        Metadata::from_value(&value).map_err(|e| Error::Metadata { file: file.into(), message: e.to_string() })?;
+    Ok(Opened { doc, src: src.to_string(), input_format, file: file.into(), metadata })
+}
+
+impl Opened {
+    /// Decrypts the document with its data key and writes the plaintext.
+    pub fn decrypt(mut self, key: &DataKey, opts: &DecryptOptions<'_>) -> Result<Decrypted, Error> {
+        let file = self.file.clone();
+        let output_format = opts.output_format.unwrap_or(self.input_format);
+        if self.input_format == Format::Binary && output_format == Format::Binary && opts.extract.is_none() {
+            return self.decrypt_binary(key, opts);
+        }
+        let rule = self.metadata.rule.clone().unwrap_or_default();
+        let mut walk =
+            Walk::new(key, rule, self.metadata.mac_only_encrypted, Direction::Decrypt, metadata_key(self.doc.format));
+        for root in &mut self.doc.roots {
+            walk.document(&mut root.node).map_err(|e| walk_error(e, &file))?;
+        }
+        let warnings = std::mem::take(&mut walk.warnings);
+        if !opts.ignore_mac {
+            self.verify_mac(key, &walk.mac())?;
+        }
+        let emit_err = |e: formats::EmitError| Error::Emit { file: file.clone(), message: e.to_string() };
+        let wopts = WriteOptions { metadata: None, strip_metadata: true, indent: opts.indent };
+        let output = if let Some(steps) = opts.extract {
+            crate::treepath::extract(&self.doc, steps, output_format, opts.indent)
+                .map_err(|m| Error::Emit { file: file.clone(), message: m })?
+        } else if output_format == self.doc.format {
+            formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?.into_bytes()
+        } else if output_format == Format::Binary {
+            binary_data(&self.doc).ok_or_else(|| Error::Emit {
+                file: file.clone(),
+                message: "binary output needs a top-level \"data\" string".into(),
+            })?
+        } else {
+            strip_metadata(&mut self.doc);
+            formats::emit(&self.doc, output_format, wopts).map_err(emit_err)?.into_bytes()
+        };
+        Ok(Decrypted { output, warnings })
+    }
+
+    fn decrypt_binary(&self, key: &DataKey, opts: &DecryptOptions<'_>) -> Result<Decrypted, Error> {
+        let file = &self.file;
+        let enc = match self.doc.roots.first().and_then(|r| r.node.get("data")).map(|e| &e.value) {
+            Some(Node::Leaf(Leaf { value: Scalar::Str(s), .. })) => s.clone(),
+            _ => {
+                return Err(Error::Metadata {
+                    file: file.clone(),
+                    message: "no top-level \"data\" value: not a sops binary file (is --input-type right?)".into(),
+                })
+            }
+        };
+        let data = if enc.is_empty() {
+            Vec::new()
+        } else {
+            let (plain, _) = cipher::decrypt(key, &enc, "data:").map_err(|e| Error::DecryptValue {
+                file: file.clone(),
+                path: "[\"data\"]".into(),
+                message: e.to_string(),
+            })?;
+            plain.to_vec()
+        };
+        if !opts.ignore_mac {
+            self.verify_mac(key, &hex_upper(&Sha512::digest(&data)))?;
+        }
+        Ok(Decrypted { output: data, warnings: Vec::new() })
+    }
+
+    fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {
+        let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string() };
+        let Some(enc) = &self.metadata.mac else {
+            return Err(mac_err("file has no MAC; use --ignore-mac to decrypt anyway"));
+        };
+        let lastmodified = gitseal_formats::parse_rfc3339(&self.metadata.lastmodified)
+            .ok_or_else(|| mac_err("cannot verify the MAC: lastmodified is not an RFC 3339 time"))?
+            .to_rfc3339();
+        let (stored, _) = cipher::decrypt(key, enc, &lastmodified)
+            .map_err(|_| mac_err("cannot decrypt the MAC (lastmodified or mac was changed)"))?;
+        if stored.as_slice().ct_eq(computed.as_bytes()).into() {
+            Ok(())
+        } else {
+            Err(mac_err(
+                "MAC mismatch: the file was changed after it was encrypted (a value, the order of values, or an unencrypted value); use --ignore-mac to decrypt anyway",
+            ))
+        }
+    }
+}
+
+fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(input).map_err(|e| Error::Parse {
+        file: file.into(),
+        message: format!("not valid UTF-8 text at byte {} (use --input-type binary for binary files)", e.valid_up_to()),
+    })
+}
+
+fn parse(format: Format, src: &str, file: &str) -> Result<Document, Error> {
+    formats::parse(format, src)
+        .map_err(|e| Error::Parse { file: file.into(), message: format!("invalid {}: {e}", format.name()) })
+}
+
+fn walk_error(e: WalkError, file: &str) -> Error {
+    if e.encrypting {
+        Error::EncryptValue { file: file.into(), path: e.path, message: e.message }
+    } else {
+        Error::DecryptValue { file: file.into(), path: e.path, message: e.message }
+    }
+}
+
+fn metadata_key(format: Format) -> fn(&str) -> bool {
+    match format {
+        Format::Dotenv => |k| k.starts_with("sops_"),
+        _ => |k| k == "sops",
+    }
+}
+
+fn strip_metadata(doc: &mut Document) {
+    let is_meta = metadata_key(doc.format);
+    for root in &mut doc.roots {
+        if let Node::Map(items) = &mut root.node {
+            items.retain(|i| !matches!(i, MapItem::Entry(e) if is_meta(&e.key)));
+        }
+    }
+}
+
+fn binary_document(enc: String) -> Document {
+    let leaf = Leaf {
+        value: Scalar::Str(enc),
+        span: Span::default(),
+        style: Style::DoubleQuoted,
+        indent: 0,
+        changed: true,
+        in_flow: false,
+    };
+    let entry = Entry { key: "data".into(), span: Span::default(), value: Node::Leaf(leaf) };
+    Document {
+        format: Format::Json,
+        roots: vec![Root { node: Node::Map(vec![MapItem::Entry(entry)]), end: 0 }],
+        indent: None,
+    }
+}
+
+fn binary_data(doc: &Document) -> Option<Vec<u8>> {
+    match &doc.roots.first()?.node.get("data")?.value {
+        Node::Leaf(Leaf { value: Scalar::Str(s), .. }) => Some(s.clone().into_bytes()),
+        _ => None,
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

@@ -1,0 +1,238 @@
+//! The `sops` metadata block (sops-format §6): read leniently, written in sops's field order.
+
+use gitseal_formats::{Scalar, Value};
+
+use crate::selection::Rule;
+
+/// The version written into new files: a semver that sops accepts (it parses it on every decrypt).
+pub const SOPS_VERSION: &str = "3.11.0";
+
+/// One age entry of a key group.
+#[derive(Clone, Debug)]
+pub struct AgeEntry {
+    /// The recipient (`age1...`).
+    pub recipient: String,
+    /// The armored age file holding the data key.
+    pub enc: String,
+}
+
+/// A key group: the master keys that each wrap the data key (or, with several groups, one
+/// Shamir share of it).
+#[derive(Clone, Debug, Default)]
+pub struct KeyGroup {
+    /// age keys.
+    pub age: Vec<AgeEntry>,
+    /// Master keys of kinds this build does not open (kms, pgp, ...), kept as written.
+    pub other: Vec<(String, Value)>,
+}
+
+/// The parsed `sops` metadata.
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    /// Key groups; a file with flat keys has exactly one.
+    pub key_groups: Vec<KeyGroup>,
+    /// Shamir threshold when there are several groups.
+    pub shamir_threshold: Option<i64>,
+    /// `lastmodified` as written (RFC 3339).
+    pub lastmodified: String,
+    /// The encrypted MAC, when present.
+    pub mac: Option<String>,
+    /// The selection rule as written; `None` means the default suffix (and is not written,
+    /// as for the binary store).
+    pub rule: Option<Rule>,
+    /// Whether the MAC covers only encrypted values.
+    pub mac_only_encrypted: bool,
+    /// `version`.
+    pub version: String,
+}
+
+const KEY_KINDS: [&str; 7] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "pgp"];
+
+/// Why metadata could not be read. Names the field, never a secret.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid sops metadata: {0}")]
+pub struct MetadataError(pub String);
+
+impl Metadata {
+    /// Reads the metadata tree.
+    pub fn from_value(v: &Value) -> Result<Metadata, MetadataError> {
+        let bad = |m: &str| MetadataError(m.to_string());
+        if !matches!(v, Value::Map(_)) {
+            return Err(bad("the sops entry is not a mapping"));
+        }
+        let mut rules = Vec::new();
+        for name in Rule::FIELDS {
+            if let Some(s) = v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                let rule = Rule::from_field(name, s).map_err(|e| MetadataError(format!("{name}: {e}")))?;
+                rules.extend(rule);
+            }
+        }
+        if rules.len() > 1 {
+            return Err(bad("more than one of the encrypted/unencrypted suffix and regex fields is set"));
+        }
+        let flat = group_from(v)?;
+        let key_groups = if flat.age.is_empty() && flat.other.is_empty() {
+            match v.get("key_groups") {
+                Some(Value::Seq(groups)) => groups.iter().map(group_from).collect::<Result<Vec<_>, _>>()?,
+                _ => Vec::new(),
+            }
+        } else {
+            vec![flat]
+        };
+        if key_groups.is_empty() {
+            return Err(bad("no master keys found in the file (no age, kms, pgp, ... entries)"));
+        }
+        Ok(Metadata {
+            key_groups,
+            shamir_threshold: match v.get("shamir_threshold") {
+                Some(Value::Scalar(Scalar::Int(n))) => Some(*n),
+                Some(Value::Scalar(Scalar::Float(f))) => Some(*f as i64),
+                Some(Value::Scalar(Scalar::Str(s))) => s.parse().ok(),
+                _ => None,
+            },
+            lastmodified: v.get("lastmodified").and_then(Value::as_str).unwrap_or_default().to_string(),
+            mac: v.get("mac").and_then(Value::as_str).map(str::to_string),
+            rule: rules.pop(),
+            mac_only_encrypted: matches!(v.get("mac_only_encrypted"), Some(Value::Scalar(Scalar::Bool(true))))
+                || v.get("mac_only_encrypted").and_then(Value::as_str) == Some("true"),
+            version: match v.get("version") {
+                Some(Value::Scalar(Scalar::Str(s))) => s.clone(),
+                Some(Value::Scalar(Scalar::Float(f))) => f.to_string(),
+                _ => String::new(),
+            },
+        })
+    }
+
+    /// The metadata tree in sops's field order, ready to be written.
+    pub fn to_value(&self) -> Value {
+        let mut m: Vec<(String, Value)> = Vec::new();
+        let single = self.key_groups.len() == 1;
+        if !single {
+            if let Some(t) = self.shamir_threshold {
+                m.push(("shamir_threshold".into(), Value::Scalar(Scalar::Int(t))));
+            }
+            let groups = self.key_groups.iter().map(|g| Value::Map(group_fields(g, true))).collect();
+            m.push(("key_groups".into(), Value::Seq(groups)));
+        }
+        let group = if single { group_fields(&self.key_groups[0], false) } else { Vec::new() };
+        let take = |name: &str| group.iter().find(|(k, _)| k == name).cloned();
+        for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"] {
+            m.extend(take(kind));
+        }
+        m.push(("lastmodified".into(), Value::str(&self.lastmodified)));
+        if let Some(mac) = &self.mac {
+            m.push(("mac".into(), Value::str(mac)));
+        }
+        m.extend(take("pgp"));
+        if let Some(rule) = &self.rule {
+            let (name, value) = rule.field();
+            m.push((name.into(), Value::str(value)));
+        }
+        if self.mac_only_encrypted {
+            m.push(("mac_only_encrypted".into(), Value::Scalar(Scalar::Bool(true))));
+        }
+        m.push(("version".into(), Value::str(&self.version)));
+        Value::Map(m)
+    }
+}
+
+fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
+    let mut g = KeyGroup::default();
+    for kind in KEY_KINDS {
+        let Some(Value::Seq(entries)) = v.get(kind) else { continue };
+        if entries.is_empty() {
+            continue;
+        }
+        if kind == "age" {
+            for e in entries {
+                let recipient = e.get("recipient").and_then(Value::as_str).unwrap_or_default().to_string();
+                let enc = e.get("enc").and_then(Value::as_str).unwrap_or_default().to_string();
+                if enc.is_empty() {
+                    return Err(MetadataError(format!("age entry for {recipient:?} has no enc field")));
+                }
+                g.age.push(AgeEntry { recipient, enc });
+            }
+        } else {
+            g.other.push((kind.to_string(), Value::Seq(entries.clone())));
+        }
+    }
+    Ok(g)
+}
+
+/// The fields of a group in sops's order. Inside `key_groups`, `hc_vault` and `age` are always
+/// written (sops does not omit them there).
+fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
+    let order: &[&str] = if in_groups {
+        &["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"]
+    } else {
+        &["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "pgp"]
+    };
+    let mut out = Vec::new();
+    for &kind in order {
+        let value = if kind == "age" {
+            (!g.age.is_empty()).then(|| {
+                Value::Seq(
+                    g.age
+                        .iter()
+                        .map(|a| {
+                            Value::Map(vec![
+                                ("recipient".into(), Value::str(&a.recipient)),
+                                ("enc".into(), Value::str(&a.enc)),
+                            ])
+                        })
+                        .collect(),
+                )
+            })
+        } else {
+            g.other.iter().find(|(k, _)| k == kind).map(|(_, v)| v.clone())
+        };
+        match value {
+            Some(v) => out.push((kind.to_string(), v)),
+            None if in_groups && (kind == "hc_vault" || kind == "age") => {
+                out.push((kind.to_string(), Value::Seq(Vec::new())))
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Metadata {
+        Metadata {
+            key_groups: vec![KeyGroup {
+                age: vec![AgeEntry { recipient: "age1x".into(), enc: "E".into() }],
+                other: vec![],
+            }],
+            shamir_threshold: None,
+            lastmodified: "2026-11-28T04:35:48Z".into(),
+            mac: Some("ENC[...]".into()),
+            rule: Some(Rule::default()),
+            mac_only_encrypted: false,
+            version: SOPS_VERSION.into(),
+        }
+    }
+
+    #[test]
+    fn writes_fields_in_sops_order() {
+        let Value::Map(fields) = sample().to_value() else { panic!("not a map") };
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["age", "lastmodified", "mac", "unencrypted_suffix", "version"]);
+    }
+
+    #[test]
+    fn reads_back_and_rejects_conflicts() {
+        let v = sample().to_value();
+        let m = Metadata::from_value(&v).unwrap();
+        assert_eq!(m.key_groups[0].age[0].recipient, "age1x");
+        assert_eq!(m.lastmodified, "2026-11-28T04:35:48Z");
+        let Value::Map(mut fields) = v else { unreachable!() };
+        fields.push(("encrypted_regex".into(), Value::str("^a")));
+        assert!(Metadata::from_value(&Value::Map(fields.clone())).is_err());
+        fields.retain(|(k, _)| k != "age");
+        assert!(Metadata::from_value(&Value::Map(fields)).is_err());
+    }
+}

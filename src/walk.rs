@@ -1,0 +1,320 @@
+//! The tree walk shared by encryption and decryption (sops-format §2-§5): depth-first in
+//! document order, list items under their list's path, comments under their parent's path,
+//! the MAC over the plaintext values in walk order.
+
+use gitseal_formats::{Comment, Leaf, MapItem, Node, Scalar, SeqItem, Span};
+use gitseal_keys::DataKey;
+use sha2::{Digest, Sha512};
+
+use crate::cipher::{self, ValueType};
+use crate::selection::Rule;
+
+/// `SHA-256("sops")`, fed first into the MAC when it covers only encrypted values.
+const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
+    0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97, 0x5b,
+    0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
+];
+
+/// Which way the walk goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Plaintext to `ENC[...]`.
+    Encrypt,
+    /// `ENC[...]` to plaintext.
+    Decrypt,
+}
+
+/// A value that failed, with its key path.
+pub struct WalkError {
+    /// `["a"]["b"]` style path, or `the top level`.
+    pub path: String,
+    /// Why (never the value).
+    pub message: String,
+    /// True for encryption failures.
+    pub encrypting: bool,
+}
+
+/// One walk over a file's documents.
+pub struct Walk<'k> {
+    key: &'k DataKey,
+    rule: Rule,
+    mac_only: bool,
+    direction: Direction,
+    hash: Sha512,
+    aad: String,
+    path: Vec<String>,
+    matched: usize,
+    comments: Vec<Vec<String>>,
+    /// Skip top-level keys that are metadata (`sops`, or `sops_*` for dotenv).
+    metadata_key: fn(&str) -> bool,
+    /// Non-fatal findings (e.g. a comment that does not decrypt), named by key path.
+    pub warnings: Vec<String>,
+}
+
+impl<'k> Walk<'k> {
+    /// A walk with `key`, the file's selection `rule`, and the MAC mode.
+    pub fn new(
+        key: &'k DataKey,
+        rule: Rule,
+        mac_only: bool,
+        direction: Direction,
+        metadata_key: fn(&str) -> bool,
+    ) -> Self {
+        let mut hash = Sha512::new();
+        if mac_only {
+            hash.update(MAC_ONLY_ENCRYPTED_INIT);
+        }
+        Walk {
+            key,
+            rule,
+            mac_only,
+            direction,
+            hash,
+            aad: String::new(),
+            path: Vec::new(),
+            matched: 0,
+            comments: Vec::new(),
+            metadata_key,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Walks one document's top node.
+    pub fn document(&mut self, node: &mut Node) -> Result<(), WalkError> {
+        match node {
+            Node::Map(items) => self.map(items, true),
+            other => self.node(other),
+        }
+    }
+
+    /// The MAC over everything walked so far: 128 upper-case hex digits.
+    pub fn mac(self) -> String {
+        let digest = self.hash.finalize();
+        let mut s = String::with_capacity(128);
+        for b in digest {
+            s.push_str(&format!("{b:02X}"));
+        }
+        s
+    }
+
+    fn aad(&self) -> &str {
+        if self.aad.is_empty() {
+            ":"
+        } else {
+            &self.aad
+        }
+    }
+
+    fn path_text(&self) -> String {
+        if self.path.is_empty() {
+            "the top level".into()
+        } else {
+            self.path.iter().map(|k| format!("[{k:?}]")).collect()
+        }
+    }
+
+    fn fail(&self, message: impl Into<String>) -> WalkError {
+        WalkError { path: self.path_text(), message: message.into(), encrypting: self.direction == Direction::Encrypt }
+    }
+
+    fn selected(&self, is_comment: bool) -> bool {
+        self.rule.encrypts(self.matched > 0, &self.comments, is_comment)
+    }
+
+    fn node(&mut self, node: &mut Node) -> Result<(), WalkError> {
+        match node {
+            Node::Leaf(leaf) => self.leaf(leaf),
+            Node::Map(items) => self.map(items, false),
+            Node::Seq(items) => self.seq(items),
+        }
+    }
+
+    fn map(&mut self, items: &mut [MapItem], top: bool) -> Result<(), WalkError> {
+        self.comments.push(Vec::new());
+        for item in items.iter_mut() {
+            match item {
+                MapItem::Comment(c) => self.comment(c),
+                MapItem::Entry(e) => {
+                    if top && (self.metadata_key)(&e.key) {
+                        continue;
+                    }
+                    let mark = self.aad.len();
+                    let matched = usize::from(self.rule.key_matches(&e.key));
+                    self.aad.push_str(&e.key);
+                    self.aad.push(':');
+                    self.path.push(e.key.clone());
+                    self.matched += matched;
+                    let r = self.node(&mut e.value);
+                    self.matched -= matched;
+                    self.path.pop();
+                    self.aad.truncate(mark);
+                    r?;
+                    if let Some(level) = self.comments.last_mut() {
+                        level.clear();
+                    }
+                }
+            }
+        }
+        self.comments.pop();
+        Ok(())
+    }
+
+    fn seq(&mut self, items: &mut [SeqItem]) -> Result<(), WalkError> {
+        self.comments.push(Vec::new());
+        for item in items.iter_mut() {
+            match item {
+                SeqItem::Comment(c) => self.comment(c),
+                SeqItem::Node { start, node } => {
+                    if let Some(text) = self.comment_item(node)? {
+                        let end = match node {
+                            Node::Leaf(l) => l.span.end,
+                            _ => *start,
+                        };
+                        *item = SeqItem::Comment(Comment { text, span: Span::new(*start, end), changed: true });
+                        continue;
+                    }
+                    self.node(node)?;
+                    if let Some(level) = self.comments.last_mut() {
+                        level.clear();
+                    }
+                }
+            }
+        }
+        self.comments.pop();
+        Ok(())
+    }
+
+    /// sops writes comments inside YAML sequences as sequence items `- ENC[...,type:comment]`;
+    /// on decryption they become comments again (and stay out of the MAC).
+    fn comment_item(&mut self, node: &Node) -> Result<Option<String>, WalkError> {
+        let Node::Leaf(Leaf { value: Scalar::Str(s), .. }) = node else { return Ok(None) };
+        if self.direction == Direction::Encrypt || !s.ends_with(",type:comment]") || !cipher::is_encrypted(s) {
+            return Ok(None);
+        }
+        if !self.selected(false) {
+            return Ok(None);
+        }
+        match cipher::decrypt(self.key, s, self.aad()) {
+            Ok((plain, ValueType::Comment)) => String::from_utf8(plain.to_vec())
+                .map(Some)
+                .map_err(|_| self.fail("the decrypted comment is not valid UTF-8")),
+            Ok(_) => Ok(None),
+            Err(e) => Err(self.fail(e.to_string())),
+        }
+    }
+
+    fn comment(&mut self, c: &mut Comment) {
+        if let Some(level) = self.comments.last_mut() {
+            level.push(c.text.clone());
+        }
+        if c.text.is_empty() || !self.selected(true) {
+            return;
+        }
+        match self.direction {
+            Direction::Encrypt => {
+                c.text = cipher::encrypt(self.key, c.text.as_bytes(), self.aad(), ValueType::Comment);
+                c.changed = true;
+            }
+            Direction::Decrypt => {
+                if !cipher::is_encrypted(&c.text) {
+                    return;
+                }
+                match cipher::decrypt(self.key, &c.text, self.aad()) {
+                    Ok((plain, ValueType::Comment)) => match String::from_utf8(plain.to_vec()) {
+                        Ok(text) => {
+                            c.text = text;
+                            c.changed = true;
+                        }
+                        Err(_) => self
+                            .warnings
+                            .push(format!("comment at {} is not valid UTF-8; kept encrypted", self.path_text())),
+                    },
+                    _ => self
+                        .warnings
+                        .push(format!("comment at {} could not be decrypted; kept as it is", self.path_text())),
+                }
+            }
+        }
+    }
+
+    fn leaf(&mut self, leaf: &mut Leaf) -> Result<(), WalkError> {
+        if matches!(leaf.value, Scalar::Null) {
+            return Ok(());
+        }
+        let selected = self.selected(false);
+        match self.direction {
+            Direction::Encrypt => {
+                let (bytes, ty) = plaintext(&leaf.value);
+                if !self.mac_only || selected {
+                    self.hash.update(&bytes);
+                }
+                if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
+                    leaf.value = Scalar::Str(cipher::encrypt(self.key, &bytes, self.aad(), ty));
+                    leaf.changed = true;
+                }
+            }
+            Direction::Decrypt => {
+                if selected {
+                    let value = match &leaf.value {
+                        Scalar::Str(s) if s.is_empty() => None,
+                        Scalar::Str(s) => {
+                            let (plain, ty) =
+                                cipher::decrypt(self.key, s, self.aad()).map_err(|e| self.fail(e.to_string()))?;
+                            Some(typed(&plain, ty).map_err(|m| self.fail(m))?)
+                        }
+                        _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),
+                    };
+                    if let Some(v) = value {
+                        leaf.value = v;
+                        leaf.changed = true;
+                    }
+                }
+                if !self.mac_only || selected {
+                    self.hash.update(plaintext(&leaf.value).0);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.
+pub fn plaintext(v: &Scalar) -> (Vec<u8>, ValueType) {
+    match v {
+        Scalar::Str(s) => (s.as_bytes().to_vec(), ValueType::Str),
+        Scalar::Int(i) => (i.to_string().into_bytes(), ValueType::Int),
+        Scalar::Float(f) => (gitseal_formats::format_float(*f).into_bytes(), ValueType::Float),
+        Scalar::Bool(b) => ((if *b { "True" } else { "False" }).as_bytes().to_vec(), ValueType::Bool),
+        Scalar::Time(t) => (t.as_bytes().to_vec(), ValueType::Time),
+        Scalar::Null => (Vec::new(), ValueType::Str),
+    }
+}
+
+/// A decrypted value back to its type, parsing as Go's strconv/time do.
+fn typed(plain: &[u8], ty: ValueType) -> Result<Scalar, String> {
+    let text = || std::str::from_utf8(plain).map_err(|_| "the decrypted value is not valid UTF-8".to_string());
+    let bad = |what: &str| format!("the decrypted value is not a valid {what}");
+    Ok(match ty {
+        ValueType::Str | ValueType::Bytes => Scalar::Str(text()?.to_string()),
+        ValueType::Int => Scalar::Int(text()?.parse().map_err(|_| bad("int"))?),
+        ValueType::Float => Scalar::Float(parse_go_float(text()?).ok_or_else(|| bad("float"))?),
+        ValueType::Bool => Scalar::Bool(match text()? {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => return Err(bad("bool")),
+        }),
+        ValueType::Time => {
+            Scalar::Time(gitseal_formats::parse_rfc3339(text()?).ok_or_else(|| bad("time"))?.to_rfc3339_nano())
+        }
+        ValueType::Comment => return Err("a comment was found where a value belongs".into()),
+    })
+}
+
+fn parse_go_float(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" => Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "nan" => Some(f64::NAN),
+        _ => s.parse().ok(),
+    }
+}
