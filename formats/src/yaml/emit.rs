@@ -54,14 +54,12 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
         return Ok(0);
     };
     let ls = line_start(src, first.span.start);
-    let lead = &src[ls..first.span.start];
-    if first.span.start != ls || lead.contains('{') {
-        if lead.contains('{') || src[ls..].trim_start().starts_with('{') {
-            return Err(EmitError {
-                format: "yaml",
-                message: "a top-level flow mapping ({...}) cannot take the sops metadata block yet".into(),
-            });
-        }
+    let before = src[..first.span.start].trim_end();
+    if before.ends_with('{') || before.ends_with(',') {
+        return Err(EmitError {
+            format: "yaml",
+            message: "a top-level flow mapping ({...}) cannot take the sops metadata block yet".into(),
+        });
     }
     let key_line = &src[ls..];
     Ok(key_line.len() - key_line.trim_start_matches(' ').len())

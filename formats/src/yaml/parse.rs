@@ -85,7 +85,7 @@ fn scan(src: &str) -> Result<(Vec<Ev<'_>>, Vec<RawComment>), ParseError> {
     while let Some(next) = parser.next_event() {
         let (event, span): (Event, CharSpan) = next.map_err(|e| {
             let m = e.marker();
-            ParseError { message: format!("invalid YAML: {}", e.info()), line: m.line(), column: m.col() + 1 }
+            ParseError { message: e.info().to_string(), line: m.line(), column: m.col() + 1 }
         })?;
         let start = map.byte(span.start.index()).max(prev_end.min(map.byte(span.start.index())));
         let end = map.byte(span.end.index());
@@ -241,16 +241,48 @@ impl<'s> Builder<'s> {
         Comment { text: self.src[c.start + 1..c.end].to_string(), span: Span::new(c.start, c.end), changed: false }
     }
 
-    /// Takes the comments before `pos` that belong to a collection whose items sit at `col`
-    /// (`None` for flow collections, which take all of them).
-    fn take_item_comments(&mut self, pos: usize, closing: Option<(usize, bool)>) -> Vec<Comment> {
+    /// Takes the comments before `pos` for the collection being built. At the close of a block
+    /// collection (`closing` is `Some((col, next_col))`), comments are foot comments of this
+    /// innermost collection, as go-yaml v3 attaches them, except from the first own-line comment
+    /// that sits at the column of the token after the close (a head comment of that next key)
+    /// or, at the end of a document, left of this collection's items.
+    fn take_item_comments(&mut self, pos: usize, closing: Option<(usize, Option<usize>)>) -> Vec<Comment> {
         let mut out = Vec::new();
         while let Some(c) = self.comments.get(self.ci).filter(|c| c.start < pos) {
-            if let Some((col, indentless)) = closing {
-                if c.own_line && (c.col < col || (indentless && c.col <= col)) {
+            if let Some((col, next_col)) = closing {
+                let leaves = match next_col {
+                    Some(n) => c.col == n,
+                    None => c.col < col,
+                };
+                if c.own_line && leaves {
                     break;
                 }
             }
+            out.push(self.comment(c));
+            self.ci += 1;
+        }
+        out
+    }
+
+    /// Column of the first token after event `k` that does not close a collection, if it is
+    /// still inside this document.
+    fn next_token_col(&self, k: usize) -> Option<usize> {
+        self.events[k + 1..].iter().find_map(|e| match e.event {
+            Event::MappingEnd | Event::SequenceEnd => None,
+            Event::DocumentEnd | Event::StreamEnd | Event::DocumentStart(_) => Some(None),
+            // The line's indentation: for a sequence item that is its `-`.
+            _ => {
+                let line = &self.src[line_start(self.src, e.start)..e.start];
+                Some(Some(line.chars().take_while(|c| *c == ' ').count()))
+            }
+        })?
+    }
+
+    /// Inline comments before a block collection's first item (`key: # note`) belong to the
+    /// enclosing collection, as go-yaml v3 keeps them on the key.
+    fn take_inline_comments_before(&mut self, pos: usize) -> Vec<Comment> {
+        let mut out = Vec::new();
+        while let Some(c) = self.comments.get(self.ci).filter(|c| c.start < pos && !c.own_line) {
             out.push(self.comment(c));
             self.ci += 1;
         }
@@ -399,7 +431,7 @@ impl<'s> Builder<'s> {
             if let Event::MappingEnd = kev.event {
                 let pos = kev.start;
                 let end = kev.end;
-                let closing = (!flow).then_some((col, false));
+                let closing = (!flow).then(|| (col, self.next_token_col(k)));
                 items.extend(self.take_item_comments(pos, closing).into_iter().map(MapItem::Comment));
                 if flow {
                     last = end;
@@ -413,6 +445,12 @@ impl<'s> Builder<'s> {
                 return Err(self.err(kstart, format!("duplicate key {key:?} at {}", self.path_text())));
             }
             let v = self.next()?;
+            let vstart = self.events[v].start;
+            let block_value = matches!(self.events[v].event, Event::MappingStart(..) | Event::SequenceStart(..))
+                && !matches!(self.src.as_bytes().get(vstart), Some(b'{' | b'['));
+            if block_value {
+                items.extend(self.take_inline_comments_before(vstart).into_iter().map(MapItem::Comment));
+            }
             self.path.push(key.clone());
             let (value, vend) = self.node(v, Some(col))?;
             self.path.pop();
@@ -461,7 +499,6 @@ impl<'s> Builder<'s> {
                 }
             }
         }
-        let indentless = parent_col == Some(col);
         self.flow += usize::from(flow);
         let mut items = Vec::new();
         let mut last = self.events[i].end;
@@ -470,7 +507,7 @@ impl<'s> Builder<'s> {
             let kev = &self.events[k];
             if let Event::SequenceEnd = kev.event {
                 let (pos, end) = (kev.start, kev.end);
-                let closing = (!flow).then_some((col, indentless));
+                let closing = (!flow).then(|| (col, self.next_token_col(k)));
                 items.extend(self.take_item_comments(pos, closing).into_iter().map(SeqItem::Comment));
                 if flow {
                     last = end;

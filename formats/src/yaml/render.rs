@@ -58,6 +58,18 @@ pub(crate) fn render_str(
     line_indent: usize,
     step: usize,
 ) -> String {
+    // Inside flow collections an ENC string cannot be plain: plain and single-quoted values
+    // are both written single-quoted there, so on the way back a single-quoted one becomes
+    // plain again whenever the value allows it.
+    if in_flow && matches!(style, Style::Plain | Style::SingleQuoted) {
+        return if is_plain_safe(s, true) && !(style == Style::Plain && s.starts_with("ENC[")) {
+            s.to_string()
+        } else if single_quotable(s) && !s.contains('\n') {
+            single_quoted(s)
+        } else {
+            double_quoted(s)
+        };
+    }
     match style {
         Style::Plain if is_plain_safe(s, in_flow) => s.to_string(),
         Style::Plain if s.contains('\n') && !in_flow => {
