@@ -76,27 +76,73 @@ pub enum CipherError {
     Auth,
 }
 
-/// Encrypts `plaintext` with a fresh random IV.
-pub fn encrypt(key: &DataKey, plaintext: &[u8], aad: &str, ty: ValueType) -> String {
-    let mut iv = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut iv);
-    encrypt_with_iv(key, plaintext, aad, ty, &iv)
+/// The value cipher for one data key: the AES key schedule is expanded once, and IVs come from
+/// the thread's CSPRNG (ChaCha, seeded and reseeded from the OS) instead of a system call each.
+pub struct Cipher {
+    aes: Aes256Gcm32,
+    aes12: aes_gcm::Aes256Gcm,
 }
 
-/// Encrypts with a given IV (IV reuse keeps ciphertext stable for unchanged values).
-pub fn encrypt_with_iv(key: &DataKey, plaintext: &[u8], aad: &str, ty: ValueType, iv: &[u8; 32]) -> String {
-    let cipher = Aes256Gcm32::new_from_slice(key.as_bytes()).expect("32-byte key");
-    let sealed = cipher
-        .encrypt(Nonce::<U32>::from_slice(iv), Payload { msg: plaintext, aad: aad.as_bytes() })
-        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    let (data, tag) = sealed.split_at(sealed.len() - 16);
-    format!(
-        "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
-        B64.encode(data),
-        B64.encode(iv),
-        B64.encode(tag),
-        ty.name()
-    )
+impl Cipher {
+    /// A cipher for `key`.
+    pub fn new(key: &DataKey) -> Cipher {
+        Cipher {
+            aes: Aes256Gcm32::new_from_slice(key.as_bytes()).expect("32-byte key"),
+            aes12: aes_gcm::Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key"),
+        }
+    }
+
+    /// Encrypts `plaintext` with a fresh random IV.
+    pub fn encrypt(&self, plaintext: &[u8], aad: &str, ty: ValueType) -> String {
+        let mut iv = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut iv);
+        self.encrypt_with_iv(plaintext, aad, ty, &iv)
+    }
+
+    /// Encrypts with a given IV (IV reuse keeps ciphertext stable for unchanged values).
+    pub fn encrypt_with_iv(&self, plaintext: &[u8], aad: &str, ty: ValueType, iv: &[u8; 32]) -> String {
+        let sealed = self
+            .aes
+            .encrypt(Nonce::<U32>::from_slice(iv), Payload { msg: plaintext, aad: aad.as_bytes() })
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let (data, tag) = sealed.split_at(sealed.len() - 16);
+        let mut out = String::with_capacity(80 + data.len() * 4 / 3);
+        out.push_str("ENC[AES256_GCM,data:");
+        B64.encode_string(data, &mut out);
+        out.push_str(",iv:");
+        B64.encode_string(iv, &mut out);
+        out.push_str(",tag:");
+        B64.encode_string(tag, &mut out);
+        out.push_str(",type:");
+        out.push_str(ty.name());
+        out.push(']');
+        out
+    }
+
+    /// Decrypts an `ENC[...]` string; returns the plaintext and its type.
+    pub fn decrypt(&self, value: &str, aad: &str) -> Result<(Zeroizing<Vec<u8>>, ValueType), CipherError> {
+        let parts = parse(value)?;
+        let ty = ValueType::from_name(parts.ty).ok_or_else(|| CipherError::Type(parts.ty.to_string()))?;
+        let mut sealed = B64.decode(parts.data).map_err(|_| CipherError::Base64)?;
+        let iv = B64.decode(parts.iv).map_err(|_| CipherError::Base64)?;
+        let tag = B64.decode(parts.tag).map_err(|_| CipherError::Base64)?;
+        if tag.len() != 16 {
+            return Err(CipherError::Format);
+        }
+        sealed.extend_from_slice(&tag);
+        let payload = Payload { msg: &sealed, aad: aad.as_bytes() };
+        let plain = match iv.len() {
+            32 => self.aes.decrypt(Nonce::<U32>::from_slice(&iv), payload),
+            12 => self.aes12.decrypt(aes_gcm::Nonce::from_slice(&iv), payload),
+            _ => return Err(CipherError::Format),
+        };
+        plain.map(|p| (Zeroizing::new(p), ty)).map_err(|_| CipherError::Auth)
+    }
+}
+
+/// Encrypts one value with a fresh random IV (see [`Cipher`] for many values).
+pub fn encrypt(key: &DataKey, plaintext: &[u8], aad: &str, ty: ValueType) -> String {
+    Cipher::new(key).encrypt(plaintext, aad, ty)
 }
 
 /// True when `s` looks like an encrypted value.
@@ -104,28 +150,9 @@ pub fn is_encrypted(s: &str) -> bool {
     s.starts_with("ENC[AES256_GCM,data:")
 }
 
-/// Decrypts an `ENC[...]` string; returns the plaintext and its type.
+/// Decrypts one `ENC[...]` string (see [`Cipher`] for many values).
 pub fn decrypt(key: &DataKey, value: &str, aad: &str) -> Result<(Zeroizing<Vec<u8>>, ValueType), CipherError> {
-    let parts = parse(value)?;
-    let ty = ValueType::from_name(parts.ty).ok_or_else(|| CipherError::Type(parts.ty.to_string()))?;
-    let data = B64.decode(parts.data).map_err(|_| CipherError::Base64)?;
-    let iv = B64.decode(parts.iv).map_err(|_| CipherError::Base64)?;
-    let tag = B64.decode(parts.tag).map_err(|_| CipherError::Base64)?;
-    if tag.len() != 16 || iv.is_empty() {
-        return Err(CipherError::Format);
-    }
-    let mut sealed = data;
-    sealed.extend_from_slice(&tag);
-    let plain = if iv.len() == 32 {
-        let cipher = Aes256Gcm32::new_from_slice(key.as_bytes()).expect("32-byte key");
-        cipher.decrypt(Nonce::<U32>::from_slice(&iv), Payload { msg: &sealed, aad: aad.as_bytes() })
-    } else if iv.len() == 12 {
-        let cipher = aes_gcm::Aes256Gcm::new_from_slice(key.as_bytes()).expect("32-byte key");
-        cipher.decrypt(aes_gcm::Nonce::from_slice(&iv), Payload { msg: &sealed, aad: aad.as_bytes() })
-    } else {
-        return Err(CipherError::Format);
-    };
-    plain.map(|p| (Zeroizing::new(p), ty)).map_err(|_| CipherError::Auth)
+    Cipher::new(key).decrypt(value, aad)
 }
 
 struct Parts<'a> {
@@ -182,9 +209,11 @@ mod tests {
         assert_eq!(decrypt(&k, "plain", "a:").unwrap_err(), CipherError::Format);
         assert_eq!(decrypt(&k, "ENC[AES256_GCM,data:,iv:,tag:,type:str]", "a:").unwrap_err(), CipherError::Format);
         let same_iv = [9u8; 32];
+        let c = Cipher::new(&k);
         assert_eq!(
-            encrypt_with_iv(&k, b"x", "p:", ValueType::Str, &same_iv),
-            encrypt_with_iv(&k, b"x", "p:", ValueType::Str, &same_iv)
+            c.encrypt_with_iv(b"x", "p:", ValueType::Str, &same_iv),
+            c.encrypt_with_iv(b"x", "p:", ValueType::Str, &same_iv)
         );
+        assert_ne!(c.encrypt(b"x", "p:", ValueType::Str), c.encrypt(b"x", "p:", ValueType::Str));
     }
 }

@@ -270,6 +270,7 @@ fn binary_document(enc: String) -> Document {
         indent: 0,
         changed: true,
         in_flow: false,
+        literal: None,
     };
     let entry = Entry { key: "data".into(), span: Span::default(), value: Node::Leaf(leaf) };
     Document {

@@ -36,7 +36,8 @@ pub struct WalkError {
 
 /// One walk over a file's documents.
 pub struct Walk<'k> {
-    key: &'k DataKey,
+    cipher: cipher::Cipher,
+    _key: std::marker::PhantomData<&'k DataKey>,
     rule: Rule,
     mac_only: bool,
     direction: Direction,
@@ -65,7 +66,8 @@ impl<'k> Walk<'k> {
             hash.update(MAC_ONLY_ENCRYPTED_INIT);
         }
         Walk {
-            key,
+            cipher: cipher::Cipher::new(key),
+            _key: std::marker::PhantomData,
             rule,
             mac_only,
             direction,
@@ -194,7 +196,7 @@ impl<'k> Walk<'k> {
         if !self.selected(false) {
             return Ok(None);
         }
-        match cipher::decrypt(self.key, s, self.aad()) {
+        match self.cipher.decrypt(s, self.aad()) {
             Ok((plain, ValueType::Comment)) => String::from_utf8(plain.to_vec())
                 .map(Some)
                 .map_err(|_| self.fail("the decrypted comment is not valid UTF-8")),
@@ -212,14 +214,14 @@ impl<'k> Walk<'k> {
         }
         match self.direction {
             Direction::Encrypt => {
-                c.text = cipher::encrypt(self.key, c.text.as_bytes(), self.aad(), ValueType::Comment);
+                c.text = self.cipher.encrypt(c.text.as_bytes(), self.aad(), ValueType::Comment);
                 c.changed = true;
             }
             Direction::Decrypt => {
                 if !cipher::is_encrypted(&c.text) {
                     return;
                 }
-                match cipher::decrypt(self.key, &c.text, self.aad()) {
+                match self.cipher.decrypt(&c.text, self.aad()) {
                     Ok((plain, ValueType::Comment)) => match String::from_utf8(plain.to_vec()) {
                         Ok(text) => {
                             c.text = text;
@@ -249,7 +251,10 @@ impl<'k> Walk<'k> {
                     self.hash.update(&bytes);
                 }
                 if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
-                    leaf.value = Scalar::Str(cipher::encrypt(self.key, &bytes, self.aad(), ty));
+                    // The MAC is over the canonical text; the payload may keep the author's
+                    // spelling (`1e3`) when sops parses it to the same value.
+                    let payload = sops_literal(leaf).map_or(&bytes[..], str::as_bytes);
+                    leaf.value = Scalar::Str(self.cipher.encrypt(payload, self.aad(), ty));
                     leaf.changed = true;
                 }
             }
@@ -259,12 +264,16 @@ impl<'k> Walk<'k> {
                         Scalar::Str(s) if s.is_empty() => None,
                         Scalar::Str(s) => {
                             let (plain, ty) =
-                                cipher::decrypt(self.key, s, self.aad()).map_err(|e| self.fail(e.to_string()))?;
-                            Some(typed(&plain, ty).map_err(|m| self.fail(m))?)
+                                self.cipher.decrypt(s, self.aad()).map_err(|e| self.fail(e.to_string()))?;
+                            let v = typed(&plain, ty).map_err(|m| self.fail(m))?;
+                            let literal = matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
+                                .then(|| String::from_utf8_lossy(&plain).into_owned());
+                            Some((v, literal))
                         }
                         _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),
                     };
-                    if let Some(v) = value {
+                    if let Some((v, literal)) = value {
+                        leaf.literal = literal;
                         leaf.value = v;
                         leaf.changed = true;
                     }
@@ -276,6 +285,29 @@ impl<'k> Walk<'k> {
         }
         Ok(())
     }
+}
+
+/// The source spelling of a number or boolean when Go's strconv (what sops decrypts with)
+/// reads it as the same value: `1e3`, `1.0`, `+12`, `TRUE`.
+fn sops_literal(leaf: &Leaf) -> Option<&str> {
+    let l = leaf.literal.as_deref()?;
+    let ok = match leaf.value {
+        Scalar::Int(v) => {
+            let digits = l.strip_prefix(['+', '-']).unwrap_or(l);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && l.parse::<i64>() == Ok(v)
+        }
+        Scalar::Float(v) => {
+            l.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+                && l.parse::<f64>().is_ok_and(|p| p.to_bits() == v.to_bits())
+        }
+        Scalar::Bool(v) => match l {
+            "true" | "True" | "TRUE" => v,
+            "false" | "False" | "FALSE" => !v,
+            _ => false,
+        },
+        _ => false,
+    };
+    ok.then_some(l)
 }
 
 /// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.

@@ -53,6 +53,7 @@ fn parse_line(src: &str, start: usize, end: usize, next: usize) -> Result<MapIte
         indent: 0,
         changed: false,
         in_flow: false,
+        literal: None,
     };
     let entry = Entry { key: line[..eq].to_string(), span: Span::new(start, next), value: Node::Leaf(leaf) };
     Ok(MapItem::Entry(entry))

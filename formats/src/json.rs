@@ -287,7 +287,8 @@ impl Parser<'_> {
             None => return Err(self.err(start, "unexpected end of input, expected a JSON value")),
         };
         let span = Span::new(start, self.pos);
-        Ok(Node::Leaf(Leaf { value, span, style, indent: 0, changed: false, in_flow: false }))
+        let literal = matches!(value, Scalar::Int(_) | Scalar::Float(_)).then(|| self.src[start..self.pos].to_string());
+        Ok(Node::Leaf(Leaf { value, span, style, indent: 0, changed: false, in_flow: false, literal }))
     }
 
     fn literal(&mut self, word: &str, value: Scalar) -> Result<Scalar, ParseError> {
@@ -486,7 +487,13 @@ fn colon_of(src: &str, key_start: usize) -> &str {
 
 fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String)>) -> Result<(), EmitError> {
     match node {
-        Node::Leaf(leaf) if leaf.changed => edits.push((leaf.span, scalar_json(&leaf.value, path)?)),
+        Node::Leaf(leaf) if leaf.changed => {
+            let text = match (&leaf.literal, &leaf.value) {
+                (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => l.clone(),
+                _ => scalar_json(&leaf.value, path)?,
+            };
+            edits.push((leaf.span, text));
+        }
         Node::Leaf(_) => {}
         Node::Map(items) => {
             for e in items.iter().filter_map(as_entry) {
@@ -630,6 +637,20 @@ impl Layout<'_> {
         for _ in 0..level {
             out.push_str(&self.unit);
         }
+    }
+}
+
+/// True when `literal` is a JSON number with exactly this value (and type).
+fn same_number(literal: &str, value: &Scalar) -> bool {
+    let mut p = Parser { src: literal, b: literal.as_bytes(), pos: 0, stack: Vec::new() };
+    let Ok(doc) = p.scalar() else { return false };
+    if p.pos != literal.len() {
+        return false;
+    }
+    match (doc, value) {
+        (Node::Leaf(Leaf { value: Scalar::Int(a), .. }), Scalar::Int(b)) => a == *b,
+        (Node::Leaf(Leaf { value: Scalar::Float(a), .. }), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
+        _ => false,
     }
 }
 

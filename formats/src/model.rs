@@ -133,6 +133,10 @@ pub struct Leaf {
     pub indent: usize,
     /// True when `value` was set by the envelope and must be written.
     pub changed: bool,
+    /// For numbers and booleans: the literal as the source wrote it (`1e3`, `1.0`, `+12`,
+    /// `TRUE`). The envelope encrypts this spelling when sops parses it to the same value, and
+    /// codecs write it back when it still reads as that value, so such values round-trip.
+    pub literal: Option<String>,
     /// True inside a YAML flow collection (`{...}`, `[...]`), where plain scalars may not hold
     /// `,[]{}`.
     pub in_flow: bool,

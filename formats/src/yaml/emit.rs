@@ -241,6 +241,7 @@ pub(crate) fn node_of(value: &Value) -> Node {
             indent: 0,
             changed: false,
             in_flow: false,
+            literal: None,
         }),
         Value::Map(items) => Node::Map(
             items

@@ -221,7 +221,7 @@ impl<'s> Builder<'s> {
         let next_doc = self.events.get(self.i).map_or(self.src.len(), |e| e.start);
         let trailing = self.take_comments_before(if end_ev.end > end_ev.start { end_ev.start } else { next_doc });
         if let Node::Map(items) = &mut node {
-            lead.extend(items.drain(..));
+            lead.append(items);
             lead.extend(trailing);
             *items = lead;
         }
@@ -351,7 +351,11 @@ impl<'s> Builder<'s> {
             }
         };
         let anchor = *anchor;
-        let leaf = Leaf { value, span, style, indent, changed: false, in_flow: self.flow > 0 };
+        let literal = (style == Style::Plain
+            && tag_suffix.is_none()
+            && matches!(value, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_)))
+        .then(|| text.to_string());
+        let leaf = Leaf { value, span, style, indent, changed: false, in_flow: self.flow > 0, literal };
         let node = Node::Leaf(leaf);
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -400,6 +404,7 @@ impl<'s> Builder<'s> {
                     indent: 0,
                     changed: false,
                     in_flow: self.flow > 0,
+                    literal: l.literal.clone(),
                 };
                 Ok((Node::Leaf(leaf), end))
             }

@@ -10,7 +10,24 @@ use crate::scalar::{format_float, parse_rfc3339};
 pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step: usize) -> String {
     match value {
         Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
-        other => render_non_str(other),
+        other => match &leaf.literal {
+            Some(l) if literal_reads_as(l, other) => l.clone(),
+            _ => render_non_str(other),
+        },
+    }
+}
+
+/// True when `literal` resolves as a plain YAML scalar to exactly `value`. sops's canonical
+/// `True`/`False` are left to the canonical lower-case form.
+fn literal_reads_as(literal: &str, value: &Scalar) -> bool {
+    if literal == "True" || literal == "False" {
+        return false;
+    }
+    match (resolve_plain(literal), value) {
+        (Resolved::Value(Scalar::Int(a)), Scalar::Int(b)) => a == *b,
+        (Resolved::Value(Scalar::Float(a)), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
+        (Resolved::Value(Scalar::Bool(a)), Scalar::Bool(b)) => a == *b,
+        _ => false,
     }
 }
 
