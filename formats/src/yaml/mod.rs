@@ -7,3 +7,6 @@ mod resolve;
 
 pub(crate) use emit::{emit, write};
 pub(crate) use parse::parse;
+
+#[cfg(test)]
+mod tests;

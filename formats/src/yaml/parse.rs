@@ -88,7 +88,12 @@ fn scan(src: &str) -> Result<(Vec<Ev<'_>>, Vec<RawComment>), ParseError> {
             ParseError { message: e.info().to_string(), line: m.line(), column: m.col() + 1 }
         })?;
         let start = map.byte(span.start.index()).max(prev_end.min(map.byte(span.start.index())));
-        let end = map.byte(span.end.index());
+        let mut end = map.byte(span.end.index());
+        if let Event::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted), _, _) = event {
+            // saphyr's span of a quoted scalar runs on over a trailing comment: end it at the
+            // closing quote so the comment is seen (and encrypted) as a comment.
+            end = quoted_end(src, start, end, style == ScalarStyle::SingleQuoted);
+        }
         let mut header = None;
         let mut gap_end = start;
         if let Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) = event {
@@ -194,6 +199,12 @@ impl<'s> Builder<'s> {
                 Event::DocumentStart(_) => roots.push(self.document()?),
                 _ => return Err(self.err(self.events[i].start, "unexpected YAML event outside a document")),
             }
+        }
+        if roots.is_empty() && !self.comments.is_empty() {
+            // A file of comments only: one empty mapping that holds them (sops cannot read it,
+            // but its comments are still encrypted rather than left in the clear).
+            let items = self.take_comments_before(self.src.len());
+            roots.push(Root { node: Node::Map(items), end: self.src.len() });
         }
         Ok(roots)
     }
@@ -341,11 +352,21 @@ impl<'s> Builder<'s> {
                 let st = if *style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
                 let keep = self.src[header..start.max(header)].lines().next().unwrap_or("").contains('+');
                 let content_end = block_content_end(self.src, start, end, keep);
-                let indent = self.src[start.min(content_end)..content_end]
-                    .lines()
-                    .find(|l| !l.trim().is_empty())
-                    .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
-                    + (start - line_start(self.src, start));
+                let header_text = self.src[header..start.max(header)].lines().next().unwrap_or("");
+                let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
+                let indent = match explicit {
+                    Some(d) => {
+                        let line = &self.src[line_start(self.src, header)..];
+                        line.len() - line.trim_start_matches(' ').len() + d
+                    }
+                    None => {
+                        self.src[start.min(content_end)..content_end]
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
+                            + (start - line_start(self.src, start))
+                    }
+                };
                 let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
                 (value, st, Span::new(header, content_end), content_end, indent)
             }
@@ -544,6 +565,24 @@ fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, St
         }
     }
     i
+}
+
+/// One past the closing quote of the quoted scalar that starts (after any properties) in
+/// `start..end`.
+fn quoted_end(src: &str, start: usize, end: usize, single: bool) -> usize {
+    let b = src.as_bytes();
+    let q = if single { b'\'' } else { b'"' };
+    let Some(open) = b[start..end].iter().position(|&c| c == q).map(|p| start + p) else { return end };
+    let mut i = open + 1;
+    while i < end {
+        match b[i] {
+            b'\\' if !single => i += 2,
+            c if c == q && single && b.get(i + 1) == Some(&q) => i += 2,
+            c if c == q => return i + 1,
+            _ => i += 1,
+        }
+    }
+    end
 }
 
 /// End of a block scalar's last content line (newline excluded). With keep chomping (`+`) the

@@ -90,7 +90,7 @@ pub(crate) fn render_str(
     match style {
         Style::Plain if is_plain_safe(s, in_flow) => s.to_string(),
         Style::Plain if s.contains('\n') && !in_flow => {
-            block(s, '|', line_indent + step.max(1)).unwrap_or_else(|| double_quoted(s))
+            block(s, '|', line_indent + step.max(1), line_indent).unwrap_or_else(|| double_quoted(s))
         }
         Style::Plain => double_quoted(s),
         Style::SingleQuoted if single_quotable(s) => single_quoted(s),
@@ -99,7 +99,7 @@ pub(crate) fn render_str(
         Style::Literal | Style::Folded => {
             let indent = if indent > line_indent { indent } else { line_indent + step.max(1) };
             let kind = if style == Style::Literal || s.trim_end_matches('\n').contains('\n') { '|' } else { '>' };
-            block(s, kind, indent).unwrap_or_else(|| double_quoted(s))
+            block(s, kind, indent, line_indent).unwrap_or_else(|| double_quoted(s))
         }
     }
 }
@@ -178,10 +178,10 @@ pub(crate) fn double_quoted(s: &str) -> String {
     out
 }
 
-/// A block scalar (`|` or `>`) with content at column `indent`, written from its header up to
-/// the end of its last line (no final newline: the source's own newline follows). `None` when
-/// the value cannot be a block scalar.
-fn block(s: &str, kind: char, indent: usize) -> Option<String> {
+/// A block scalar (`|` or `>`) with content at column `indent` under a parent indented by
+/// `parent`, written from its header up to the end of its last line (no final newline: the
+/// source's own newline follows). `None` when the value cannot be a block scalar.
+fn block(s: &str, kind: char, indent: usize, parent: usize) -> Option<String> {
     if s.is_empty() || s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}') {
         return None;
     }
@@ -203,10 +203,8 @@ fn block(s: &str, kind: char, indent: usize) -> Option<String> {
     let mut out = String::with_capacity(s.len() + lines.len() * (indent + 1) + 4);
     out.push(kind);
     if leading_space {
-        if indent == 0 || indent > 9 {
-            return None;
-        }
-        out.push_str(&indent.to_string());
+        let indicator = indent.checked_sub(parent).filter(|d| (1..=9).contains(d))?;
+        out.push_str(&indicator.to_string());
     }
     out.push_str(chomp);
     let pad = " ".repeat(indent);
@@ -249,11 +247,12 @@ mod tests {
 
     #[test]
     fn blocks_follow_chomping() {
-        assert_eq!(block("a\nb\n", '|', 2).unwrap(), "|\n  a\n  b");
-        assert_eq!(block("a\nb", '|', 2).unwrap(), "|-\n  a\n  b");
-        assert_eq!(block("a\n\n", '|', 2).unwrap(), "|+\n  a\n");
-        assert_eq!(block(" a\n", '|', 2).unwrap(), "|2\n   a");
-        assert_eq!(block("a\n\nb\n", '|', 4).unwrap(), "|\n    a\n\n    b");
+        assert_eq!(block("a\nb\n", '|', 2, 0).unwrap(), "|\n  a\n  b");
+        assert_eq!(block("a\nb", '|', 2, 0).unwrap(), "|-\n  a\n  b");
+        assert_eq!(block("a\n\n", '|', 2, 0).unwrap(), "|+\n  a\n");
+        assert_eq!(block(" a\n", '|', 2, 0).unwrap(), "|2\n   a");
+        assert_eq!(block(" a\n", '|', 6, 4).unwrap(), "|2\n       a");
+        assert_eq!(block("a\n\nb\n", '|', 4, 2).unwrap(), "|\n    a\n\n    b");
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! Round-trip and structure tests of the YAML codec.
+
+use crate::model::{MapItem, Node, Scalar, SeqItem};
+use crate::value::Value;
+use crate::{parse, write, Format, WriteOptions};
+
+const LAYOUTS: &[&str] = &[
+    "a: 1\n",
+    "a: 1",
+    "---\na: 1\n",
+    "a: 1\n---\nb: 2",
+    "a: 1\n...\n---\nb: 2\n...\n",
+    "a: 1\r\nb: x\r\n",
+    "\u{feff}a: 1\nb: x\n",
+    "# only a comment\n",
+    "%YAML 1.2\n---\na: x\n",
+    "a:\n  - x\n  - - y\n    - z\n  - k: v\n    l: w\n",
+    "k: \"multi\\nline\"\n",
+    "a: |+\n  keep\n\nb: 1\n",
+    "a: |2\n   lead space\n",
+    "a: >-\n  folded\n  text\nb: 'single ''q'''\n",
+    "a: {b: 1, c: [x, y]}\n",
+    "# head\nroot:\n    four: spaces   # trailing\n\n    more: 2\n\n\n# tail\n",
+    "list:\n- a\n# between\n- b\n",
+];
+
+fn meta() -> Value {
+    Value::Map(vec![
+        ("age".into(), Value::Seq(vec![Value::Map(vec![("enc".into(), Value::str("line1\nline2\n"))])])),
+        ("lastmodified".into(), Value::str("2026-11-28T04:35:48Z")),
+        ("version".into(), Value::str("3.11.0")),
+    ])
+}
+
+#[test]
+fn unchanged_documents_are_written_back_byte_for_byte() {
+    for src in LAYOUTS {
+        let doc = parse(Format::Yaml, src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        assert_eq!(write(&doc, src, WriteOptions::default()).unwrap(), *src, "{src:?}");
+    }
+}
+
+#[test]
+fn metadata_added_then_stripped_gives_the_original() {
+    let m = meta();
+    for src in LAYOUTS {
+        let doc = parse(Format::Yaml, src).unwrap();
+        let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..WriteOptions::default() }).unwrap();
+        let again = parse(Format::Yaml, &with).unwrap_or_else(|e| panic!("{src:?} -> {with:?}: {e}"));
+        assert_eq!(again.roots.len(), doc.roots.len().max(1), "{with}");
+        for root in &again.roots {
+            assert!(root.node.get("sops").is_some(), "every document carries the metadata: {with}");
+        }
+        assert_eq!(crate::metadata(&again).as_ref(), Some(&m), "{with}");
+        let stripped = write(&again, &with, WriteOptions { strip_metadata: true, ..WriteOptions::default() }).unwrap();
+        assert_eq!(stripped, *src, "{with}");
+    }
+}
+
+fn leaf_mut<'a>(node: &'a mut Node, key: &str) -> &'a mut crate::Leaf {
+    let Node::Map(items) = node else { panic!("not a map") };
+    for item in items {
+        if let MapItem::Entry(e) = item {
+            if e.key == key {
+                if let Node::Leaf(l) = &mut e.value {
+                    return l;
+                }
+            }
+        }
+    }
+    panic!("no leaf {key}")
+}
+
+#[test]
+fn a_changed_value_replaces_only_its_own_bytes_in_its_own_style() {
+    let src = "a: 'x'   # keep me\nb: \"y\"\nc: |\n  z\n";
+    let mut doc = parse(Format::Yaml, src).unwrap();
+    for (key, new) in [("a", "it's"), ("b", "tab\there"), ("c", "two\nlines\n")] {
+        let l = leaf_mut(&mut doc.roots[0].node, key);
+        l.value = Scalar::Str(new.into());
+        l.changed = true;
+    }
+    let out = write(&doc, src, WriteOptions::default()).unwrap();
+    assert_eq!(out, "a: 'it''s'   # keep me\nb: \"tab\\there\"\nc: |\n  two\n  lines\n");
+}
+
+fn comment_texts(items: &[MapItem]) -> Vec<&str> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            MapItem::Comment(c) => Some(c.text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn map<'a>(node: &'a Node, key: &str) -> &'a [MapItem] {
+    match &node.get(key).expect("key").value {
+        Node::Map(items) => items,
+        _ => panic!("{key} is not a map"),
+    }
+}
+
+/// sops decrypts a comment only with the key path of the collection go-yaml attaches it to.
+#[test]
+fn comments_belong_where_go_yaml_puts_them() {
+    let src = "a:\n  b:\n    c: 1\n  # foot\nd: 1\n# head of e\ne:\n  f: 1\nk: # on the key\n  l: 1\n";
+    let doc = parse(Format::Yaml, src).unwrap();
+    let root = &doc.roots[0].node;
+    let Node::Map(top) = root else { panic!() };
+    assert_eq!(comment_texts(map(map_node(root, "a"), "b")), [" foot"]);
+    assert_eq!(comment_texts(top), [" head of e", " on the key"]);
+    assert!(comment_texts(map(root, "k")).is_empty());
+
+    let list = "l:\n  - x\n  # in list\n  - y\n";
+    let doc = parse(Format::Yaml, list).unwrap();
+    let Node::Seq(items) = &doc.roots[0].node.get("l").unwrap().value else { panic!() };
+    assert!(matches!(&items[1], SeqItem::Comment(c) if c.text == " in list"));
+}
+
+fn map_node<'a>(node: &'a Node, key: &str) -> &'a Node {
+    &node.get(key).expect("key").value
+}
+
+#[test]
+fn bad_yaml_is_a_positioned_error_not_a_panic() {
+    let cases = [
+        ("a: [1, 2\n", 2),
+        ("a: 1\na: 2\n", 2),
+        ("200: ok\n", 1),
+        ("- a\n- b\n", 1),
+        ("a: *nope\n", 1),
+        ("a: 'unterminated\n", 2),
+        ("a:\n\tb: 1\n", 2),
+        ("? [a, b]\n: c\n", 1),
+        ("a: 18446744073709551615\n", 1),
+    ];
+    for (src, line) in cases {
+        let err = parse(Format::Yaml, src).expect_err(src);
+        assert!(err.line >= 1 && err.line <= line + 1, "{src:?}: {err}");
+        assert!(!err.to_string().is_empty());
+    }
+}
+
+#[test]
+fn deep_nesting_is_handled_without_overflowing() {
+    let deep: String =
+        (0..1000).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>() + &" ".repeat(1000) + "v\n";
+    let handle = std::thread::Builder::new().stack_size(8 << 20).spawn(move || parse(Format::Yaml, &deep).is_ok());
+    assert!(handle.unwrap().join().unwrap());
+    let deeper = "[".repeat(5000) + &"]".repeat(5000);
+    let src = format!("a: {deeper}\n");
+    assert!(parse(Format::Yaml, &src).is_err());
+}
