@@ -2,12 +2,13 @@
 //!
 //! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it. This
 //! crate holds the data key and the master-key kinds (age for now); it knows nothing about file
-//! formats.
+//! formats. [`sealing`] holds the RSA sealing keys of Bitnami Sealed Secrets.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod age;
 mod data_key;
+pub mod sealing;
 
 pub use data_key::DataKey;
 
