@@ -4,6 +4,7 @@ mod emit;
 mod parse;
 mod render;
 mod resolve;
+mod shield;
 
 pub(crate) use emit::{emit, write};
 pub(crate) use parse::parse;

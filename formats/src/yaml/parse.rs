@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
 
 use super::resolve::{resolve_plain, Resolved};
+use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 use crate::text::{line_start, next_line_start};
 use crate::ParseError;
@@ -33,38 +34,51 @@ struct RawComment {
     own_line: bool,
 }
 
-/// Maps saphyr's character indexes to byte offsets.
-enum CharMap {
-    Ascii,
-    Offsets(Vec<usize>),
+/// Maps saphyr's character indexes to byte offsets. Indexes arrive in order, so a cursor that
+/// walks forward makes each lookup amortised O(1) without a table.
+struct CharMap<'s> {
+    text: &'s str,
+    ascii: bool,
+    cursor: std::cell::Cell<(usize, usize)>,
 }
 
-impl CharMap {
-    fn new(src: &str) -> CharMap {
-        if src.is_ascii() {
-            CharMap::Ascii
-        } else {
-            let mut v: Vec<usize> = src.char_indices().map(|(i, _)| i).collect();
-            v.push(src.len());
-            CharMap::Offsets(v)
-        }
+impl<'s> CharMap<'s> {
+    fn new(text: &'s str) -> CharMap<'s> {
+        CharMap { text, ascii: text.is_ascii(), cursor: std::cell::Cell::new((0, 0)) }
     }
 
     fn byte(&self, idx: usize) -> usize {
-        match self {
-            CharMap::Ascii => idx,
-            CharMap::Offsets(v) => v.get(idx).copied().unwrap_or_else(|| *v.last().unwrap_or(&0)),
+        if self.ascii {
+            return idx.min(self.text.len());
         }
+        let (mut ci, mut bi) = self.cursor.get();
+        if idx < ci {
+            (ci, bi) = (0, 0);
+        }
+        for (n, (b, _)) in self.text[bi..].char_indices().enumerate() {
+            if ci + n == idx {
+                self.cursor.set((idx, bi + b));
+                return bi + b;
+            }
+        }
+        self.cursor.set((ci, bi));
+        self.text.len()
     }
 }
 
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
-    let (events, comments) = scan(src)?;
+    let shield = Shielded::new(src);
+    let text = shield.as_ref().map_or(src, |s| s.text.as_str());
     let mut b = Builder {
         src,
-        events,
-        i: 0,
-        comments,
+        events: Source {
+            parser: Parser::new_from_str(text),
+            map: CharMap::new(text),
+            shield: shield.as_ref(),
+            prev_end: 0,
+            ended: false,
+        },
+        comments: Vec::new(),
         ci: 0,
         anchors: HashMap::new(),
         flow: 0,
@@ -76,45 +90,70 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
     Ok(Document { format: Format::Yaml, roots, indent: b.indent })
 }
 
-fn scan(src: &str) -> Result<(Vec<Ev<'_>>, Vec<RawComment>), ParseError> {
-    let map = CharMap::new(src);
-    let mut parser = Parser::new_from_str(src);
-    let mut events = Vec::new();
-    let mut comments = Vec::new();
-    let mut prev_end = 0;
-    while let Some(next) = parser.next_event() {
-        let (event, span): (Event, CharSpan) = next.map_err(|e| {
-            let m = e.marker();
-            ParseError { message: e.info().to_string(), line: m.line(), column: m.col() + 1 }
-        })?;
-        let start = map.byte(span.start.index()).max(prev_end.min(map.byte(span.start.index())));
-        let mut end = map.byte(span.end.index());
-        if let Event::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted), _, _) = event {
-            // saphyr's span of a quoted scalar runs on over a trailing comment: end it at the
-            // closing quote so the comment is seen (and encrypted) as a comment.
-            end = quoted_end(src, start, end, style == ScalarStyle::SingleQuoted);
+/// saphyr's events with byte offsets, read one at a time; the comments in the gaps between
+/// them are collected as the events go by.
+struct Source<'s> {
+    parser: Parser<'s, saphyr_parser::StrInput<'s>>,
+    /// Character index to byte offset, in the text the parser reads.
+    map: CharMap<'s>,
+    /// When the parser reads a shielded copy: how to map back to the source.
+    shield: Option<&'s Shielded>,
+    prev_end: usize,
+    ended: bool,
+}
+
+impl<'s> Source<'s> {
+    fn next(&mut self, src: &'s str, comments: &mut Vec<RawComment>) -> Result<Option<Ev<'s>>, ParseError> {
+        if self.ended {
+            return Ok(None);
         }
+        let Some(next) = self.parser.next_event() else {
+            self.ended = true;
+            find_comments(src, self.prev_end, src.len(), comments);
+            return Ok(None);
+        };
+        let (event, span): (Event, CharSpan) = next.map_err(|e| {
+            let at = self.byte(e.marker().index());
+            ParseError::at(src, at, e.info().to_string())
+        })?;
+        let prev_end = self.prev_end;
+        let start = self.byte(span.start.index());
+        let mut end = self.byte(span.end.index());
         let mut header = None;
         let mut gap_end = start;
-        if let Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) = event {
-            let h = find_block_header(src, prev_end, start, end);
-            header = Some(h);
-            gap_end = gap_end.min(h);
+        match event {
+            // saphyr's span of a quoted scalar runs on over a trailing comment: end it at the
+            // closing quote so the comment is seen (and encrypted) as a comment.
+            Event::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted), _, _) => {
+                end = quoted_end(src, start, end, style == ScalarStyle::SingleQuoted);
+            }
+            Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) => {
+                let h = find_block_header(src, prev_end, start, end);
+                header = Some(h);
+                gap_end = gap_end.min(h);
+            }
+            _ => {}
         }
         if prev_end < gap_end {
-            find_comments(src, prev_end, gap_end, &mut comments);
+            find_comments(src, prev_end, gap_end, comments);
         }
-        let is_end = matches!(event, Event::StreamEnd);
-        events.push(Ev { event, start, end, col: span.start.col(), header });
-        prev_end = prev_end.max(end);
-        if is_end {
-            break;
+        if let Event::StreamEnd = event {
+            self.ended = true;
+            find_comments(src, prev_end.max(end), src.len(), comments);
         }
+        self.prev_end = prev_end.max(end);
+        let col = match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => src[line_start(src, start)..start].chars().count(),
+            _ => 0,
+        };
+        Ok(Some(Ev { event, start, end, col, header }))
     }
-    if prev_end < src.len() {
-        find_comments(src, prev_end, src.len(), &mut comments);
+
+    /// Byte offset in the source of the parser's character index `idx`.
+    fn byte(&self, idx: usize) -> usize {
+        let b = self.map.byte(idx);
+        self.shield.map_or(b, |s| s.to_original(b))
     }
-    Ok((events, comments))
 }
 
 /// The `|` or `>` that starts a block scalar whose content starts at `content`.
@@ -157,15 +196,15 @@ fn find_comments(src: &str, from: usize, to: usize, out: &mut Vec<RawComment>) {
 
 struct Builder<'s> {
     src: &'s str,
-    events: Vec<Ev<'s>>,
-    i: usize,
+    events: Source<'s>,
     comments: Vec<RawComment>,
     ci: usize,
     anchors: HashMap<usize, Node>,
     flow: usize,
     depth: usize,
     indent: Option<usize>,
-    path: Vec<String>,
+    /// Spans of the keys on the path to the node being built (for error messages only).
+    path: Vec<(usize, usize)>,
 }
 
 impl<'s> Builder<'s> {
@@ -177,30 +216,29 @@ impl<'s> Builder<'s> {
         if self.path.is_empty() {
             "the top level".to_string()
         } else {
-            format!("key path {}", self.path.join(":"))
+            let keys: Vec<&str> = self.path.iter().map(|&(a, b)| &self.src[a..b]).collect();
+            format!("key path {}", keys.join(":"))
         }
     }
 
-    fn next(&mut self) -> Result<usize, ParseError> {
-        if self.i >= self.events.len() {
-            return Err(self.err(self.src.len(), "unexpected end of YAML input"));
-        }
-        self.i += 1;
-        Ok(self.i - 1)
+    fn next(&mut self) -> Result<Ev<'s>, ParseError> {
+        self.events
+            .next(self.src, &mut self.comments)?
+            .ok_or_else(|| ParseError::at(self.src, self.src.len(), "unexpected end of YAML input"))
     }
 
     fn documents(&mut self) -> Result<Vec<Root>, ParseError> {
         let mut roots = Vec::new();
         loop {
-            let i = self.next()?;
-            match self.events[i].event {
+            let ev = self.next()?;
+            match ev.event {
                 Event::StreamStart | Event::Nothing => {}
                 Event::StreamEnd => break,
                 Event::DocumentStart(_) => roots.push(self.document()?),
-                _ => return Err(self.err(self.events[i].start, "unexpected YAML event outside a document")),
+                _ => return Err(self.err(ev.start, "unexpected YAML event outside a document")),
             }
         }
-        if roots.is_empty() && !self.comments.is_empty() {
+        if roots.is_empty() && self.ci < self.comments.len() {
             // A file of comments only: one empty mapping that holds them (sops cannot read it,
             // but its comments are still encrypted rather than left in the clear).
             let items = self.take_comments_before(self.src.len());
@@ -210,27 +248,27 @@ impl<'s> Builder<'s> {
     }
 
     fn document(&mut self) -> Result<Root, ParseError> {
-        let i = self.next()?;
-        let start = self.events[i].start;
+        let ev = self.next()?;
+        let start = ev.start;
         let mut lead = self.take_comments_before(start);
-        let (node, _) = self.node(i, None)?;
-        let mut node =
-            match node {
-                Node::Map(items) => Node::Map(items),
-                Node::Leaf(Leaf { value: Scalar::Null, .. }) => Node::Map(Vec::new()),
-                _ => return Err(self.err(
+        let (node, _) = self.node(ev, None)?;
+        let mut node = match node {
+            Node::Map(items) => Node::Map(items),
+            Node::Leaf(Leaf { value: Scalar::Null, .. }) => Node::Map(Vec::new()),
+            _ => {
+                return Err(self.err(
                     start,
                     "the top level of a YAML document must be a mapping (sops cannot read sequences or scalars there)",
-                )),
-            };
-        let end_i = self.next()?;
-        let Event::DocumentEnd = self.events[end_i].event else {
-            return Err(self.err(self.events[end_i].start, "expected the end of the YAML document"));
+                ))
+            }
         };
-        let end_ev = &self.events[end_i];
-        let doc_end = if end_ev.end > end_ev.start { line_start(self.src, end_ev.start) } else { self.src.len() };
-        let next_doc = self.events.get(self.i).map_or(self.src.len(), |e| e.start);
-        let trailing = self.take_comments_before(if end_ev.end > end_ev.start { end_ev.start } else { next_doc });
+        let end_ev = self.next()?;
+        let Event::DocumentEnd = end_ev.event else {
+            return Err(self.err(end_ev.start, "expected the end of the YAML document"));
+        };
+        let explicit = end_ev.end > end_ev.start;
+        let doc_end = if explicit { line_start(self.src, end_ev.start) } else { self.src.len() };
+        let trailing = self.take_comments_before(if explicit { end_ev.start } else { self.src.len() });
         if let Node::Map(items) = &mut node {
             lead.append(items);
             lead.extend(trailing);
@@ -275,18 +313,16 @@ impl<'s> Builder<'s> {
         out
     }
 
-    /// Column of the first token after event `k` that does not close a collection, if it is
-    /// still inside this document.
-    fn next_token_col(&self, k: usize) -> Option<usize> {
-        self.events[k + 1..].iter().find_map(|e| match e.event {
-            Event::MappingEnd | Event::SequenceEnd => None,
-            Event::DocumentEnd | Event::StreamEnd | Event::DocumentStart(_) => Some(None),
-            // The line's indentation: for a sequence item that is its `-`.
-            _ => {
-                let line = &self.src[line_start(self.src, e.start)..e.start];
-                Some(Some(line.chars().take_while(|c| *c == ' ').count()))
-            }
-        })?
+    /// Column of the token that follows a block collection closing at `pos` (saphyr places the
+    /// close at that token): its line's indentation, which for a sequence item is its `-`.
+    /// `None` at the end of the document.
+    fn next_token_col(&self, pos: usize) -> Option<usize> {
+        let rest = &self.src[pos.min(self.src.len())..];
+        if rest.is_empty() || rest.starts_with("---") || rest.starts_with("...") {
+            return None;
+        }
+        let line = &self.src[line_start(self.src, pos)..pos];
+        Some(line.len() - line.trim_start_matches(' ').len())
     }
 
     /// Inline comments before a block collection's first item (`key: # note`) belong to the
@@ -300,43 +336,35 @@ impl<'s> Builder<'s> {
         out
     }
 
-    /// Builds the node that starts at event `i`; returns it and the end of its last token.
-    fn node(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+    /// Builds the node that starts with `ev`; returns it and the end of its last token.
+    fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.err(self.events[i].start, format!("nesting deeper than {MAX_DEPTH} levels")));
+            return Err(self.err(ev.start, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
-        let result = match &self.events[i].event {
-            Event::Scalar(..) => self.scalar(i),
-            Event::Alias(id) => self.alias(i, *id),
-            Event::MappingStart(anchor, _) => {
-                let anchor = *anchor;
-                let r = self.mapping(i, parent_col)?;
-                if anchor > 0 {
-                    self.anchors.insert(anchor, r.0.clone());
-                }
-                Ok(r)
-            }
-            Event::SequenceStart(anchor, _) => {
-                let anchor = *anchor;
-                let r = self.sequence(i, parent_col)?;
-                if anchor > 0 {
-                    self.anchors.insert(anchor, r.0.clone());
-                }
-                Ok(r)
-            }
-            _ => Err(self.err(self.events[i].start, "unexpected YAML token")),
+        let result = match ev.event {
+            Event::Scalar(..) => self.scalar(ev),
+            Event::Alias(id) => self.alias(&ev, id),
+            Event::MappingStart(anchor, _) => self.mapping(&ev, parent_col).map(|r| self.remember(anchor, r)),
+            Event::SequenceStart(anchor, _) => self.sequence(&ev, parent_col).map(|r| self.remember(anchor, r)),
+            _ => Err(self.err(ev.start, "unexpected YAML token")),
         };
         self.depth -= 1;
         result
     }
 
-    fn scalar(&mut self, i: usize) -> Result<(Node, usize), ParseError> {
-        let ev = &self.events[i];
-        let Event::Scalar(text, style, anchor, tag) = &ev.event else { unreachable!("checked by caller") };
-        let (start, end) = (ev.start, ev.end);
+    fn remember(&mut self, anchor: usize, r: (Node, usize)) -> (Node, usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, r.0.clone());
+        }
+        r
+    }
+
+    fn scalar(&mut self, ev: Ev<'s>) -> Result<(Node, usize), ParseError> {
+        let (start, end, header) = (ev.start, ev.end, ev.header);
+        let Event::Scalar(text, style, anchor, tag) = ev.event else { unreachable!("checked by caller") };
         let tag_suffix = tag.as_ref().map(|t| (t.handle.clone(), t.suffix.clone()));
-        let (value, style, span, last, indent) = match style {
+        let (st, span, indent) = match style {
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                 let vstart = skip_properties(self.src, start, end, tag_suffix.as_ref());
                 let st = match style {
@@ -344,15 +372,13 @@ impl<'s> Builder<'s> {
                     ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
                     _ => Style::Plain,
                 };
-                let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
-                (value, st, Span::new(vstart, end), end, 0)
+                (st, Span::new(vstart, end), 0)
             }
             ScalarStyle::Literal | ScalarStyle::Folded => {
-                let header = ev.header.unwrap_or(start);
-                let st = if *style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
-                let keep = self.src[header..start.max(header)].lines().next().unwrap_or("").contains('+');
-                let content_end = block_content_end(self.src, start, end, keep);
+                let header = header.unwrap_or(start);
+                let st = if style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
                 let header_text = self.src[header..start.max(header)].lines().next().unwrap_or("");
+                let content_end = block_content_end(self.src, start, end, header_text.contains('+'));
                 let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
                 let indent = match explicit {
                     Some(d) => {
@@ -367,41 +393,53 @@ impl<'s> Builder<'s> {
                             + (start - line_start(self.src, start))
                     }
                 };
-                let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
-                (value, st, Span::new(header, content_end), content_end, indent)
+                (st, Span::new(header, content_end), indent)
             }
         };
-        let anchor = *anchor;
-        let literal = (style == Style::Plain
-            && tag_suffix.is_none()
-            && matches!(value, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_)))
-        .then(|| text.to_string());
-        let leaf = Leaf { value, span, style, indent, changed: false, in_flow: self.flow > 0, literal };
+        let text = match self.events.shield {
+            Some(sh) => std::borrow::Cow::Owned(sh.restore(self.src, text.into_owned(), start, end)),
+            None => text,
+        };
+        let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
+        let literal = match (&value, st, &tag_suffix) {
+            (Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_), Style::Plain, None) => {
+                Some(self.src[span.start..span.end].to_string())
+            }
+            _ => None,
+        };
+        let leaf = Leaf { value, span, style: st, indent, changed: false, in_flow: self.flow > 0, literal };
         let node = Node::Leaf(leaf);
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }
-        Ok((node, last))
+        Ok((node, span.end))
     }
 
-    fn typed(&self, text: &str, style: Style, tag: Option<&(String, String)>, at: usize) -> Result<Scalar, ParseError> {
+    fn typed(
+        &self,
+        text: std::borrow::Cow<'_, str>,
+        style: Style,
+        tag: Option<&(String, String)>,
+        at: usize,
+    ) -> Result<Scalar, ParseError> {
         let core = tag.filter(|(h, _)| h == "tag:yaml.org,2002:").map(|(_, s)| s.as_str());
         let wanted = match (tag, core) {
             (_, Some("binary")) => {
-                return decode_base64(text)
+                return decode_base64(&text)
                     .and_then(|b| String::from_utf8(b).ok())
                     .map(Scalar::Str)
                     .ok_or_else(|| self.err(at, format!("invalid !!binary value at {}", self.path_text())));
             }
             (_, Some(t @ ("int" | "float" | "bool" | "null" | "timestamp"))) => Some(t),
             (None, None) if style == Style::Plain => None,
-            _ => return Ok(Scalar::Str(text.to_string())),
+            _ => return Ok(Scalar::Str(text.into_owned())),
         };
-        match (resolve_plain(text), wanted) {
+        match (resolve_plain(&text), wanted) {
             (Resolved::Value(Scalar::Int(n)), Some("float")) => Ok(Scalar::Float(n as f64)),
             (Resolved::Value(Scalar::Str(_)), Some(t)) => {
                 Err(self.err(at, format!("value at {} cannot be read as !!{t}", self.path_text())))
             }
+            (Resolved::Value(Scalar::Str(_)), None) => Ok(Scalar::Str(text.into_owned())),
             (Resolved::Value(v), _) => Ok(v),
             (Resolved::Unsigned, _) => Err(self.err(
                 at,
@@ -413,8 +451,7 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn alias(&mut self, i: usize, id: usize) -> Result<(Node, usize), ParseError> {
-        let ev = &self.events[i];
+    fn alias(&mut self, ev: &Ev<'s>, id: usize) -> Result<(Node, usize), ParseError> {
         let (start, end) = (ev.start, ev.end);
         match self.anchors.get(&id) {
             Some(Node::Leaf(l)) => {
@@ -437,67 +474,85 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn mapping(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
-        let (start, col) = (self.events[i].start, self.events[i].col);
-        let flow = self.src.as_bytes().get(start) == Some(&b'{');
+    fn block_collection_start(&mut self, ev: &Ev<'s>, parent_col: Option<usize>, open: u8) -> bool {
+        let flow = self.src.as_bytes().get(ev.start) == Some(&open);
         if !flow {
             if let (None, Some(p)) = (self.indent, parent_col) {
-                if col > p {
-                    self.indent = Some(col - p);
+                if ev.col > p {
+                    self.indent = Some(ev.col - p);
                 }
             }
         }
         self.flow += usize::from(flow);
+        flow
+    }
+
+    fn mapping(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let col = ev.col;
+        let flow = self.block_collection_start(ev, parent_col, b'{');
         let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        let mut last = self.events[i].end;
+        let mut last = ev.end;
+        let mut entries = 0usize;
         loop {
-            let k = self.next()?;
-            let kev = &self.events[k];
+            let kev = self.next()?;
             if let Event::MappingEnd = kev.event {
-                let pos = kev.start;
-                let end = kev.end;
-                let closing = (!flow).then(|| (col, self.next_token_col(k)));
-                items.extend(self.take_item_comments(pos, closing).into_iter().map(MapItem::Comment));
+                let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
+                items.extend(self.take_item_comments(kev.start, closing).into_iter().map(MapItem::Comment));
                 if flow {
-                    last = end;
+                    last = kev.end;
                 }
                 break;
             }
-            let kstart = kev.start;
+            let (kstart, kend) = (kev.start, kev.end);
             items.extend(self.take_item_comments(kstart, None).into_iter().map(MapItem::Comment));
-            let key = self.key(k)?;
-            if !seen.insert(key.clone()) {
-                return Err(self.err(kstart, format!("duplicate key {key:?} at {}", self.path_text())));
-            }
+            let key = self.key(kev)?;
             let v = self.next()?;
-            let vstart = self.events[v].start;
-            let block_value = matches!(self.events[v].event, Event::MappingStart(..) | Event::SequenceStart(..))
+            let vstart = v.start;
+            let block_value = matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..))
                 && !matches!(self.src.as_bytes().get(vstart), Some(b'{' | b'['));
             if block_value {
                 items.extend(self.take_inline_comments_before(vstart).into_iter().map(MapItem::Comment));
             }
-            self.path.push(key.clone());
-            let (value, vend) = self.node(v, Some(col))?;
+            self.path.push((kstart, kend));
+            let built = self.node(v, Some(col));
             self.path.pop();
+            let (value, vend) = built?;
             last = vend;
             let ls = line_start(self.src, kstart);
-            let entry_start =
-                if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
+            let entry_start = if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') {
+                ls
+            } else {
+                kstart
+            };
             let entry_end = if flow { vend } else { next_line_start(self.src, vend.max(kstart)) };
             items.push(MapItem::Entry(Entry { key, span: Span::new(entry_start, entry_end), value }));
+            entries += 1;
         }
         self.flow -= usize::from(flow);
+        self.check_duplicates(&items, entries)?;
         Ok((Node::Map(items), last))
     }
 
-    fn key(&mut self, k: usize) -> Result<String, ParseError> {
-        let ev = &self.events[k];
-        match &ev.event {
+    /// sops (go-yaml) rejects a mapping that repeats a key.
+    fn check_duplicates(&self, items: &[MapItem], entries: usize) -> Result<(), ParseError> {
+        let mut seen = HashSet::with_capacity(entries);
+        for item in items {
+            if let MapItem::Entry(e) = item {
+                if !seen.insert(e.key.as_str()) {
+                    let at = self.src[e.span.start..].find(|c: char| !c.is_whitespace()).map_or(e.span.start, |o| e.span.start + o);
+                    return Err(self.err(at, format!("duplicate key {:?} at {}", e.key, self.path_text())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn key(&mut self, ev: Ev<'s>) -> Result<String, ParseError> {
+        match ev.event {
             Event::Scalar(text, style, _, tag) => {
-                let plain_non_str = *style == ScalarStyle::Plain
+                let plain_non_str = style == ScalarStyle::Plain
                     && tag.is_none()
-                    && !matches!(resolve_plain(text), Resolved::Value(Scalar::Str(_)));
+                    && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)));
                 if plain_non_str {
                     return Err(self.err(
                         ev.start,
@@ -508,42 +563,32 @@ impl<'s> Builder<'s> {
                         ),
                     ));
                 }
-                Ok(text.to_string())
+                Ok(text.into_owned())
             }
             Event::Alias(_) => Err(self.err(ev.start, format!("alias used as a key at {}", self.path_text()))),
             _ => Err(self.err(ev.start, format!("complex (non-scalar) key at {}", self.path_text()))),
         }
     }
 
-    fn sequence(&mut self, i: usize, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
-        let (start, col) = (self.events[i].start, self.events[i].col);
-        let flow = self.src.as_bytes().get(start) == Some(&b'[');
-        if !flow {
-            if let (None, Some(p)) = (self.indent, parent_col) {
-                if col > p {
-                    self.indent = Some(col - p);
-                }
-            }
-        }
-        self.flow += usize::from(flow);
+    fn sequence(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let col = ev.col;
+        let flow = self.block_collection_start(ev, parent_col, b'[');
         let mut items = Vec::new();
-        let mut last = self.events[i].end;
+        let mut last = ev.end;
         loop {
-            let k = self.next()?;
-            let kev = &self.events[k];
+            let kev = self.next()?;
             if let Event::SequenceEnd = kev.event {
-                let (pos, end) = (kev.start, kev.end);
-                let closing = (!flow).then(|| (col, self.next_token_col(k)));
-                items.extend(self.take_item_comments(pos, closing).into_iter().map(SeqItem::Comment));
+                let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
+                items.extend(self.take_item_comments(kev.start, closing).into_iter().map(SeqItem::Comment));
                 if flow {
-                    last = end;
+                    last = kev.end;
                 }
                 break;
             }
             let kstart = kev.start;
             items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
             let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
-            let (node, vend) = self.node(k, Some(col))?;
+            let (node, vend) = self.node(kev, Some(col))?;
             last = vend;
             items.push(SeqItem::Node { start: item_start, node });
         }

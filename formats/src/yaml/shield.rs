@@ -1,0 +1,178 @@
+//! A pre-pass that keeps long sops value tokens away from the YAML scanner.
+//!
+//! An encrypted file is mostly `ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]` tokens, which
+//! are opaque to YAML, yet saphyr scans them one character at a time (most of the parse time).
+//! Before parsing, every such token that makes up a whole scalar (after `: `, `- `, a quote or
+//! a block scalar's indentation, and before a closing quote, a comment or the end of the line)
+//! is swapped for a short placeholder; event positions are mapped back to the original text and
+//! the values put back. Tokens anywhere else (e.g. unquoted inside a flow collection, where they
+//! are invalid YAML) are left alone, so the parser still sees and rejects them.
+
+/// Placeholder delimiters: private-use characters, which no YAML writer emits by accident.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+/// The text the parser sees, with the means to map back.
+pub(crate) struct Shielded {
+    /// Text with placeholders.
+    pub text: String,
+    /// Original byte ranges of the tokens, in order.
+    tokens: Vec<(usize, usize)>,
+    /// For each token: the byte offset just past its placeholder in `text`, and how many bytes
+    /// shorter `text` is than the original up to that point.
+    marks: Vec<(usize, usize)>,
+    /// Where the last lookup ended: positions arrive in order, so lookups are amortised O(1).
+    cursor: std::cell::Cell<usize>,
+}
+
+impl Shielded {
+    /// The shielded text, or `None` when there is nothing to shield (the parser then reads the
+    /// source as it is).
+    pub fn new(src: &str) -> Option<Shielded> {
+        const PREFIX: &[u8] = b"ENC[AES256_GCM,data:";
+        let b = src.as_bytes();
+        let mut tokens = Vec::new();
+        let mut i = 0;
+        while let Some(off) = b[i..].iter().position(|&c| c == b'E') {
+            let start = i + off;
+            i = start + 1;
+            if !b[start..].starts_with(PREFIX) {
+                continue;
+            }
+            if let Some(end) = token_end(src, start) {
+                if opens_scalar(src, start) && closes_scalar(src, end) {
+                    tokens.push((start, end));
+                    i = end;
+                }
+            }
+        }
+        if tokens.is_empty() {
+            return None;
+        }
+        let mut text = String::with_capacity(src.len() / 4);
+        let mut marks = Vec::with_capacity(tokens.len());
+        let mut pos = 0;
+        let mut shrink = 0;
+        for (i, &(s, e)) in tokens.iter().enumerate() {
+            text.push_str(&src[pos..s]);
+            let before = text.len();
+            text.push(OPEN);
+            text.push_str(&i.to_string());
+            text.push(CLOSE);
+            shrink += (e - s) - (text.len() - before);
+            marks.push((text.len(), shrink));
+            pos = e;
+        }
+        text.push_str(&src[pos..]);
+        Some(Shielded { text, tokens, marks, cursor: std::cell::Cell::new(0) })
+    }
+
+    /// The original byte offset of byte offset `pos` of the shielded text. Event boundaries
+    /// never fall inside a placeholder.
+    pub fn to_original(&self, pos: usize) -> usize {
+        let mut n = self.cursor.get();
+        if n > 0 && self.marks[n - 1].0 > pos {
+            n = self.marks.partition_point(|&(end, _)| end <= pos);
+        }
+        while n < self.marks.len() && self.marks[n].0 <= pos {
+            n += 1;
+        }
+        self.cursor.set(n);
+        if n == 0 {
+            pos
+        } else {
+            pos + self.marks[n - 1].1
+        }
+    }
+
+    /// `value` with the placeholders of the tokens inside original range `start..end` put back.
+    pub fn restore(&self, src: &str, value: String, start: usize, end: usize) -> String {
+        if !value.contains(OPEN) {
+            return value;
+        }
+        let first = self.tokens.partition_point(|&(s, _)| s < start);
+        let mut out = value;
+        for (i, &(s, e)) in self.tokens.iter().enumerate().skip(first) {
+            if s >= end {
+                break;
+            }
+            out = out.replacen(&format!("{OPEN}{i}{CLOSE}"), &src[s..e], 1);
+        }
+        out
+    }
+}
+
+/// End of a well-formed token starting at `start`: base64 fields, a lower-case type, `]`.
+fn token_end(src: &str, start: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut i = start + "ENC[AES256_GCM,".len();
+    for field in ["data:", ",iv:", ",tag:"] {
+        if !src[i..].starts_with(field) {
+            return None;
+        }
+        i += field.len();
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'/' | b'=')) {
+            i += 1;
+        }
+    }
+    if !src[i..].starts_with(",type:") {
+        return None;
+    }
+    i += ",type:".len();
+    let t = i;
+    while i < b.len() && b[i].is_ascii_lowercase() {
+        i += 1;
+    }
+    (i > t && b.get(i) == Some(&b']')).then_some(i + 1)
+}
+
+fn opens_scalar(src: &str, start: usize) -> bool {
+    let before = &src.as_bytes()[..start];
+    match before.last() {
+        None | Some(b'\n' | b'"' | b'\'') => true,
+        Some(b' ') => {
+            let trimmed = before.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
+            matches!(before.get(trimmed.wrapping_sub(1)), None | Some(b'\n' | b':' | b'-'))
+                || trimmed == 0
+        }
+        _ => false,
+    }
+}
+
+fn closes_scalar(src: &str, end: usize) -> bool {
+    let rest = &src.as_bytes()[end..];
+    match rest.first() {
+        None | Some(b'\n' | b'\r' | b'"' | b'\'') => true,
+        Some(b' ' | b'\t') => {
+            let t = rest.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(rest.len());
+            matches!(rest.get(t), None | Some(b'\n' | b'\r' | b'#'))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "ENC[AES256_GCM,data:aGk=,iv:AAAA,tag:BBBB,type:str]";
+
+    #[test]
+    fn shields_whole_scalars_only() {
+        let src = format!("a: {TOKEN}\nb: \"{TOKEN}\"\n- {TOKEN} # c\n#{TOKEN}\nf: {{x: {TOKEN}, y: 1}}\n");
+        let s = Shielded::new(&src).unwrap();
+        assert_eq!(s.tokens.len(), 3, "{}", s.text);
+        assert!(s.text.contains(&format!("f: {{x: {TOKEN}, y: 1}}")), "flow token left for the parser");
+        let at = s.text.find("b: \"").unwrap() + 4;
+        assert_eq!(&src[s.to_original(at)..][..TOKEN.len()], TOKEN);
+        let v = s.restore(&src, format!("{OPEN}1{CLOSE}"), 0, src.len());
+        assert_eq!(v, TOKEN);
+    }
+
+    #[test]
+    fn leaves_malformed_tokens_alone() {
+        assert!(Shielded::new("a: ENC[AES256_GCM,data:x y,iv:a,tag:b,type:str]\n").is_none());
+        assert!(Shielded::new("a: ENC[AES256_GCM,data:xx,iv:a,tag:b,type:str]tail\n").is_none());
+        assert!(Shielded::new("plain: file\n").is_none());
+    }
+}
