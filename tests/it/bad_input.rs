@@ -1,0 +1,144 @@
+//! Bad input and bad flags: a one-line error, the sops exit code, no panic, and nothing written
+//! (no `--output` file, an `-i` file left as it was). Needs no peers.
+
+use crate::peers::{run, Work, DEMO_RECIPIENT};
+
+/// Lines of stderr that are not hints.
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().to_ascii_lowercase().starts_with("hint"))
+        .collect()
+}
+
+/// Runs `gitseal <command> [extra] FILE` three ways (stdout, `--output`, `-i`); each must fail
+/// with `code` (any non-zero code for `None`) and leave the directory as it was.
+fn expect_rejected(work: &Work, command: &str, extra: &[&str], file: &str, code: Option<i32>, names_file: bool) {
+    let before = work.exists(file).then(|| work.read(file));
+    let ways: [(&str, &[&str]); 3] = [("stdout", &[]), ("--output", &["--output", "out.txt"]), ("-i", &["-i"])];
+    for (how, output_args) in ways {
+        let mut cmd = if command == "decrypt" { work.gitseal_with_key() } else { work.gitseal() };
+        cmd.arg(command);
+        if command == "encrypt" {
+            cmd.args(["--age", DEMO_RECIPIENT]);
+        }
+        let out = run(cmd.args(extra).args(output_args).arg(file), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let what = format!("gitseal {command} {} ({how})", extra.join(" "));
+        match code {
+            Some(code) => assert_eq!(out.status.code(), Some(code), "{what} on {file}: exit code; stderr: {stderr}"),
+            None => assert!(
+                matches!(out.status.code(), Some(c) if c != 0),
+                "{what} on {file}: expected a non-zero exit, got {}; stderr: {stderr}",
+                out.status
+            ),
+        }
+        assert!(!stderr.contains("panicked"), "{what} on {file}: panic: {stderr}");
+        let lines = error_lines(&stderr);
+        assert_eq!(lines.len(), 1, "{what} on {file}: expected a one-line error, got: {stderr}");
+        if names_file {
+            assert!(lines[0].contains(file), "{what}: the error does not name {file}: {stderr}");
+        }
+        assert!(!work.exists("out.txt"), "{what} on {file}: --output was written despite the failure");
+        let after = work.exists(file).then(|| work.read(file));
+        assert_eq!(after, before, "{what}: {file} changed (or appeared)");
+    }
+}
+
+#[test]
+fn malformed_yaml_fails_2() {
+    let work = Work::new();
+    work.write("bad.yaml", "key: value\n  bad: [x\n- item\n");
+    expect_rejected(&work, "encrypt", &[], "bad.yaml", Some(2), true);
+}
+
+#[test]
+fn malformed_json_fails_2() {
+    let work = Work::new();
+    work.write("bad.json", "{\"a\": 1,, }\n");
+    expect_rejected(&work, "encrypt", &[], "bad.json", Some(2), true);
+}
+
+#[test]
+fn dotenv_line_without_equals_fails_2() {
+    let work = Work::new();
+    work.write("bad.env", "GOOD=1\nNO_EQUALS_SIGN\n");
+    expect_rejected(&work, "encrypt", &[], "bad.env", Some(2), true);
+}
+
+#[test]
+fn empty_file_fails_92() {
+    let work = Work::new();
+    work.write("empty.yaml", "");
+    expect_rejected(&work, "encrypt", &[], "empty.yaml", Some(92), true);
+}
+
+#[test]
+fn encrypting_an_encrypted_file_fails_203() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "-i", "nested.yaml"]), None);
+    assert!(out.status.success(), "encrypt -i: {}", String::from_utf8_lossy(&out.stderr));
+    expect_rejected(&work, "encrypt", &[], "nested.yaml", Some(203), true);
+}
+
+#[test]
+fn decrypting_a_plain_file_fails() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    expect_rejected(&work, "decrypt", &[], "nested.yaml", None, true);
+}
+
+#[test]
+fn unknown_input_type_fails() {
+    // sops silently falls back to binary here; gitseal refuses.
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    expect_rejected(&work, "encrypt", &["--input-type", "xml"], "nested.yaml", None, false);
+}
+
+#[test]
+fn missing_file_fails_100() {
+    let work = Work::new();
+    expect_rejected(&work, "encrypt", &[], "missing.yaml", Some(100), true);
+    expect_rejected(&work, "decrypt", &[], "missing.yaml", Some(100), true);
+}
+
+#[test]
+fn conflicting_flags_fail_8() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    let before = work.read("nested.yaml");
+    let cases: [&[&str]; 3] = [
+        &["encrypt", "--age", DEMO_RECIPIENT, "-i", "--output", "out.txt", "nested.yaml"],
+        &[
+            "encrypt",
+            "--age",
+            DEMO_RECIPIENT,
+            "--encrypted-regex",
+            "^pass",
+            "--unencrypted-suffix",
+            "_plain",
+            "nested.yaml",
+        ],
+        &[
+            "encrypt",
+            "--age",
+            DEMO_RECIPIENT,
+            "--encrypted-comment-regex",
+            "x",
+            "--encrypted-suffix",
+            "_s",
+            "nested.yaml",
+        ],
+    ];
+    for args in cases {
+        let out = run(work.gitseal().args(args), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(8), "gitseal {}: exit code; stderr: {stderr}", args.join(" "));
+        assert!(!stderr.contains("panicked"), "gitseal {}: panic: {stderr}", args.join(" "));
+        assert_eq!(error_lines(&stderr).len(), 1, "gitseal {}: expected a one-line error: {stderr}", args.join(" "));
+        assert!(!work.exists("out.txt"), "gitseal {}: wrote out.txt", args.join(" "));
+        assert_eq!(work.read("nested.yaml"), before, "gitseal {}: changed the input", args.join(" "));
+    }
+}
