@@ -252,16 +252,15 @@ impl<'s> Builder<'s> {
         let start = ev.start;
         let mut lead = self.take_comments_before(start);
         let (node, _) = self.node(ev, None)?;
-        let mut node = match node {
-            Node::Map(items) => Node::Map(items),
-            Node::Leaf(Leaf { value: Scalar::Null, .. }) => Node::Map(Vec::new()),
-            _ => {
-                return Err(self.err(
+        let mut node =
+            match node {
+                Node::Map(items) => Node::Map(items),
+                Node::Leaf(Leaf { value: Scalar::Null, .. }) => Node::Map(Vec::new()),
+                _ => return Err(self.err(
                     start,
                     "the top level of a YAML document must be a mapping (sops cannot read sequences or scalars there)",
-                ))
-            }
-        };
+                )),
+            };
         let end_ev = self.next()?;
         let Event::DocumentEnd = end_ev.event else {
             return Err(self.err(end_ev.start, "expected the end of the YAML document"));
@@ -519,11 +518,8 @@ impl<'s> Builder<'s> {
             let (value, vend) = built?;
             last = vend;
             let ls = line_start(self.src, kstart);
-            let entry_start = if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') {
-                ls
-            } else {
-                kstart
-            };
+            let entry_start =
+                if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
             let entry_end = if flow { vend } else { next_line_start(self.src, vend.max(kstart)) };
             items.push(MapItem::Entry(Entry { key, span: Span::new(entry_start, entry_end), value }));
             entries += 1;
@@ -539,7 +535,9 @@ impl<'s> Builder<'s> {
         for item in items {
             if let MapItem::Entry(e) = item {
                 if !seen.insert(e.key.as_str()) {
-                    let at = self.src[e.span.start..].find(|c: char| !c.is_whitespace()).map_or(e.span.start, |o| e.span.start + o);
+                    let at = self.src[e.span.start..]
+                        .find(|c: char| !c.is_whitespace())
+                        .map_or(e.span.start, |o| e.span.start + o);
                     return Err(self.err(at, format!("duplicate key {:?} at {}", e.key, self.path_text())));
                 }
             }

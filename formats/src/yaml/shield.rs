@@ -132,8 +132,7 @@ fn opens_scalar(src: &str, start: usize) -> bool {
         None | Some(b'\n' | b'"' | b'\'') => true,
         Some(b' ') => {
             let trimmed = before.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
-            matches!(before.get(trimmed.wrapping_sub(1)), None | Some(b'\n' | b':' | b'-'))
-                || trimmed == 0
+            matches!(before.get(trimmed.wrapping_sub(1)), None | Some(b'\n' | b':' | b'-')) || trimmed == 0
         }
         _ => false,
     }
