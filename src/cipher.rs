@@ -163,11 +163,23 @@ struct Parts<'a> {
 }
 
 fn parse(s: &str) -> Result<Parts<'_>, CipherError> {
+    // Fields are base64 (no commas) and a type name, in a fixed order.
     let body = s.strip_prefix("ENC[AES256_GCM,").and_then(|r| r.strip_suffix(']')).ok_or(CipherError::Format)?;
-    let mut fields = body.split(',');
-    let mut field = |name: &str| fields.next().and_then(|f| f.strip_prefix(name)).ok_or(CipherError::Format);
-    let parts = Parts { data: field("data:")?, iv: field("iv:")?, tag: field("tag:")?, ty: field("type:")? };
-    if fields.next().is_some() {
+    let mut rest = body;
+    let mut field = |name: &str, last: bool| -> Result<&str, CipherError> {
+        let after = rest.strip_prefix(name).ok_or(CipherError::Format)?;
+        let end = if last { after.len() } else { after.bytes().position(|b| b == b',').ok_or(CipherError::Format)? };
+        let (value, tail) = after.split_at(end);
+        rest = tail.strip_prefix(',').unwrap_or(tail);
+        Ok(value)
+    };
+    let parts = Parts {
+        data: field("data:", false)?,
+        iv: field("iv:", false)?,
+        tag: field("tag:", false)?,
+        ty: field("type:", true)?,
+    };
+    if parts.ty.contains(',') {
         return Err(CipherError::Format);
     }
     Ok(parts)

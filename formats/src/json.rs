@@ -661,12 +661,19 @@ fn scalar_json(s: &Scalar, path: &[String]) -> Result<String, EmitError> {
         Scalar::Null => "null".to_string(),
         Scalar::Bool(b) => b.to_string(),
         Scalar::Int(i) => i.to_string(),
+        // As Go's encoding/json writes a float64 (what sops prints): shortest digits, fixed
+        // notation between 1e-6 and 1e21, otherwise an exponent with a sign (`1e+21`).
         Scalar::Float(f) if f.is_finite() => {
-            let mut t = format_float(*f);
-            if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
-                t.push_str(".0");
+            let a = f.abs();
+            if a != 0.0 && !(1e-6..1e21).contains(&a) {
+                let t = format!("{f:e}");
+                match t.split_once('e') {
+                    Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+                    _ => t,
+                }
+            } else {
+                format_float(*f)
             }
-            t
         }
         Scalar::Float(_) => {
             return Err(emit_error(format!(
@@ -838,7 +845,7 @@ mod tests {
         set(&mut doc, "b", Scalar::Int(-7));
         set(&mut doc, "z", Scalar::Time("2024-01-02T03:04:05Z".into()));
         let out = write(&doc, src, opts()).unwrap();
-        assert_eq!(out, "{\n  \"a\": 1.0,  \"n\": \"ENC[a\\\"b]\", \"b\": -7,\n  \"z\": \"2024-01-02T03:04:05Z\"\n}\n");
+        assert_eq!(out, "{\n  \"a\": 1,  \"n\": \"ENC[a\\\"b]\", \"b\": -7,\n  \"z\": \"2024-01-02T03:04:05Z\"\n}\n");
     }
 
     #[test]
@@ -908,12 +915,14 @@ mod tests {
     }
 
     #[test]
-    fn float_output_stays_float() {
+    fn floats_are_written_as_go_and_sops_write_them() {
         let f = |v: f64| scalar_json(&Scalar::Float(v), &[]).unwrap();
-        assert_eq!(f(1.0), "1.0");
+        assert_eq!(f(1.0), "1");
         assert_eq!(f(0.5), "0.5");
-        assert_eq!(f(-0.0), "-0.0");
-        assert_eq!(f(1e15), "1000000000000000.0");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(1e15), "1000000000000000");
+        assert_eq!(f(1e21), "1e+21");
+        assert_eq!(f(1e-7), "1e-7");
         let back = parse(&format!("{{\"x\": {}}}", f(1.5e300))).unwrap();
         assert!(matches!(leaf(&back, "x").value, Scalar::Float(v) if v == 1.5e300));
     }

@@ -396,7 +396,7 @@ impl<'s> Builder<'s> {
             }
         };
         let text = match self.events.shield {
-            Some(sh) => std::borrow::Cow::Owned(sh.restore(self.src, text.into_owned(), start, end)),
+            Some(sh) => sh.restore(self.src, text, span.start, span.end),
             None => text,
         };
         let value = self.typed(text, st, tag_suffix.as_ref(), start)?;

@@ -122,13 +122,25 @@ pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
         | b'`' => return false,
         _ => {}
     }
-    if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
-        return false;
+    // One pass: no ": " or " #" (or tab forms), no flow indicators inside flow collections,
+    // no control or special line-break characters.
+    let mut prev = 0u8;
+    for &c in b {
+        let bad = match c {
+            b' ' | b'\t' => prev == b':',
+            b'#' => prev == b' ' || prev == b'\t',
+            b',' | b'[' | b']' | b'{' | b'}' => in_flow,
+            c if c < 0x20 || c == 0x7f => true,
+            _ => false,
+        };
+        if bad {
+            return false;
+        }
+        prev = c;
     }
-    if in_flow && s.bytes().any(|c| matches!(c, b',' | b'[' | b']' | b'{' | b'}')) {
-        return false;
-    }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}') {
+    if !s.is_ascii()
+        && s.chars().any(|c| c.is_control() || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}'))
+    {
         return false;
     }
     matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))

@@ -8,9 +8,12 @@
 //! the values put back. Tokens anywhere else (e.g. unquoted inside a flow collection, where they
 //! are invalid YAML) are left alone, so the parser still sees and rejects them.
 
-/// Placeholder delimiters: private-use characters, which no YAML writer emits by accident.
-const OPEN: char = '\u{E000}';
-const CLOSE: char = '\u{E001}';
+use std::borrow::Cow;
+
+/// Placeholders are `~g<index>~`: plain ASCII, valid in every scalar style, and short. A value
+/// is only ever matched against the placeholders of the tokens inside its own span.
+const OPEN: &str = "~g";
+const CLOSE: char = '~';
 
 /// The text the parser sees, with the means to map back.
 pub(crate) struct Shielded {
@@ -56,8 +59,8 @@ impl Shielded {
         for (i, &(s, e)) in tokens.iter().enumerate() {
             text.push_str(&src[pos..s]);
             let before = text.len();
-            text.push(OPEN);
-            text.push_str(&i.to_string());
+            text.push_str(OPEN);
+            push_decimal(&mut text, i);
             text.push(CLOSE);
             shrink += (e - s) - (text.len() - before);
             marks.push((text.len(), shrink));
@@ -85,22 +88,50 @@ impl Shielded {
         }
     }
 
-    /// `value` with the placeholders of the tokens inside original range `start..end` put back.
-    pub fn restore(&self, src: &str, value: String, start: usize, end: usize) -> String {
-        if !value.contains(OPEN) {
-            return value;
-        }
+    /// The value of the scalar at original range `start..end` (quotes included), given the
+    /// value the parser read: a scalar that is exactly one token is that token; otherwise the
+    /// placeholders of the tokens inside the range are put back.
+    pub fn restore<'v>(&self, src: &str, value: Cow<'v, str>, start: usize, end: usize) -> Cow<'v, str> {
         let first = self.tokens.partition_point(|&(s, _)| s < start);
-        let mut out = value;
+        let Some(&(s, e)) = self.tokens.get(first).filter(|&&(s, _)| s < end) else { return value };
+        if (s, e) == (start, end) || (s, e) == (start + 1, end - 1) {
+            return Cow::Owned(src[s..e].to_string());
+        }
+        let mut out = value.into_owned();
         for (i, &(s, e)) in self.tokens.iter().enumerate().skip(first) {
             if s >= end {
                 break;
             }
             out = out.replacen(&format!("{OPEN}{i}{CLOSE}"), &src[s..e], 1);
         }
-        out
+        Cow::Owned(out)
     }
 }
+
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..len].iter().rev().map(|&d| char::from(d)));
+}
+
+/// Bytes of standard base64 with padding.
+static BASE64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric() || c == b'+' as usize || c == b'/' as usize || c == b'=' as usize;
+        c += 1;
+    }
+    t
+};
 
 /// End of a well-formed token starting at `start`: base64 fields, a lower-case type, `]`.
 fn token_end(src: &str, start: usize) -> Option<usize> {
@@ -111,9 +142,7 @@ fn token_end(src: &str, start: usize) -> Option<usize> {
             return None;
         }
         i += field.len();
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'+' | b'/' | b'=')) {
-            i += 1;
-        }
+        i += b[i..].iter().position(|&c| !BASE64[usize::from(c)]).unwrap_or(b.len() - i);
     }
     if !src[i..].starts_with(",type:") {
         return None;
@@ -164,8 +193,10 @@ mod tests {
         assert!(s.text.contains(&format!("f: {{x: {TOKEN}, y: 1}}")), "flow token left for the parser");
         let at = s.text.find("b: \"").unwrap() + 4;
         assert_eq!(&src[s.to_original(at)..][..TOKEN.len()], TOKEN);
-        let v = s.restore(&src, format!("{OPEN}1{CLOSE}"), 0, src.len());
-        assert_eq!(v, TOKEN);
+        let (b0, b1) = s.tokens[1];
+        assert_eq!(s.restore(&src, Cow::Borrowed("~g1~"), b0 - 1, b1 + 1), TOKEN);
+        let block = s.restore(&src, Cow::Borrowed("x ~g1~\n"), 0, src.len());
+        assert_eq!(block, format!("x {TOKEN}\n"));
     }
 
     #[test]
