@@ -5,6 +5,7 @@
 use gitseal_formats::{Comment, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
+use zeroize::Zeroizing;
 
 use crate::cipher::{self, ValueType};
 use crate::selection::Rule;
@@ -248,7 +249,7 @@ impl<'k> Walk<'k> {
             Direction::Encrypt => {
                 let (bytes, ty) = plaintext(&leaf.value);
                 if !self.mac_only || selected {
-                    self.hash.update(&bytes);
+                    self.hash.update(bytes.as_slice());
                 }
                 if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
                     // The MAC is over the canonical text; the payload may keep the author's
@@ -279,7 +280,7 @@ impl<'k> Walk<'k> {
                     }
                 }
                 if !self.mac_only || selected {
-                    self.hash.update(plaintext(&leaf.value).0);
+                    self.hash.update(plaintext(&leaf.value).0.as_slice());
                 }
             }
         }
@@ -311,15 +312,16 @@ fn sops_literal(leaf: &Leaf) -> Option<&str> {
 }
 
 /// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.
-pub fn plaintext(v: &Scalar) -> (Vec<u8>, ValueType) {
-    match v {
+pub fn plaintext(v: &Scalar) -> (Zeroizing<Vec<u8>>, ValueType) {
+    let (bytes, ty) = match v {
         Scalar::Str(s) => (s.as_bytes().to_vec(), ValueType::Str),
         Scalar::Int(i) => (i.to_string().into_bytes(), ValueType::Int),
         Scalar::Float(f) => (gitseal_formats::format_float(*f).into_bytes(), ValueType::Float),
         Scalar::Bool(b) => ((if *b { "True" } else { "False" }).as_bytes().to_vec(), ValueType::Bool),
         Scalar::Time(t) => (t.as_bytes().to_vec(), ValueType::Time),
         Scalar::Null => (Vec::new(), ValueType::Str),
-    }
+    };
+    (Zeroizing::new(bytes), ty)
 }
 
 /// A decrypted value back to its type, parsing as Go's strconv/time do.

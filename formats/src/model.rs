@@ -89,6 +89,15 @@ pub enum Scalar {
     Time(String),
 }
 
+// Values may be secrets: wiped from memory when dropped.
+impl Drop for Scalar {
+    fn drop(&mut self) {
+        if let Scalar::Str(s) | Scalar::Time(s) = self {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
 // Values may be secrets: Debug shows only the type.
 impl std::fmt::Debug for Scalar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +161,13 @@ pub struct Comment {
     pub span: Span,
     /// True when `text` was set by the envelope and must be written.
     pub changed: bool,
+}
+
+// Comments are encrypted too, so they may hold secrets.
+impl Drop for Comment {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.text);
+    }
 }
 
 /// A node of the tree.

@@ -4,6 +4,7 @@
 //! CI (`CI=true`); `scripts/install-peers` installs them. Fixtures live in `tests/fixtures/`.
 
 mod bad_input;
+mod examples;
 mod fidelity;
 mod fixtures;
 mod interop;
