@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod keyring;
 pub mod metadata;
+pub mod sealed;
 pub mod selection;
 pub mod timefmt;
 pub mod treepath;
