@@ -18,8 +18,16 @@ pub(crate) enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt a file (to stdout, --output, or in place with -i)
     Decrypt(DecryptArgs),
-    /// Create an age identity (key pair) file
+    /// Create an age identity (key pair) file, or with --sealing an RSA sealing key pair
     Keygen(KeygenArgs),
+    /// Seal Secrets into SealedSecrets (kubeseal-compatible, offline with --cert)
+    Seal(super::sealing_args::SealArgs),
+    /// Unseal SealedSecrets with private keys (kubeseal --recovery-unseal)
+    Unseal(super::sealing_args::UnsealArgs),
+    /// Re-encrypt SealedSecrets from old private keys to a new certificate
+    Reseal(super::sealing_args::ResealArgs),
+    /// Check SealedSecrets offline (structure, key size, scope; with keys: full unseal)
+    Validate(super::sealing_args::ValidateArgs),
 }
 
 /// Where input comes from and output goes, shared by encrypt and decrypt.
@@ -94,4 +102,17 @@ pub(crate) struct KeygenArgs {
     /// Write the identity to this file (mode 0600) instead of standard output
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
+    /// Make an RSA sealing key pair (Sealed Secrets): the private key goes to -o (required),
+    /// the certificate to --cert-output or standard output
+    #[arg(long)]
+    pub sealing: bool,
+    /// With --sealing: write the certificate here
+    #[arg(long, requires = "sealing")]
+    pub cert_output: Option<PathBuf>,
+    /// With --sealing: RSA key size in bits
+    #[arg(long, default_value_t = 4096, requires = "sealing")]
+    pub key_size: usize,
+    /// With --sealing: the certificate's common name (empty, as the controller's default)
+    #[arg(long, default_value = "", requires = "sealing")]
+    pub my_cn: String,
 }

@@ -5,6 +5,9 @@ use super::io::write_atomic;
 use super::Failure;
 
 pub(crate) fn run(a: KeygenArgs) -> Result<(), Failure> {
+    if a.sealing {
+        return super::keygen_sealing::run(a);
+    }
     let (text, public) = gitseal_keys::age::generate_identity_file(&crate::timefmt::now_rfc3339());
     match &a.output {
         Some(path) => {

@@ -5,6 +5,13 @@ mod decrypt;
 mod encrypt;
 mod io;
 mod keygen;
+mod keygen_sealing;
+mod reseal;
+mod seal;
+mod sealing_args;
+mod sealing_io;
+mod unseal;
+mod validate;
 
 use std::io::Write;
 
@@ -56,6 +63,10 @@ pub fn main() -> i32 {
         Command::Encrypt(a) => encrypt::run(a),
         Command::Decrypt(a) => decrypt::run(a),
         Command::Keygen(a) => keygen::run(a),
+        Command::Seal(a) => seal::run(a),
+        Command::Unseal(a) => unseal::run(a),
+        Command::Reseal(a) => reseal::run(a),
+        Command::Validate(a) => validate::run(a),
     };
     match result {
         Ok(()) => 0,

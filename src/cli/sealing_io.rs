@@ -1,0 +1,136 @@
+//! Input and output shared by the Sealed Secrets commands: manifests, certificates, private
+//! keys, output formats, and the files under a directory.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use gitseal_keys::sealing::{SealingCert, SealingKey};
+use zeroize::Zeroizing;
+
+use super::io::write_atomic;
+use super::{Failure, EXIT_NO_FILE};
+use crate::sealed::keyfile;
+use crate::sealed::manifest::OutputFormat;
+
+/// A file (or standard input) as text, with the name used in messages.
+pub(crate) fn read_text(path: Option<&Path>) -> Result<(Zeroizing<String>, String), Failure> {
+    let (bytes, name) = match path.filter(|p| p.as_os_str() != "-") {
+        Some(p) => (read_file(p)?, p.display().to_string()),
+        None => {
+            let mut buf = Zeroizing::new(Vec::new());
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::new(2, format!("cannot read standard input: {e}")))?;
+            (buf, "<stdin>".to_string())
+        }
+    };
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| Failure::new(1, format!("{name}: is not UTF-8 text")))?;
+    Ok((Zeroizing::new(text), name))
+}
+
+/// A file's bytes; a missing file gets sops's exit code for it.
+pub(crate) fn read_file(p: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    std::fs::read(p).map(Zeroizing::new).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure::new(EXIT_NO_FILE, format!("{}: no such file", p.display())),
+        _ => Failure::new(2, format!("{}: cannot read: {e}", p.display())),
+    })
+}
+
+/// The sealing certificate named by `--cert`: a path or `file://` URL; it must be unexpired.
+pub(crate) fn load_cert(arg: Option<&str>) -> Result<SealingCert, Failure> {
+    let Some(arg) = arg.filter(|a| !a.is_empty()) else {
+        return Err(Failure::new(
+            1,
+            "no sealing certificate: pass --cert FILE (or set SEALED_SECRETS_CERT); gitseal does not contact a cluster",
+        ));
+    };
+    if arg.starts_with("http://") || arg.starts_with("https://") {
+        return Err(Failure::new(
+            1,
+            format!("--cert {arg}: fetching certificates over the network is not supported; download it (e.g. kubeseal --fetch-cert) and pass the file"),
+        ));
+    }
+    let path = Path::new(arg.strip_prefix("file://").unwrap_or(arg));
+    let bytes = read_file(path)?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| Failure::new(1, format!("{}: is not a PEM file", path.display())))?;
+    let cert = SealingCert::from_pem(text).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
+    cert.check_valid_at(SystemTime::now()).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
+    Ok(cert)
+}
+
+/// Every private key in the given files.
+pub(crate) fn load_keys(paths: &[PathBuf]) -> Result<Vec<SealingKey>, Failure> {
+    let mut keys = Vec::new();
+    for p in paths {
+        let bytes = read_file(p)?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| Failure::new(1, format!("{}: is not a key file", p.display())))?;
+        keys.extend(keyfile::load_keys(text).map_err(|e| Failure::new(1, format!("{}: {e}", p.display())))?);
+    }
+    Ok(keys)
+}
+
+/// `-o`, or yaml when the output file is named `.yaml`/`.yml`, else json (kubeseal's rules).
+pub(crate) fn output_format(flag: Option<&str>, output: Option<&Path>) -> Result<OutputFormat, Failure> {
+    let by_name = output.and_then(Path::to_str).is_some_and(|n| n.ends_with(".yaml") || n.ends_with(".yml"));
+    match flag {
+        _ if by_name => Ok(OutputFormat::Yaml),
+        None => Ok(OutputFormat::Json),
+        Some(f) => OutputFormat::parse(f)
+            .ok_or_else(|| Failure::new(1, format!("unsupported output format {f:?}: expected json or yaml"))),
+    }
+}
+
+/// Writes to the file (atomically; new files get `new_mode`) or to standard output.
+pub(crate) fn write_out(output: Option<&Path>, data: &[u8], new_mode: u32) -> Result<(), Failure> {
+    match output {
+        Some(path) => write_atomic(path, data, new_mode)
+            .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(data).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Failure::new(3, format!("cannot write standard output: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The files to work on: each file argument, and the `.yaml`/`.yml`/`.json` files under each
+/// directory argument (hidden entries skipped), sorted. The flag says "found in a directory".
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, Failure> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            out.extend(found.into_iter().map(|f| (f, true)));
+        } else {
+            out.push((p.clone(), false));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Failure::new(2, format!("{}: cannot read: {e}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Failure::new(2, format!("{}: cannot read: {e}", dir.display())))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
