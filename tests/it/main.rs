@@ -10,5 +10,6 @@ mod fixtures;
 mod interop;
 mod keys;
 mod peers;
+mod sealing;
 mod selection;
 mod tamper;

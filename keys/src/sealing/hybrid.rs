@@ -9,7 +9,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use rsa::rand_core::{TryCryptoRng, TryRng};
+use rsa::rand_core::TryCryptoRng;
 use rsa::sha2::Sha256;
 use rsa::Oaep;
 use zeroize::Zeroizing;
@@ -33,7 +33,8 @@ pub(crate) fn seal_with_rng<R: TryCryptoRng + ?Sized>(
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SealError> {
     let mut session = Zeroizing::new([0u8; SESSION_KEY_BYTES]);
-    rng.try_fill_bytes(session.as_mut()).map_err(|_| SealError::Seal("the random generator failed".into()))?;
+    rsa::rand_core::TryRng::try_fill_bytes(rng, session.as_mut())
+        .map_err(|_| SealError::Seal("the random generator failed".into()))?;
     let rsa_part = oaep_encrypt_with_rng(rng, key, label, session.as_ref())?;
     let k = u16::try_from(rsa_part.len()).map_err(|_| SealError::Seal("RSA key too large".into()))?;
     let aead = Aes256Gcm::new_from_slice(session.as_ref()).map_err(|_| SealError::Seal("bad session key".into()))?;
@@ -110,7 +111,7 @@ pub fn oaep_decrypt(key: &SealingKey, label: &[u8], bytes: &[u8]) -> Result<Zero
 pub(crate) struct FixedRng(pub Vec<u8>);
 
 #[cfg(test)]
-impl TryRng for FixedRng {
+impl rsa::rand_core::TryRng for FixedRng {
     type Error = std::fmt::Error;
     fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         let mut b = [0u8; 4];
