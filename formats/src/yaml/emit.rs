@@ -61,8 +61,15 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
             message: "a top-level flow mapping ({...}) cannot take the sops metadata block yet".into(),
         });
     }
-    let key_line = &src[ls..];
-    Ok(key_line.len() - key_line.trim_start_matches(' ').len())
+    let line = &src[ls..];
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    if line[..line.len() - line.trim_start_matches([' ', '\t']).len()].contains('\t') {
+        return Err(EmitError {
+            format: "yaml",
+            message: "the top-level keys are indented with tabs, which YAML does not allow for indentation".into(),
+        });
+    }
+    Ok(line.len() - line.trim_start_matches(' ').len())
 }
 
 fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, String)>) {

@@ -34,39 +34,69 @@ struct RawComment {
     own_line: bool,
 }
 
-/// Maps saphyr's character indexes to byte offsets. Indexes arrive in order, so a cursor that
-/// walks forward makes each lookup amortised O(1) without a table.
+/// Maps saphyr's positions to byte offsets. It uses the line and column of each mark rather
+/// than its character index, which saphyr miscounts after non-ASCII text in a `%` directive.
+/// Marks arrive in order, so a cursor that walks forward makes each lookup amortised O(1).
 struct CharMap<'s> {
     text: &'s str,
-    ascii: bool,
-    cursor: std::cell::Cell<(usize, usize)>,
+    /// (line, byte where that line starts, column, byte of that column).
+    cursor: std::cell::Cell<(usize, usize, usize, usize)>,
 }
 
 impl<'s> CharMap<'s> {
     fn new(text: &'s str) -> CharMap<'s> {
-        CharMap { text, ascii: text.is_ascii(), cursor: std::cell::Cell::new((0, 0)) }
+        let map = CharMap { text, cursor: std::cell::Cell::new((1, 0, 0, 0)) };
+        map.reset();
+        map
     }
 
-    fn byte(&self, idx: usize) -> usize {
-        if self.ascii {
-            return idx.min(self.text.len());
+    /// Back to line 1; a byte-order mark is not counted in columns.
+    fn reset(&self) {
+        let bom = if self.text.starts_with('\u{feff}') { 3 } else { 0 };
+        self.cursor.set((1, bom, 0, bom));
+    }
+
+    fn byte(&self, line: usize, col: usize) -> usize {
+        let (cur_line, _, cur_col, _) = self.cursor.get();
+        if line < cur_line || (line == cur_line && col < cur_col) {
+            self.reset();
         }
-        let (mut ci, mut bi) = self.cursor.get();
-        if idx < ci {
-            (ci, bi) = (0, 0);
-        }
-        for (n, (b, _)) in self.text[bi..].char_indices().enumerate() {
-            if ci + n == idx {
-                self.cursor.set((idx, bi + b));
-                return bi + b;
+        let (mut l, mut ls, mut c, mut b) = self.cursor.get();
+        let bytes = self.text.as_bytes();
+        while l < line {
+            match bytes[ls..].iter().position(|&x| x == b'\n') {
+                Some(p) => {
+                    ls += p + 1;
+                    l += 1;
+                    (c, b) = (0, ls);
+                }
+                None => return self.text.len(),
             }
         }
-        self.cursor.set((ci, bi));
-        self.text.len()
+        while c < col && b < bytes.len() && bytes[b] != b'\n' {
+            b += match bytes[b] {
+                x if x < 0x80 => 1,
+                x if x >= 0xf0 => 4,
+                x if x >= 0xe0 => 3,
+                _ => 2,
+            };
+            c += 1;
+        }
+        let b = b.min(bytes.len());
+        self.cursor.set((l, ls, c, b));
+        b
     }
 }
 
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
+    if let Some(at) = src.bytes().enumerate().position(|(i, b)| b == b'\r' && src.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return Err(ParseError::at(
+            src,
+            at,
+            "a carriage return without a line feed (old Mac line ending) is not supported",
+        ));
+    }
     let shield = Shielded::new(src);
     let text = shield.as_ref().map_or(src, |s| s.text.as_str());
     let mut b = Builder {
@@ -113,12 +143,12 @@ impl<'s> Source<'s> {
             return Ok(None);
         };
         let (event, span): (Event, CharSpan) = next.map_err(|e| {
-            let at = self.byte(e.marker().index());
+            let at = self.byte(e.marker());
             ParseError::at(src, at, e.info().to_string())
         })?;
         let prev_end = self.prev_end;
-        let start = self.byte(span.start.index());
-        let mut end = self.byte(span.end.index());
+        let start = self.byte(&span.start);
+        let mut end = self.byte(&span.end);
         let mut header = None;
         let mut gap_end = start;
         match event {
@@ -149,9 +179,9 @@ impl<'s> Source<'s> {
         Ok(Some(Ev { event, start, end, col, header }))
     }
 
-    /// Byte offset in the source of the parser's character index `idx`.
-    fn byte(&self, idx: usize) -> usize {
-        let b = self.map.byte(idx);
+    /// Byte offset in the source of a parser mark.
+    fn byte(&self, mark: &saphyr_parser::Marker) -> usize {
+        let b = self.map.byte(mark.line(), mark.col());
         self.shield.map_or(b, |s| s.to_original(b))
     }
 }
