@@ -12,10 +12,12 @@
 #![deny(missing_docs)]
 
 mod dotenv;
+mod ini;
 mod json;
 mod model;
 mod scalar;
 mod text;
+mod toml;
 mod value;
 mod yaml;
 
@@ -70,6 +72,8 @@ pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
         Format::Yaml => yaml::parse(src),
         Format::Json | Format::Binary => json::parse(src),
         Format::Dotenv => dotenv::parse(src),
+        Format::Toml => toml::parse(src),
+        Format::Ini => ini::parse(src),
     }
 }
 
@@ -80,6 +84,8 @@ pub fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String
         Format::Yaml => yaml::write(doc, src, opts),
         Format::Json | Format::Binary => json::write(doc, src, opts),
         Format::Dotenv => dotenv::write(doc, src, opts),
+        Format::Toml => toml::write(doc, src, opts),
+        Format::Ini => ini::write(doc, src, opts),
     }
 }
 
@@ -90,6 +96,8 @@ pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<St
         Format::Yaml => yaml::emit(doc, opts),
         Format::Json | Format::Binary => json::emit(doc, opts),
         Format::Dotenv => dotenv::emit(doc, opts),
+        Format::Toml => toml::emit(doc, opts),
+        Format::Ini => ini::emit(doc, opts),
     }
 }
 
@@ -98,6 +106,7 @@ pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<St
 pub fn metadata(doc: &Document) -> Option<Value> {
     match doc.format {
         Format::Dotenv => dotenv::metadata(doc),
+        Format::Ini => ini::metadata(doc),
         _ => doc.roots.first()?.node.get("sops").map(|e| Value::from_node(&e.value)),
     }
 }
@@ -107,6 +116,7 @@ pub fn metadata(doc: &Document) -> Option<Value> {
 pub fn has_metadata(doc: &Document) -> bool {
     match doc.format {
         Format::Dotenv => dotenv::has_metadata(doc),
+        Format::Ini => ini::has_metadata(doc),
         _ => doc.roots.iter().any(|r| r.node.get("sops").is_some()),
     }
 }

@@ -15,6 +15,10 @@ pub enum Format {
     Json,
     /// dotenv `KEY=value` lines, as sops reads them.
     Dotenv,
+    /// TOML (gitseal's extension; sops has no TOML store).
+    Toml,
+    /// INI, as sops reads it (sections, `DEFAULT`).
+    Ini,
     /// Any bytes, stored as one value.
     Binary,
 }
@@ -51,6 +55,8 @@ impl Format {
             Format::Yaml => "yaml",
             Format::Json => "json",
             Format::Dotenv => "dotenv",
+            Format::Toml => "toml",
+            Format::Ini => "ini",
             Format::Binary => "binary",
         }
     }
