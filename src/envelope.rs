@@ -5,7 +5,7 @@
 //! decrypts the document with it.
 
 use gitseal_formats::{
-    self as formats, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, Span, Style, WriteOptions,
+    self as formats, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, Span, Style, Value, WriteOptions,
 };
 use gitseal_keys::age::Recipient;
 use gitseal_keys::DataKey;
@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::cipher::{self, ValueType};
 use crate::error::Error;
+use crate::layout::{self, Layout};
 use crate::metadata::{AgeEntry, KeyGroup, Metadata, SOPS_VERSION};
 use crate::selection::Rule;
 use crate::walk::{Direction, Walk, WalkError};
@@ -45,9 +46,9 @@ pub fn encrypt(
         });
     }
     let key = DataKey::generate();
-    let (doc, src, mac, rule) = if input_format == Format::Binary {
+    let (doc, src, mac, rule, layout) = if input_format == Format::Binary {
         let enc = if input.is_empty() { String::new() } else { cipher::encrypt(&key, input, "data:", ValueType::Str) };
-        (binary_document(enc), String::new(), hex_upper(&Sha512::digest(input)), None)
+        (binary_document(enc), String::new(), hex_upper(&Sha512::digest(input)), None, Layout::default())
     } else {
         let src = text(input, file)?;
         if src.trim().is_empty() {
@@ -60,10 +61,14 @@ pub fn encrypt(
         let rule = opts.rule.clone().unwrap_or_default();
         let mut walk =
             Walk::new(&key, rule.clone(), opts.mac_only_encrypted, Direction::Encrypt, metadata_key(input_format));
+        if output_format == input_format {
+            walk = walk.remember_layout(input_format, doc.indent, src);
+        }
         for root in &mut doc.roots {
             walk.document(&mut root.node).map_err(|e| walk_error(e, file))?;
         }
-        (doc, src.to_string(), walk.mac(), Some(rule))
+        let layout = std::mem::take(&mut walk.layout);
+        (doc, src.to_string(), walk.mac(), Some(rule), layout)
     };
     let lastmodified = crate::timefmt::now_rfc3339();
     let mut group = KeyGroup::default();
@@ -80,7 +85,13 @@ pub fn encrypt(
         mac_only_encrypted: opts.mac_only_encrypted,
         version: SOPS_VERSION.into(),
     };
-    let meta_value = meta.to_value();
+    let mut meta_value = meta.to_value();
+    if !layout.entries.is_empty() {
+        if let Value::Map(fields) = &mut meta_value {
+            let enc = cipher::encrypt(&key, layout.encode().as_bytes(), layout::AAD, ValueType::Str);
+            fields.push((layout::FIELD.into(), Value::str(enc)));
+        }
+    }
     let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: false, indent: opts.indent };
     let out_format = if output_format == Format::Binary { Format::Json } else { output_format };
     let out = if out_format == doc.format && input_format != Format::Binary {
@@ -99,6 +110,8 @@ pub struct Opened {
     file: String,
     /// The file's metadata (which master keys wrap the data key).
     pub metadata: Metadata,
+    /// The encrypted layout memory, when the file has one.
+    layout: Option<String>,
 }
 
 /// What decryption produced.
@@ -139,7 +152,8 @@ pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Er
     let value = formats::metadata(&doc).ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
     let metadata =
         Metadata::from_value(&value).map_err(|e| Error::Metadata { file: file.into(), message: e.to_string() })?;
-    Ok(Opened { doc, src: src.to_string(), input_format, file: file.into(), metadata })
+    let layout = value.get(layout::FIELD).and_then(Value::as_str).map(str::to_string);
+    Ok(Opened { doc, src: src.to_string(), input_format, file: file.into(), metadata, layout })
 }
 
 impl Opened {
@@ -156,9 +170,14 @@ impl Opened {
         for root in &mut self.doc.roots {
             walk.document(&mut root.node).map_err(|e| walk_error(e, &file))?;
         }
-        let warnings = std::mem::take(&mut walk.warnings);
+        let mut warnings = std::mem::take(&mut walk.warnings);
         if !opts.ignore_mac {
             self.verify_mac(key, &walk.mac())?;
+        }
+        if output_format == self.doc.format {
+            if let Some(enc) = self.layout.take() {
+                self.restore_layout(key, &enc, &mut warnings);
+            }
         }
         let emit_err = |e: formats::EmitError| Error::Emit { file: file.clone(), message: e.to_string() };
         let wopts = WriteOptions { metadata: None, strip_metadata: true, indent: opts.indent };
@@ -204,6 +223,22 @@ impl Opened {
             self.verify_mac(key, &hex_upper(&Sha512::digest(&data)))?;
         }
         Ok(Decrypted { output: data, warnings: Vec::new() })
+    }
+
+    /// Puts back the source text of values whose layout was remembered; a layout that no longer
+    /// fits the file is ignored with a warning (the values are right either way).
+    fn restore_layout(&mut self, key: &DataKey, enc: &str, warnings: &mut Vec<String>) {
+        let layout = cipher::decrypt(key, enc, layout::AAD)
+            .ok()
+            .and_then(|(plain, _)| String::from_utf8(plain.to_vec()).ok())
+            .and_then(|text| Layout::decode(&text));
+        match layout {
+            Some(l) if l.apply(&mut self.doc.roots) => {}
+            _ => warnings.push(format!(
+                "the remembered layout ({}) does not match the file any more; values are written in canonical form",
+                layout::FIELD
+            )),
+        }
     }
 
     fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod envelope;
 pub mod error;
 pub mod keyring;
+pub mod layout;
 pub mod metadata;
 pub mod sealed;
 pub mod selection;

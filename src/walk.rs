@@ -2,7 +2,7 @@
 //! document order, list items under their list's path, comments under their parent's path,
 //! the MAC over the plaintext values in walk order.
 
-use gitseal_formats::{Comment, Leaf, MapItem, Node, Scalar, SeqItem, Span};
+use gitseal_formats::{Comment, Format, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
 use zeroize::Zeroizing;
@@ -51,6 +51,11 @@ pub struct Walk<'k> {
     metadata_key: fn(&str) -> bool,
     /// Non-fatal findings (e.g. a comment that does not decrypt), named by key path.
     pub warnings: Vec<String>,
+    /// When encrypting a file whose codec may not reproduce every value's text: its format,
+    /// indentation step and source, to remember those texts (see [`crate::layout`]).
+    record: Option<(Format, Option<usize>, &'k str)>,
+    /// What was remembered.
+    pub layout: crate::layout::Layout,
 }
 
 impl<'k> Walk<'k> {
@@ -79,7 +84,16 @@ impl<'k> Walk<'k> {
             comments: Vec::new(),
             metadata_key,
             warnings: Vec::new(),
+            record: None,
+            layout: crate::layout::Layout::default(),
         }
+    }
+
+    /// Remember the source text of encrypted values that decryption would not write back the
+    /// same way (YAML folded blocks, aliases, ...).
+    pub fn remember_layout(mut self, format: Format, indent: Option<usize>, src: &'k str) -> Self {
+        self.record = Some((format, indent, src));
+        self
     }
 
     /// Walks one document's top node.
@@ -240,6 +254,19 @@ impl<'k> Walk<'k> {
         }
     }
 
+    fn note_layout(&mut self, format: Format, indent: Option<usize>, src: &str, leaf: &Leaf, payload: &[u8]) {
+        let index = self.layout.count;
+        self.layout.count += 1;
+        let source = &src[leaf.span.start..leaf.span.end];
+        let as_number = !matches!(leaf.value, Scalar::Str(_) | Scalar::Time(_));
+        let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
+        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
+            if text != source {
+                self.layout.entries.push((index, source.to_string()));
+            }
+        }
+    }
+
     fn leaf(&mut self, leaf: &mut Leaf) -> Result<(), WalkError> {
         if matches!(leaf.value, Scalar::Null) {
             return Ok(());
@@ -254,8 +281,13 @@ impl<'k> Walk<'k> {
                 if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
                     // The MAC is over the canonical text; the payload may keep the author's
                     // spelling (`1e3`) when sops parses it to the same value.
-                    let payload = sops_literal(leaf).map_or(&bytes[..], str::as_bytes);
+                    let literal = sops_literal(leaf);
+                    let payload = literal.map_or(&bytes[..], str::as_bytes);
+                    if let Some((format, indent, src)) = self.record {
+                        self.note_layout(format, indent, src, leaf, payload);
+                    }
                     leaf.value = Scalar::Str(self.cipher.encrypt(payload, self.aad(), ty));
+                    leaf.literal = None;
                     leaf.changed = true;
                 }
             }

@@ -101,6 +101,23 @@ pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<St
     }
 }
 
+/// For a leaf about to be encrypted in a document of `format` whose indentation step is
+/// `indent`: the text decrypting will write in its place (see the envelope's layout memory).
+/// `payload` is the text its value is encrypted as. `None` for formats whose output already
+/// reproduces every value's source text.
+pub fn decrypted_text(
+    format: Format,
+    indent: Option<usize>,
+    src: &str,
+    leaf: &Leaf,
+    payload: Option<&str>,
+) -> Option<String> {
+    match format {
+        Format::Yaml => Some(yaml::decrypted_text(src, indent.unwrap_or(4), leaf, payload)),
+        _ => None,
+    }
+}
+
 /// The `sops` metadata of a parsed document (from its first root), as a plain value tree:
 /// the top-level `sops` entry for YAML and JSON, the flattened `sops_*` keys for dotenv.
 pub fn metadata(doc: &Document) -> Option<Value> {

@@ -151,6 +151,8 @@ pub struct Leaf {
     /// For numbers and booleans: the literal as the source wrote it (`1e3`, `1.0`, `+12`,
     /// `TRUE`). The envelope encrypts this spelling when sops parses it to the same value, and
     /// codecs write it back when it still reads as that value, so such values round-trip.
+    /// For a string whose layout the envelope restores (a folded block, an alias, ...): the
+    /// exact source text, which the YAML codec writes as it is.
     pub literal: Option<String>,
     /// True inside a YAML flow collection (`{...}`, `[...]`), where plain scalars may not hold
     /// `,[]{}`.

@@ -2,22 +2,14 @@
 //! (indentation, quoting, comments, blank lines, key order, document markers).
 //! Needs no peers.
 
-use crate::fixtures::{self, same_bytes, Fixture};
+use crate::fixtures::{self, same_bytes};
 use crate::peers::{mode, run_ok, Work, DEMO_RECIPIENT};
-
-/// Fixtures whose bytes cannot survive encryption, and why. Their values still round-trip
-/// (the interop tests compare them with sops).
-const NOT_BYTE_IDENTICAL: &[(&str, &str)] =
-    &[("folded.yaml", "line breaks inside folded and multi-line flow scalars are folded into the value when parsed")];
-
-/// The fixtures that must round-trip byte for byte.
-fn byte_identical(fixtures: Vec<Fixture>) -> Vec<Fixture> {
-    fixtures.into_iter().filter(|f| !NOT_BYTE_IDENTICAL.iter().any(|(name, _)| *name == f.name)).collect()
-}
 
 #[test]
 fn decrypt_of_encrypt_is_byte_identical() {
-    fixtures::for_each(byte_identical(fixtures::all()), |fx| {
+    // Every fixture, folded and multi-line scalars included (their layout is kept in the
+    // encrypted `gitseal_layout` metadata).
+    fixtures::for_each(fixtures::all(), |fx| {
         let work = Work::new();
         work.copy_fixture(&fx.name);
         let encrypted = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, &fx.name]), None)?;
@@ -31,7 +23,7 @@ fn decrypt_of_encrypt_is_byte_identical() {
 #[test]
 fn in_place_round_trip_restores_the_file_and_its_mode() {
     use std::os::unix::fs::PermissionsExt;
-    fixtures::for_each(byte_identical(fixtures::text()), |fx| {
+    fixtures::for_each(fixtures::text(), |fx| {
         let work = Work::new();
         let path = work.copy_fixture(&fx.name);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).map_err(|e| e.to_string())?;

@@ -8,6 +8,7 @@ mod shield;
 
 pub(crate) use emit::{emit, write};
 pub(crate) use parse::parse;
+pub(crate) use render::decrypted_text;
 
 #[cfg(test)]
 mod tests;

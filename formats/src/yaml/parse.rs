@@ -626,10 +626,14 @@ impl<'s> Builder<'s> {
 }
 
 /// Start of the scalar text itself, after any `&anchor` and `!tag` properties.
+///
+/// A core tag other than `!!str` (`!!binary`, `!!int`, ...) stays part of the value's bytes: an
+/// encrypted value is a string, so the tag must go when the value is replaced.
 fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, String)>) -> usize {
     let b = src.as_bytes();
+    let keep_tag = tag.is_some_and(|(h, s)| h == "tag:yaml.org,2002:" && s != "str");
     let mut i = start;
-    while i < end && (b[i] == b'&' || (b[i] == b'!' && tag.is_some())) {
+    while i < end && (b[i] == b'&' || (b[i] == b'!' && tag.is_some() && !keep_tag)) {
         while i < end && !b[i].is_ascii_whitespace() {
             i += 1;
         }

@@ -9,12 +9,40 @@ use crate::scalar::{format_float, parse_rfc3339};
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
 pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step: usize) -> String {
     match value {
+        Scalar::Str(_) if leaf.literal.is_some() => leaf.literal.clone().unwrap_or_default(),
         Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
         other => match &leaf.literal {
             Some(l) if literal_reads_as(l, other) => l.clone(),
             _ => render_non_str(other),
         },
     }
+}
+
+/// What decrypting will write for `leaf` (of `src`), once the envelope has encrypted it and
+/// read it back: the encrypted form keeps the leaf's style (quotes, block indicator and
+/// indentation), and `payload` is the text the value was encrypted as (numbers keep their
+/// spelling). The envelope compares this with the source to know which layouts to remember.
+pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
+    let line = &src[crate::text::line_start(src, leaf.span.start)..];
+    let line_indent = line.len() - line.trim_start_matches(' ').len();
+    let (style, indent) = match leaf.style {
+        Style::Plain if leaf.in_flow => (Style::SingleQuoted, 0),
+        Style::Literal | Style::Folded if !leaf.in_flow => {
+            (leaf.style, if leaf.indent > line_indent { leaf.indent } else { line_indent + step.max(1) })
+        }
+        Style::Literal | Style::Folded => (Style::DoubleQuoted, 0),
+        other => (other, 0),
+    };
+    let reread = Leaf {
+        value: Scalar::Null,
+        span: leaf.span,
+        style,
+        indent,
+        changed: true,
+        in_flow: leaf.in_flow,
+        literal: payload.map(str::to_string),
+    };
+    render_leaf(&reread, &leaf.value, line_indent, step)
 }
 
 /// True when `literal` resolves as a plain YAML scalar to exactly `value`. sops's canonical

@@ -1,0 +1,109 @@
+//! Layout memory: exact YAML round trips for values whose text cannot be rebuilt from the value.
+//!
+//! A folded (`>`) or multi-line plain scalar, an alias (`*port`), `0x1F`, an escape such as
+//! `"\u00e9"`: decrypting yields the value, not how it was written. At encryption gitseal
+//! compares, for every value it encrypts, the text decryption would write with the source text;
+//! the ones that differ are kept, in order, in one extra metadata field `gitseal_layout`,
+//! encrypted with the file's data key (so it reveals nothing but its length). sops ignores the
+//! field, and drops it when it rewrites a file; gitseal then writes the canonical form. The
+//! values themselves stay under the MAC; the layout is applied only when the number of
+//! encrypted values still matches.
+
+use std::collections::HashMap;
+
+use gitseal_formats::{MapItem, Node, SeqItem};
+
+/// The metadata field that holds the encrypted layout.
+pub const FIELD: &str = "gitseal_layout";
+/// Additional data for the layout's encryption.
+pub const AAD: &str = "gitseal_layout:";
+
+/// Remembered source texts, by index among the encrypted values in walk order.
+#[derive(Default)]
+pub struct Layout {
+    /// How many values were encrypted.
+    pub count: usize,
+    /// `(index, source text)` of the values whose text differs from the canonical one.
+    pub entries: Vec<(usize, String)>,
+}
+
+impl Layout {
+    /// `count` line, then for each entry `index length` and the text.
+    pub fn encode(&self) -> String {
+        let mut out = format!("{}\n", self.count);
+        for (i, text) in &self.entries {
+            out.push_str(&format!("{i} {}\n{text}", text.len()));
+        }
+        out
+    }
+
+    /// Reads [`Layout::encode`]'s output; `None` when it is malformed.
+    pub fn decode(s: &str) -> Option<Layout> {
+        let (count, mut rest) = s.split_once('\n')?;
+        let mut layout = Layout { count: count.parse().ok()?, entries: Vec::new() };
+        while !rest.is_empty() {
+            let (head, tail) = rest.split_once('\n')?;
+            let (i, len) = head.split_once(' ')?;
+            let len: usize = len.parse().ok()?;
+            let text = tail.get(..len)?;
+            layout.entries.push((i.parse().ok()?, text.to_string()));
+            rest = &tail[len..];
+        }
+        Some(layout)
+    }
+
+    /// Gives the remembered texts back to the decrypted leaves (those marked `changed`, in walk
+    /// order). Returns false, changing nothing, when the file no longer has the same number of
+    /// encrypted values.
+    pub fn apply(&self, roots: &mut [gitseal_formats::Root]) -> bool {
+        let mut leaves = Vec::new();
+        for root in roots.iter_mut() {
+            changed_leaves(&mut root.node, &mut leaves);
+        }
+        if leaves.len() != self.count {
+            return false;
+        }
+        let by_index: HashMap<usize, &String> = self.entries.iter().map(|(i, t)| (*i, t)).collect();
+        for (i, leaf) in leaves.into_iter().enumerate() {
+            if let Some(text) = by_index.get(&i) {
+                leaf.literal = Some((*text).clone());
+            }
+        }
+        true
+    }
+}
+
+fn changed_leaves<'a>(node: &'a mut Node, out: &mut Vec<&'a mut gitseal_formats::Leaf>) {
+    match node {
+        Node::Leaf(l) if l.changed => out.push(l),
+        Node::Leaf(_) => {}
+        Node::Map(items) => {
+            for item in items {
+                if let MapItem::Entry(e) = item {
+                    changed_leaves(&mut e.value, out);
+                }
+            }
+        }
+        Node::Seq(items) => {
+            for item in items {
+                if let SeqItem::Node { node, .. } = item {
+                    changed_leaves(node, out);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_and_decodes_any_text() {
+        let l = Layout { count: 7, entries: vec![(0, ">\n  a\n  b".into()), (5, "*x".into()), (6, String::new())] };
+        let back = Layout::decode(&l.encode()).unwrap();
+        assert_eq!((back.count, back.entries), (7, l.entries));
+        assert!(Layout::decode("x\n").is_none());
+        assert!(Layout::decode("1\n0 99\nshort").is_none());
+    }
+}
