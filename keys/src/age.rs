@@ -1,12 +1,19 @@
-//! age master keys: X25519 recipients wrap the data key into an ASCII-armored age file (one
-//! recipient per file, as sops does); identities come from the places sops looks.
+//! age master keys: recipients wrap the data key into an ASCII-armored age file (one recipient
+//! per file, as sops does); identities come from the places sops looks (`reference/sops-format.md`
+//! §9). Recipients are X25519 (`age1...`), SSH public keys (`ssh-ed25519 ...`, `ssh-rsa ...`) and
+//! plugin recipients (`age1<name>1...`, through `age-plugin-<name>` on PATH).
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::secrecy::SecretString;
+use age_core::format::{FileKey, Stanza};
+use base64::Engine;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::KeyError;
@@ -17,30 +24,55 @@ pub const ENV_KEY: &str = "SOPS_AGE_KEY";
 pub const ENV_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 /// Environment variable holding a command that prints identities.
 pub const ENV_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
+/// Environment variable naming an SSH private key file.
+pub const ENV_SSH_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
 /// Environment variable with comma-separated recipients for `encrypt`.
 pub const ENV_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
+
+#[derive(Clone)]
+enum RecipientKey {
+    X25519(age::x25519::Recipient),
+    Ssh(age::ssh::Recipient),
+    Plugin(age::plugin::Recipient),
+}
 
 /// An age recipient (public key).
 #[derive(Clone)]
 pub struct Recipient {
     text: String,
-    key: age::x25519::Recipient,
+    key: RecipientKey,
 }
 
 impl Recipient {
-    /// Parses one recipient (surrounding whitespace ignored).
+    /// Parses one recipient (surrounding whitespace ignored). SSH keys keep their comment, as
+    /// sops writes the whole string into the file.
     pub fn parse(s: &str) -> Result<Recipient, KeyError> {
         let text = s.trim().to_string();
-        // ssh keys, post-quantum and plugin recipients (a second '1' after the bech32 prefix
-        // cannot occur in an X25519 key) are other master-key kinds.
-        let plugin = text.starts_with("age1") && text[4..].contains('1');
-        if text.starts_with("ssh-") || plugin {
-            return Err(KeyError::UnsupportedRecipient(text));
-        }
-        match age::x25519::Recipient::from_str(&text) {
-            Ok(key) => Ok(Recipient { text, key }),
-            Err(e) => Err(KeyError::InvalidRecipient(text, e.to_string())),
-        }
+        let invalid = |e: &dyn std::fmt::Display| KeyError::InvalidRecipient(text.clone(), e.to_string());
+        let key = if text.starts_with("ssh-") {
+            match age::ssh::Recipient::from_str(&text) {
+                Ok(k) => RecipientKey::Ssh(k),
+                Err(age::ssh::ParseRecipientKeyError::Unsupported(kind)) => {
+                    return Err(KeyError::UnsupportedRecipient(
+                        text,
+                        format!("SSH key type {kind} is not supported; use ssh-ed25519 or ssh-rsa"),
+                    ))
+                }
+                Err(e) => return Err(invalid(&format!("{e:?}"))),
+            }
+        } else if text.starts_with("age1pq1") {
+            return Err(KeyError::UnsupportedRecipient(
+                text,
+                "post-quantum age recipients are not supported by this build".into(),
+            ));
+        } else if text.starts_with("age1") && text[4..].contains('1') {
+            // A second '1' cannot occur in an X25519 key's data part: the separator of a plugin
+            // recipient's `age1<name>1...`.
+            RecipientKey::Plugin(age::plugin::Recipient::from_str(&text).map_err(|e| invalid(&e))?)
+        } else {
+            RecipientKey::X25519(age::x25519::Recipient::from_str(&text).map_err(|e| invalid(&e))?)
+        };
+        Ok(Recipient { text, key })
     }
 
     /// Parses a comma-separated list, skipping empty entries.
@@ -48,7 +80,7 @@ impl Recipient {
         s.split(',').filter(|p| !p.trim().is_empty()).map(Recipient::parse).collect()
     }
 
-    /// The recipient as written in files (`age1...`).
+    /// The recipient as written in files (`age1...`, `ssh-ed25519 AAAA... comment`).
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -56,8 +88,22 @@ impl Recipient {
     /// Encrypts `secret` to this recipient as an armored age file (64-column lines).
     pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
         let err = |e: &dyn std::fmt::Display| KeyError::Wrap { recipient: self.text.clone(), reason: e.to_string() };
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(&self.key as &dyn age::Recipient)).map_err(|e| err(&e))?;
+        let plugin;
+        let recipient: &dyn age::Recipient = match &self.key {
+            RecipientKey::X25519(k) => k,
+            RecipientKey::Ssh(k) => k,
+            RecipientKey::Plugin(k) => {
+                plugin = age::plugin::RecipientPluginV1::new(
+                    k.plugin(),
+                    std::slice::from_ref(k),
+                    &[],
+                    TtyCallbacks::default(),
+                )
+                .map_err(|e| err(&plugin_error(e)))?;
+                &plugin
+            }
+        };
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|e| err(&e))?;
         let mut out = Vec::new();
         let armor = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|e| err(&e))?;
         let mut w = encryptor.wrap_output(armor).map_err(|e| err(&e))?;
@@ -73,51 +119,202 @@ impl std::fmt::Debug for Recipient {
     }
 }
 
+fn plugin_error(e: age::plugin::ResolveError) -> String {
+    match e {
+        age::plugin::ResolveError::MissingPlugin { binary_name } => {
+            format!("the age plugin {binary_name} was not found on PATH; install it to use this key")
+        }
+        other => other.to_string().replace('\n', " "),
+    }
+}
+
+/// Callbacks for plugins and passphrase-protected SSH keys: messages go to stderr, passphrases
+/// are asked on the terminal; what could not be asked is remembered for the error message.
+#[derive(Clone, Default)]
+struct TtyCallbacks {
+    notes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TtyCallbacks {
+    fn note(&self, s: String) {
+        if let Ok(mut n) = self.notes.lock() {
+            if !n.contains(&s) {
+                n.push(s);
+            }
+        }
+    }
+}
+
+impl age::Callbacks for TtyCallbacks {
+    fn display_message(&self, message: &str) {
+        eprintln!("gitseal: {message}");
+    }
+
+    fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn request_public_string(&self, _description: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        match crate::tty::passphrase(&format!("{description} ")) {
+            Ok(p) => Some(SecretString::from(p.to_string())),
+            Err(why) => {
+                self.note(format!("{description}: {why}"));
+                None
+            }
+        }
+    }
+}
+
+/// A passphrase-protected SSH key: asked about only for SSH stanzas, and only for its own
+/// stanzas when its public key (`.pub` beside it) is known, so that other files never prompt.
+struct LockedSsh {
+    inner: Box<dyn age::Identity>,
+    tag: Option<String>,
+}
+
+impl age::Identity for LockedSsh {
+    fn unwrap_stanza(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
+        if stanza.tag != "ssh-ed25519" && stanza.tag != "ssh-rsa" {
+            return None;
+        }
+        if let Some(tag) = &self.tag {
+            if stanza.args.first() != Some(tag) {
+                return None;
+            }
+        }
+        self.inner.unwrap_stanza(stanza)
+    }
+}
+
+/// The stanza tag of an SSH public key line (`ssh-ed25519 AAAA... comment`): the first four bytes
+/// of the SHA-256 of the key blob, base64 without padding.
+fn ssh_tag(public_line: &str) -> Option<String> {
+    let blob = public_line.split_whitespace().nth(1)?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(blob).ok()?;
+    Some(base64::engine::general_purpose::STANDARD_NO_PAD.encode(&Sha256::digest(&bytes)[..4]))
+}
+
 /// The age identities available to this process, with the places that were searched.
 pub struct Identities {
-    keys: Vec<age::x25519::Identity>,
+    keys: Vec<Box<dyn age::Identity>>,
+    /// Passphrase-protected SSH keys, tried after all others so a key without a prompt wins.
+    locked: Vec<LockedSsh>,
+    public: Vec<String>,
+    plugins: BTreeMap<String, Vec<age::plugin::Identity>>,
+    callbacks: TtyCallbacks,
     searched: Vec<String>,
 }
 
 impl Identities {
-    /// Identities from text (one `AGE-SECRET-KEY-1...` per line; blank and `#` lines skipped).
+    fn empty() -> Identities {
+        Identities {
+            keys: Vec::new(),
+            locked: Vec::new(),
+            public: Vec::new(),
+            plugins: BTreeMap::new(),
+            callbacks: TtyCallbacks::default(),
+            searched: Vec::new(),
+        }
+    }
+
+    /// Identities from text (one `AGE-SECRET-KEY-1...` or `AGE-PLUGIN-...` per line; blank and `#`
+    /// lines skipped). A passphrase-protected identity file is decrypted after a prompt.
     pub fn from_text(text: &str, source_name: &str) -> Result<Identities, KeyError> {
-        let mut ids = Identities { keys: Vec::new(), searched: vec![source_name.to_string()] };
+        let mut ids = Identities::empty();
+        ids.searched.push(source_name.to_string());
         ids.add_text(text, source_name)?;
         Ok(ids)
     }
 
     fn add_text(&mut self, text: &str, source_name: &str) -> Result<(), KeyError> {
         let bad = |reason: String| KeyError::Identity { source_name: source_name.to_string(), reason };
-        if text.trim_start().starts_with("age-encryption.org") || text.trim_start().starts_with("-----BEGIN AGE") {
-            return Err(bad("passphrase-protected identity files are not supported yet".into()));
+        let start = text.trim_start();
+        if start.starts_with("age-encryption.org") || start.starts_with("-----BEGIN AGE") {
+            let plain = decrypt_identity_file(text, source_name).map_err(bad)?;
+            return self.add_text(&plain, source_name);
         }
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let key = age::x25519::Identity::from_str(line)
-                .map_err(|_| bad(format!("line {} is not an age identity (AGE-SECRET-KEY-1...)", n + 1)))?;
-            self.keys.push(key);
+            if line.starts_with("AGE-PLUGIN-") {
+                let id = age::plugin::Identity::from_str(line)
+                    .map_err(|e| bad(format!("line {} is not a valid age plugin identity: {e}", n + 1)))?;
+                self.plugins.entry(id.plugin().to_string()).or_default().push(id);
+                continue;
+            }
+            let key = age::x25519::Identity::from_str(line).map_err(|_| {
+                bad(format!("line {} is not an age identity (AGE-SECRET-KEY-1... or AGE-PLUGIN-...)", n + 1))
+            })?;
+            self.public.push(key.to_public().to_string());
+            self.keys.push(Box::new(key));
         }
         Ok(())
     }
 
-    /// Loads identities from every place sops reads them, all combined: `SOPS_AGE_KEY`,
-    /// `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, and the default `keys.txt`.
-    /// `recipient` is passed to the key command as `SOPS_AGE_RECIPIENT`.
+    /// Adds an SSH private key (OpenSSH or PEM). Passphrase-protected keys prompt on first use.
+    fn add_ssh(&mut self, path: &Path, source_name: &str) -> Result<(), KeyError> {
+        let bad = |reason: String| KeyError::Identity { source_name: source_name.to_string(), reason };
+        let text = read_identity_file(path, source_name)?;
+        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
+            .map_err(|e| bad(format!("not a supported SSH private key: {e}")))?;
+        match id {
+            age::ssh::Identity::Unencrypted(_) => self.keys.push(Box::new(id)),
+            age::ssh::Identity::Encrypted(_) => {
+                let mut pub_path = path.as_os_str().to_owned();
+                pub_path.push(".pub");
+                let tag = std::fs::read_to_string(PathBuf::from(pub_path)).ok().and_then(|l| ssh_tag(&l));
+                let inner = Box::new(id.with_callbacks(self.callbacks.clone()));
+                self.locked.push(LockedSsh { inner, tag });
+            }
+            age::ssh::Identity::Unsupported(_) => {
+                return Err(bad("this SSH key type is not supported (use ed25519 or RSA)".into()))
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads identities from every place sops reads them, all combined: the SSH key in
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE` (else `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` when they
+    /// exist), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, and the default
+    /// `keys.txt`. `recipient` is passed to the key command as `SOPS_AGE_RECIPIENT`.
     pub fn load_default(recipient: Option<&str>) -> Result<Identities, KeyError> {
-        let mut ids = Identities { keys: Vec::new(), searched: Vec::new() };
+        let mut ids = Identities::empty();
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        if let Some(path) = std::env::var_os(ENV_SSH_KEY_FILE).filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            let name = format!("{ENV_SSH_KEY_FILE} ({})", path.display());
+            ids.searched.push(name.clone());
+            ids.add_ssh(&path, &name)?;
+        } else if let Some(h) = &home {
+            for file in ["id_ed25519", "id_rsa"] {
+                let path = h.join(".ssh").join(file);
+                ids.searched.push(format!("~/.ssh/{file}"));
+                if path.is_file() {
+                    // A default key that cannot be used is skipped (it may be of another kind),
+                    // but the reason is kept for the error message.
+                    if let Err(e) = ids.add_ssh(&path, &format!("~/.ssh/{file}")) {
+                        ids.searched.pop();
+                        ids.searched.push(format!("~/.ssh/{file} (skipped: {e})"));
+                    }
+                }
+            }
+        }
         if let Ok(text) = std::env::var(ENV_KEY) {
             ids.searched.push(ENV_KEY.to_string());
             ids.add_text(&Zeroizing::new(text), ENV_KEY)?;
         }
         if let Some(path) = std::env::var_os(ENV_KEY_FILE) {
             let path = PathBuf::from(path);
-            ids.searched.push(format!("{ENV_KEY_FILE} ({})", path.display()));
-            let text = read_identity_file(&path, ENV_KEY_FILE)?;
-            ids.add_text(&text, &format!("{ENV_KEY_FILE} ({})", path.display()))?;
+            let name = format!("{ENV_KEY_FILE} ({})", path.display());
+            ids.searched.push(name.clone());
+            let text = read_identity_file(&path, &name)?;
+            ids.add_text(&text, &name)?;
         }
         if let Ok(cmd) = std::env::var(ENV_KEY_CMD) {
             ids.searched.push(ENV_KEY_CMD.to_string());
@@ -137,12 +334,12 @@ impl Identities {
 
     /// How many identities were found.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.keys.len() + self.locked.len() + self.plugins.values().map(Vec::len).sum::<usize>()
     }
 
     /// True when none was found.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len() == 0
     }
 
     /// The places searched, for error messages.
@@ -150,34 +347,75 @@ impl Identities {
         &self.searched
     }
 
-    /// The public keys of the identities found.
+    /// The public keys of the X25519 identities found.
     pub fn recipients(&self) -> Vec<String> {
-        self.keys.iter().map(|k| k.to_public().to_string()).collect()
+        self.public.clone()
     }
 
     /// Decrypts an armored age file holding a data key (or key-group share).
     pub fn unwrap(&self, armored: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-        if self.keys.is_empty() {
+        if self.is_empty() {
             return Err(KeyError::Unwrap(format!(
-                "no age identity found (looked in {}); set {ENV_KEY_FILE} to your key file",
+                "no age identity found (looked in {}); set {ENV_KEY_FILE} to your key file, or {ENV_SSH_KEY_FILE} to your SSH key",
                 self.searched.join(", ")
             )));
+        }
+        let mut plugins = Vec::new();
+        let mut missing = Vec::new();
+        for (name, ids) in &self.plugins {
+            match age::plugin::IdentityPluginV1::new(name, ids, self.callbacks.clone()) {
+                Ok(p) => plugins.push(p),
+                Err(e) => missing.push(plugin_error(e)),
+            }
         }
         let reader = ArmoredReader::new(armored.as_bytes());
         let decryptor =
             age::Decryptor::new(reader).map_err(|e| KeyError::Unwrap(format!("malformed age data: {e}")))?;
-        let mut r = decryptor.decrypt(self.keys.iter().map(|k| k as &dyn age::Identity)).map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys => KeyError::Unwrap(format!(
-                "none of the {} age identities found ({}) matches",
-                self.keys.len(),
-                self.searched.join(", ")
-            )),
-            other => KeyError::Unwrap(format!("age decryption failed: {other}")),
+        let all = self
+            .keys
+            .iter()
+            .map(|k| k.as_ref())
+            .chain(plugins.iter().map(|p| p as &dyn age::Identity))
+            .chain(self.locked.iter().map(|k| k as &dyn age::Identity));
+        let mut r = decryptor.decrypt(all).map_err(|e| {
+            let mut notes = self.callbacks.notes.lock().map(|n| n.clone()).unwrap_or_default();
+            notes.extend(missing);
+            let extra = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+            match e {
+                age::DecryptError::NoMatchingKeys => KeyError::Unwrap(format!(
+                    "none of the {} age identities found ({}) matches{extra}",
+                    self.len(),
+                    self.searched.join(", ")
+                )),
+                other => KeyError::Unwrap(format!("age decryption failed: {}{extra}", one_line(&other))),
+            }
         })?;
         let mut out = Zeroizing::new(Vec::with_capacity(33));
         r.read_to_end(&mut out).map_err(|e| KeyError::Unwrap(format!("age decryption failed: {e}")))?;
         Ok(out)
     }
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decrypts a passphrase-protected (scrypt) identity file after asking for its passphrase.
+fn decrypt_identity_file(text: &str, source_name: &str) -> Result<Zeroizing<String>, String> {
+    let decryptor = age::Decryptor::new(ArmoredReader::new(text.as_bytes()))
+        .map_err(|e| format!("not a valid passphrase-protected age file: {e}"))?;
+    if !decryptor.is_scrypt() {
+        return Err("the identity file is encrypted, but not with a passphrase".into());
+    }
+    let passphrase = crate::tty::passphrase(&format!("Enter passphrase for identity file {source_name}:"))
+        .map_err(|why| format!("the identity file is passphrase-protected and {why}"))?;
+    let id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
+    let mut r = decryptor
+        .decrypt(std::iter::once(&id as &dyn age::Identity))
+        .map_err(|e| format!("could not decrypt the identity file (wrong passphrase?): {}", one_line(&e)))?;
+    let mut out = Zeroizing::new(Vec::new());
+    r.read_to_end(&mut out).map_err(|e| format!("could not decrypt the identity file: {e}"))?;
+    String::from_utf8(out.to_vec()).map(Zeroizing::new).map_err(|_| "the decrypted identity file is not text".into())
 }
 
 /// A new X25519 identity file in age's format (`# created:`, `# public key:`, the key).
@@ -315,7 +553,8 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors_without_secrets() {
         assert!(Recipient::parse("age1notakey").is_err());
-        assert!(matches!(Recipient::parse("ssh-ed25519 AAAA"), Err(KeyError::UnsupportedRecipient(_))));
+        assert!(Recipient::parse("ssh-ed25519 AAAA").is_err());
+        assert!(matches!(Recipient::parse("age1pq1abc"), Err(KeyError::UnsupportedRecipient(..))));
         let e = Identities::from_text("AGE-SECRET-KEY-1BOGUS\n", "x").err().unwrap().to_string();
         assert!(e.contains("line 1") && !e.contains("BOGUS"), "{e}");
         let ids = Identities::from_text(DEMO, "demo").unwrap();

@@ -1,16 +1,56 @@
 //! Data keys and master keys for gitseal.
 //!
-//! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it. This
-//! crate holds the data key and the master-key kinds (age for now); it knows nothing about file
-//! formats. [`sealing`] holds the RSA sealing keys of Bitnami Sealed Secrets.
+//! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it (or, with
+//! several key groups, one [`shamir`] share of it each). This crate holds the data key, Shamir
+//! sharing and the master-key kinds: [`age`] (X25519, SSH and plugin recipients), [`pgp`] (through
+//! the `gpg` binary, as sops does); it knows nothing about file formats. [`sealing`] holds the
+//! RSA sealing keys of Bitnami Sealed Secrets.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod age;
 mod data_key;
+pub mod pgp;
 pub mod sealing;
+pub mod shamir;
+mod tty;
 
 pub use data_key::DataKey;
+
+/// A master key that can wrap a data key or share: the closed set of kinds gitseal writes.
+#[derive(Clone, Debug)]
+pub enum MasterKey {
+    /// An age recipient (X25519, ssh-ed25519, ssh-rsa or a plugin).
+    Age(age::Recipient),
+    /// A PGP key, by fingerprint, used through gpg.
+    Pgp(pgp::PgpKey),
+}
+
+impl MasterKey {
+    /// The metadata name of the kind (`age`, `pgp`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MasterKey::Age(_) => "age",
+            MasterKey::Pgp(_) => "pgp",
+        }
+    }
+
+    /// The key as written in files (recipient, fingerprint).
+    pub fn id(&self) -> &str {
+        match self {
+            MasterKey::Age(r) => r.as_str(),
+            MasterKey::Pgp(k) => k.fingerprint(),
+        }
+    }
+
+    /// Encrypts `secret` (a data key or a share) with this key; the result is the `enc` text.
+    pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
+        match self {
+            MasterKey::Age(r) => r.wrap(secret),
+            MasterKey::Pgp(k) => k.wrap(secret),
+        }
+    }
+}
 
 /// A master-key operation that failed. Messages never contain key material.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +58,19 @@ pub enum KeyError {
     /// A recipient string that is not a valid key.
     #[error("invalid age recipient {0:?}: {1}")]
     InvalidRecipient(String, String),
-    /// A key kind this build does not handle yet.
-    #[error("unsupported age recipient {0:?}: only X25519 recipients (age1...) are supported so far")]
-    UnsupportedRecipient(String),
+    /// A key kind this build does not handle.
+    #[error("unsupported age recipient {0:?}: {1}")]
+    UnsupportedRecipient(String, String),
+    /// A key of another kind (PGP fingerprint, KMS ARN) that is malformed.
+    #[error("invalid {kind} key {key:?}: {reason}")]
+    InvalidKey {
+        /// `pgp`, `kms`.
+        kind: &'static str,
+        /// The key as given.
+        key: String,
+        /// Why.
+        reason: String,
+    },
     /// Wrapping the data key failed.
     #[error("could not encrypt the data key to {recipient}: {reason}")]
     Wrap {
@@ -43,4 +93,7 @@ pub enum KeyError {
     /// The unwrapped data key has the wrong size.
     #[error("the decrypted data key has {0} bytes, expected 32 (or 33 for a key-group share)")]
     BadKeyLength(usize),
+    /// Splitting or combining Shamir shares failed.
+    #[error("Shamir secret sharing: {0}")]
+    Shamir(String),
 }
