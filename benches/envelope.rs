@@ -7,6 +7,7 @@ use gitseal::envelope::{self, DecryptOptions, EncryptOptions};
 use gitseal::keyring::Keyring;
 use gitseal_formats::Format;
 use gitseal_keys::age::{Identities, Recipient};
+use gitseal_keys::MasterKey;
 
 const DEMO_KEY: &str = include_str!("../keys/testdata/demo-age-key.txt");
 const DEMO_RECIPIENT: &str = "age1sv4edj3t7tzg9cmf4c0325u5yntlhs9smnqkxajq5xsrs09tlfqq60yt0d";
@@ -38,7 +39,8 @@ fn bench_format(c: &mut Criterion, name: &str, format: Format, input: &str) {
     let opts = EncryptOptions {
         rule: None,
         mac_only_encrypted: false,
-        age: vec![Recipient::parse(DEMO_RECIPIENT).unwrap()],
+        key_groups: vec![vec![MasterKey::Age(Recipient::parse(DEMO_RECIPIENT).unwrap())]],
+        shamir_threshold: None,
         indent: None,
     };
     let encrypted = envelope::encrypt(input.as_bytes(), format, format, &opts, name).unwrap();

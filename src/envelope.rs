@@ -7,15 +7,14 @@
 use gitseal_formats::{
     self as formats, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, Span, Style, Value, WriteOptions,
 };
-use gitseal_keys::age::Recipient;
-use gitseal_keys::DataKey;
+use gitseal_keys::{DataKey, MasterKey};
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
 use crate::cipher::{self, ValueType};
 use crate::error::Error;
 use crate::layout::{self, Layout};
-use crate::metadata::{AgeEntry, KeyGroup, Metadata, SOPS_VERSION};
+use crate::metadata::{Metadata, SOPS_VERSION};
 use crate::selection::Rule;
 use crate::walk::{Direction, Walk, WalkError};
 
@@ -25,8 +24,11 @@ pub struct EncryptOptions {
     pub rule: Option<Rule>,
     /// MAC only the encrypted values.
     pub mac_only_encrypted: bool,
-    /// age recipients that each wrap the data key.
-    pub age: Vec<Recipient>,
+    /// Key groups of master keys. With one group, every key wraps the data key; with several,
+    /// the data key is split into one Shamir share per group (`reference/sops-format.md` §8).
+    pub key_groups: Vec<Vec<MasterKey>>,
+    /// How many groups are needed to decrypt (only with several groups; default: all).
+    pub shamir_threshold: Option<usize>,
     /// Indentation for what is written anew (metadata, cross-format output).
     pub indent: Option<usize>,
 }
@@ -39,7 +41,7 @@ pub fn encrypt(
     opts: &EncryptOptions,
     file: &str,
 ) -> Result<Vec<u8>, Error> {
-    if opts.age.is_empty() {
+    if opts.key_groups.iter().all(Vec::is_empty) {
         return Err(Error::Metadata {
             file: file.into(),
             message: "no master key to encrypt with: pass --age RECIPIENT or set SOPS_AGE_RECIPIENTS".into(),
@@ -71,14 +73,10 @@ pub fn encrypt(
         (doc, src.to_string(), walk.mac(), Some(rule), layout)
     };
     let lastmodified = crate::timefmt::now_rfc3339();
-    let mut group = KeyGroup::default();
-    for r in &opts.age {
-        let enc = r.wrap(key.as_bytes()).map_err(|e| Error::Metadata { file: file.into(), message: e.to_string() })?;
-        group.age.push(AgeEntry { recipient: r.as_str().to_string(), enc });
-    }
+    let (key_groups, shamir_threshold) = crate::keyring::wrap(&opts.key_groups, opts.shamir_threshold, &key, file)?;
     let meta = Metadata {
-        key_groups: vec![group],
-        shamir_threshold: None,
+        key_groups,
+        shamir_threshold,
         mac: Some(cipher::encrypt(&key, mac.as_bytes(), &lastmodified, ValueType::Str)),
         lastmodified,
         rule,

@@ -1,16 +1,132 @@
-//! Obtaining a file's data key from its master keys, with an error that says, per key group,
-//! which keys were tried, why each failed, and what to set.
+//! The data key and the master keys: wrapping a new data key for key groups (splitting it into
+//! Shamir shares when there are several groups, `reference/sops-format.md` §8) and getting it
+//! back, with an error that says, per key group, which keys were tried, why each failed, and
+//! what to set.
 
 use gitseal_keys::age::Identities;
-use gitseal_keys::DataKey;
+use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey};
+use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::metadata::Metadata;
+use crate::metadata::{AgeEntry, KeyGroup, Metadata, PgpEntry};
+
+/// The key kinds sops knows, as named in `--decryption-order` and in the metadata.
+pub const KEY_KINDS: [&str; 7] = ["age", "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"];
+
+/// The default decryption order (sops `DefaultDecryptionOrder`).
+pub const DEFAULT_DECRYPTION_ORDER: [&str; 2] = ["age", "pgp"];
+
+/// Parses `--decryption-order` / `SOPS_DECRYPTION_ORDER` (`age,pgp,...`). A kind named twice is
+/// an error (sops exits 112 for it), as is an unknown kind.
+pub fn parse_decryption_order(s: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for kind in s.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if !KEY_KINDS.contains(&kind) {
+            return Err(format!("unknown key type {kind:?} in the decryption order; known: {}", KEY_KINDS.join(", ")));
+        }
+        if out.iter().any(|k| k == kind) {
+            return Err(format!("key type {kind:?} appears more than once in the decryption order"));
+        }
+        out.push(kind.to_string());
+    }
+    Ok(out)
+}
+
+/// Wraps `key` for the given key groups. With one group every key wraps the data key itself;
+/// with several, the key is split into one Shamir share per group (any `threshold` of them
+/// recover it; default: all) and every key of group i wraps share i.
+///
+/// Returns the groups for the metadata and the threshold to record (`None` for one group).
+pub fn wrap(
+    groups: &[Vec<MasterKey>],
+    threshold: Option<usize>,
+    key: &DataKey,
+    file: &str,
+) -> Result<(Vec<KeyGroup>, Option<i64>), Error> {
+    let fail = |message: String| Error::Metadata { file: file.into(), message };
+    if groups.is_empty() {
+        return Err(fail("no master key to encrypt with: pass --age, --pgp or --key-group".into()));
+    }
+    if let Some(i) = groups.iter().position(Vec::is_empty) {
+        return Err(fail(format!("key group {} is empty: every key group needs at least one master key", i + 1)));
+    }
+    let (secrets, threshold): (Vec<Zeroizing<Vec<u8>>>, Option<i64>) = if groups.len() == 1 {
+        if let Some(t) = threshold.filter(|&t| t > 1) {
+            return Err(fail(format!(
+                "a Shamir threshold of {t} needs at least {t} key groups, but there is only one"
+            )));
+        }
+        (vec![Zeroizing::new(key.as_bytes().to_vec())], None)
+    } else {
+        let t = threshold.unwrap_or(groups.len());
+        let shares = shamir::split(key.as_bytes(), groups.len(), t)
+            .map_err(|e| fail(format!("{e} ({} key groups, threshold {t})", groups.len())))?;
+        (shares, Some(t as i64))
+    };
+    let created_at = crate::timefmt::now_rfc3339();
+    let mut out = Vec::with_capacity(groups.len());
+    for (keys, secret) in groups.iter().zip(&secrets) {
+        let mut g = KeyGroup::default();
+        for k in keys {
+            let enc = k.wrap(secret).map_err(|e| fail(e.to_string()))?;
+            match k {
+                MasterKey::Age(r) => g.age.push(AgeEntry { recipient: r.as_str().to_string(), enc }),
+                MasterKey::Pgp(p) => {
+                    g.pgp.push(PgpEntry { created_at: created_at.clone(), enc, fp: p.fingerprint().to_string() })
+                }
+            }
+        }
+        out.push(g);
+    }
+    Ok((out, threshold))
+}
 
 /// The master keys this process can use; identities are loaded once, on first need.
-#[derive(Default)]
 pub struct Keyring {
     age: Option<Result<Identities, String>>,
+    order: Vec<String>,
+}
+
+impl Default for Keyring {
+    fn default() -> Keyring {
+        Keyring { age: None, order: DEFAULT_DECRYPTION_ORDER.iter().map(|s| s.to_string()).collect() }
+    }
+}
+
+/// One master key of a group, as tried during decryption.
+enum Attempt<'a> {
+    Age(&'a AgeEntry),
+    Pgp(&'a PgpEntry),
+    Unsupported(&'a str),
+}
+
+impl Attempt<'_> {
+    fn kind(&self) -> &str {
+        match self {
+            Attempt::Age(_) => "age",
+            Attempt::Pgp(_) => "pgp",
+            Attempt::Unsupported(kind) => kind,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Attempt::Age(e) => format!("age {}", short(&e.recipient)),
+            Attempt::Pgp(e) => format!("pgp {}", e.fp),
+            Attempt::Unsupported(kind) => kind.to_string(),
+        }
+    }
+}
+
+/// A long recipient (an SSH key) shortened for messages: its type and the end of its key.
+fn short(recipient: &str) -> String {
+    let mut words = recipient.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(kind), Some(blob)) if kind.starts_with("ssh-") && blob.len() > 16 => {
+            format!("{kind} ...{}", &blob[blob.len() - 16..])
+        }
+        _ => recipient.to_string(),
+    }
 }
 
 impl Keyring {
@@ -21,7 +137,13 @@ impl Keyring {
 
     /// A keyring with the given identities (tests, embedding).
     pub fn with_age(ids: Identities) -> Keyring {
-        Keyring { age: Some(Ok(ids)) }
+        Keyring { age: Some(Ok(ids)), ..Keyring::default() }
+    }
+
+    /// Sets the order in which key kinds are tried within a group (see
+    /// [`parse_decryption_order`]); kinds not named keep their file order, after those named.
+    pub fn set_decryption_order(&mut self, order: Vec<String>) {
+        self.order = order;
     }
 
     fn age(&mut self, recipient: Option<&str>) -> Result<&Identities, String> {
@@ -31,31 +153,125 @@ impl Keyring {
             .map_err(Clone::clone)
     }
 
-    /// The data key of a file, or an error listing every key tried.
-    pub fn data_key(&mut self, meta: &Metadata, file: &str) -> Result<DataKey, Error> {
-        if meta.key_groups.len() > 1 {
-            return Err(Error::DataKey {
-                file: file.into(),
-                message: format!(
-                    "the file uses {} key groups (Shamir secret sharing), which this build cannot open yet",
-                    meta.key_groups.len()
-                ),
-            });
+    fn try_key(&mut self, attempt: &Attempt<'_>) -> Result<Zeroizing<Vec<u8>>, String> {
+        match attempt {
+            Attempt::Age(e) => {
+                self.age(Some(&e.recipient)).and_then(|ids| ids.unwrap(&e.enc).map_err(|e| e.to_string()))
+            }
+            Attempt::Pgp(e) => pgp::unwrap(&e.enc).map_err(|e| e.to_string()),
+            Attempt::Unsupported(_) => Err("this master-key kind is not supported by gitseal".into()),
         }
-        let mut report = Vec::new();
-        let group = &meta.key_groups[0];
-        for entry in &group.age {
-            match self.age(Some(&entry.recipient)).and_then(|ids| ids.unwrap(&entry.enc).map_err(|e| e.to_string())) {
-                Ok(bytes) => {
-                    return DataKey::from_slice(&bytes)
-                        .map_err(|e| Error::DataKey { file: file.into(), message: e.to_string() })
+    }
+
+    /// The keys of a group in the order sops tries them: the file's order (kms, gcp_kms, hckms,
+    /// azure_kv, hc_vault, pgp, age), stably sorted by the decryption order.
+    fn attempts<'a>(&self, g: &'a KeyGroup) -> Vec<Attempt<'a>> {
+        let mut out: Vec<Attempt<'a>> = Vec::new();
+        for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"] {
+            for (k, v) in &g.other {
+                if k == kind {
+                    let n = match v {
+                        gitseal_formats::Value::Seq(items) => items.len().max(1),
+                        _ => 1,
+                    };
+                    out.extend((0..n).map(|_| Attempt::Unsupported(kind)));
                 }
-                Err(why) => report.push(format!("age {}: {why}", entry.recipient)),
             }
         }
-        for (kind, _) in &group.other {
-            report.push(format!("{kind}: this master-key kind is not supported by this build yet"));
+        out.extend(g.pgp.iter().map(Attempt::Pgp));
+        out.extend(g.age.iter().map(Attempt::Age));
+        let rank = |a: &Attempt<'_>| self.order.iter().position(|k| k == a.kind()).unwrap_or(usize::MAX);
+        out.sort_by_key(rank);
+        out
+    }
+
+    /// Opens one group: the first key that works gives its secret; else the failures.
+    fn open_group(&mut self, g: &KeyGroup) -> Result<(Zeroizing<Vec<u8>>, String), Vec<String>> {
+        let mut failures = Vec::new();
+        for attempt in self.attempts(g) {
+            match self.try_key(&attempt) {
+                Ok(secret) => return Ok((secret, attempt.describe())),
+                Err(why) => failures.push(format!("{}: {why}", attempt.describe())),
+            }
         }
-        Err(Error::DataKey { file: file.into(), message: report.join("; ") })
+        Err(failures)
+    }
+
+    /// The data key of a file, or an error listing, per group, every key tried and why it failed.
+    pub fn data_key(&mut self, meta: &Metadata, file: &str) -> Result<DataKey, Error> {
+        let fail = |message: String| Error::DataKey { file: file.into(), message };
+        let groups = &meta.key_groups;
+        if groups.len() == 1 {
+            return match self.open_group(&groups[0]) {
+                Ok((secret, _)) => DataKey::from_slice(&secret).map_err(|e| fail(e.to_string())),
+                // One key: one line. Several: a summary line, then one line per key.
+                Err(failures) if failures.len() == 1 => Err(fail(failures[0].clone())),
+                Err(failures) => Err(fail(format!(
+                    "none of the {} master keys could decrypt it\n  {}",
+                    failures.len(),
+                    failures.join("\n  ")
+                ))),
+            };
+        }
+        let threshold = match meta.shamir_threshold {
+            None | Some(0) => groups.len(),
+            Some(t) if t < 2 || t as usize > groups.len() => {
+                return Err(Error::Metadata {
+                    file: file.into(),
+                    message: format!("invalid shamir_threshold {t} for {} key groups", groups.len()),
+                })
+            }
+            Some(t) => t as usize,
+        };
+        let mut shares: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+        let mut lines = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            if shares.len() == threshold {
+                break;
+            }
+            match self.open_group(g) {
+                Ok((share, by)) if share.len() >= 2 => {
+                    shares.push(share);
+                    lines.push(format!("group {}: opened with {by}", i + 1));
+                }
+                Ok((share, by)) => {
+                    lines.push(format!("group {}: {by}: {}", i + 1, KeyError::BadKeyLength(share.len())))
+                }
+                Err(failures) if failures.is_empty() => lines.push(format!("group {}: has no master keys", i + 1)),
+                Err(failures) => lines.extend(failures.iter().map(|f| format!("group {}: {f}", i + 1))),
+            }
+        }
+        if shares.len() < threshold {
+            return Err(fail(format!(
+                "{} of the {} key groups could be opened, {threshold} needed (Shamir threshold)\n  {}",
+                shares.len(),
+                groups.len(),
+                lines.join("\n  ")
+            )));
+        }
+        let parts: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
+        let secret = shamir::combine(&parts).map_err(|e| fail(e.to_string()))?;
+        DataKey::from_slice(&secret).map_err(|e| fail(format!("the combined key-group shares are invalid: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decryption_order_rejects_duplicates_and_unknown_kinds() {
+        assert_eq!(parse_decryption_order("pgp, age").unwrap(), ["pgp", "age"]);
+        assert!(parse_decryption_order("age,age").unwrap_err().contains("more than once"));
+        assert!(parse_decryption_order("age,x").unwrap_err().contains("unknown"));
+    }
+
+    #[test]
+    fn ssh_recipients_are_shortened() {
+        assert_eq!(short("age1abc"), "age1abc");
+        assert_eq!(
+            short("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN me@x"),
+            "ssh-ed25519 ...M/XXUB+VHtZ6isGN"
+        );
     }
 }

@@ -16,14 +16,34 @@ pub struct AgeEntry {
     pub enc: String,
 }
 
+/// One PGP entry of a key group (fields in sops's order: `created_at`, `enc`, `fp`).
+#[derive(Clone, Debug)]
+pub struct PgpEntry {
+    /// When the data key was wrapped (RFC 3339).
+    pub created_at: String,
+    /// The armored `PGP MESSAGE` holding the data key.
+    pub enc: String,
+    /// The key's fingerprint.
+    pub fp: String,
+}
+
 /// A key group: the master keys that each wrap the data key (or, with several groups, one
 /// Shamir share of it).
 #[derive(Clone, Debug, Default)]
 pub struct KeyGroup {
+    /// PGP keys.
+    pub pgp: Vec<PgpEntry>,
     /// age keys.
     pub age: Vec<AgeEntry>,
-    /// Master keys of kinds this build does not open (kms, pgp, ...), kept as written.
+    /// Master keys of kinds this build does not open (gcp_kms, azure_kv, ...), kept as written.
     pub other: Vec<(String, Value)>,
+}
+
+impl KeyGroup {
+    /// True when the group has no master key at all.
+    pub fn is_empty(&self) -> bool {
+        self.pgp.is_empty() && self.age.is_empty() && self.other.is_empty()
+    }
 }
 
 /// The parsed `sops` metadata.
@@ -71,7 +91,7 @@ impl Metadata {
             return Err(bad("more than one of the encrypted/unencrypted suffix and regex fields is set"));
         }
         let flat = group_from(v)?;
-        let key_groups = if flat.age.is_empty() && flat.other.is_empty() {
+        let key_groups = if flat.is_empty() {
             match v.get("key_groups") {
                 Some(Value::Seq(groups)) => groups.iter().map(group_from).collect::<Result<Vec<_>, _>>()?,
                 _ => Vec::new(),
@@ -79,7 +99,7 @@ impl Metadata {
         } else {
             vec![flat]
         };
-        if key_groups.is_empty() {
+        if key_groups.is_empty() || key_groups.iter().all(KeyGroup::is_empty) {
             return Err(bad("no master keys found in the file (no age, kms, pgp, ... entries)"));
         }
         Ok(Metadata {
@@ -152,6 +172,16 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 }
                 g.age.push(AgeEntry { recipient, enc });
             }
+        } else if kind == "pgp" {
+            for e in entries {
+                let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                let fp = field("fp");
+                let enc = field("enc");
+                if enc.is_empty() {
+                    return Err(MetadataError(format!("pgp entry for {fp:?} has no enc field")));
+                }
+                g.pgp.push(PgpEntry { created_at: field("created_at"), enc, fp });
+            }
         } else {
             g.other.push((kind.to_string(), Value::Seq(entries.clone())));
         }
@@ -169,7 +199,22 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
     };
     let mut out = Vec::new();
     for &kind in order {
-        let value = if kind == "age" {
+        let value = if kind == "pgp" {
+            (!g.pgp.is_empty()).then(|| {
+                Value::Seq(
+                    g.pgp
+                        .iter()
+                        .map(|p| {
+                            Value::Map(vec![
+                                ("created_at".into(), Value::str(&p.created_at)),
+                                ("enc".into(), Value::str(&p.enc)),
+                                ("fp".into(), Value::str(&p.fp)),
+                            ])
+                        })
+                        .collect(),
+                )
+            })
+        } else if kind == "age" {
             (!g.age.is_empty()).then(|| {
                 Value::Seq(
                     g.age
@@ -204,6 +249,7 @@ mod tests {
     fn sample() -> Metadata {
         Metadata {
             key_groups: vec![KeyGroup {
+                pgp: vec![],
                 age: vec![AgeEntry { recipient: "age1x".into(), enc: "E".into() }],
                 other: vec![],
             }],
@@ -234,5 +280,50 @@ mod tests {
         assert!(Metadata::from_value(&Value::Map(fields.clone())).is_err());
         fields.retain(|(k, _)| k != "age");
         assert!(Metadata::from_value(&Value::Map(fields)).is_err());
+    }
+
+    #[test]
+    fn writes_key_groups_and_pgp_in_sops_order() {
+        let mut m = sample();
+        let pgp = PgpEntry { created_at: "2026-11-28T04:35:48Z".into(), enc: "P".into(), fp: "ABCD".into() };
+        m.key_groups[0].pgp.push(pgp.clone());
+        let Value::Map(fields) = m.to_value() else { panic!("not a map") };
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["age", "lastmodified", "mac", "pgp", "unencrypted_suffix", "version"]);
+        let Some(Value::Seq(entries)) = fields.iter().find(|(k, _)| k == "pgp").map(|(_, v)| v.clone()) else {
+            panic!("no pgp list")
+        };
+        let Value::Map(entry) = &entries[0] else { panic!("not a map") };
+        let names: Vec<&str> = entry.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["created_at", "enc", "fp"]);
+
+        m.key_groups.push(KeyGroup { pgp: vec![pgp], age: vec![], other: vec![] });
+        m.shamir_threshold = Some(2);
+        let v = m.to_value();
+        let Value::Map(fields) = &v else { panic!("not a map") };
+        let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["shamir_threshold", "key_groups", "lastmodified", "mac", "unencrypted_suffix", "version"]);
+        let Some(Value::Seq(groups)) = v.get("key_groups") else { panic!("no groups") };
+        let Value::Map(g0) = &groups[0] else { panic!("not a map") };
+        let names: Vec<&str> = g0.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["pgp", "hc_vault", "age"]);
+
+        let back = Metadata::from_value(&v).unwrap();
+        assert_eq!(back.key_groups.len(), 2);
+        assert_eq!(back.shamir_threshold, Some(2));
+        assert_eq!(back.key_groups[1].pgp[0].fp, "ABCD");
+        assert!(back.key_groups[1].age.is_empty());
+    }
+
+    #[test]
+    fn empty_groups_and_entries_without_enc_are_errors() {
+        let groups = Value::Map(vec![
+            ("key_groups".into(), Value::Seq(vec![Value::Map(vec![("age".into(), Value::Seq(vec![]))])])),
+            ("lastmodified".into(), Value::str("2026-11-28T04:35:48Z")),
+        ]);
+        assert!(Metadata::from_value(&groups).is_err());
+        let no_enc =
+            Value::Map(vec![("pgp".into(), Value::Seq(vec![Value::Map(vec![("fp".into(), Value::str("ABCD"))])]))]);
+        assert!(Metadata::from_value(&no_enc).unwrap_err().to_string().contains("no enc"));
     }
 }

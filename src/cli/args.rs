@@ -59,9 +59,18 @@ pub(crate) struct IoArgs {
 pub(crate) struct EncryptArgs {
     #[command(flatten)]
     pub io: IoArgs,
-    /// age recipients, comma-separated
+    /// age recipients, comma-separated (age1..., ssh-ed25519/ssh-rsa public keys, plugin recipients)
     #[arg(short = 'a', long = "age", env = "SOPS_AGE_RECIPIENTS", hide_env_values = true)]
     pub age: Option<String>,
+    /// PGP fingerprints, comma-separated (encrypted with the gpg binary)
+    #[arg(short = 'p', long = "pgp", env = "SOPS_PGP_FP", hide_env_values = true)]
+    pub pgp: Option<String>,
+    /// A key group, e.g. 'age:age1...,age1...;pgp:FPR' (repeatable; --age/--pgp form the first group)
+    #[arg(long = "key-group", value_name = "KIND:KEYS[;KIND:KEYS]")]
+    pub key_group: Vec<String>,
+    /// How many key groups are needed to decrypt (with several groups; default: all)
+    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
     /// Keys ending with this suffix stay plaintext (default: _unencrypted)
     #[arg(long)]
     pub unencrypted_suffix: Option<String>,
@@ -95,6 +104,9 @@ pub(crate) struct DecryptArgs {
     /// Decrypt even if the MAC does not match
     #[arg(long)]
     pub ignore_mac: bool,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
 }
 
 #[derive(Args, Debug)]

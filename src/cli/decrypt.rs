@@ -3,8 +3,11 @@
 use super::args::DecryptArgs;
 use super::io::{read_input, write_output};
 use super::{Failure, EXIT_TREE_PATH};
+
+/// sops `DuplicateDecryptionKeyType`: a bad `--decryption-order`.
+const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
 use crate::envelope::{self, DecryptOptions};
-use crate::keyring::Keyring;
+use crate::keyring::{self, Keyring};
 use crate::treepath;
 
 pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
@@ -14,9 +17,16 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    let mut keys = Keyring::new();
+    if let Some(order) = a.decryption_order.as_deref().filter(|o| !o.trim().is_empty()) {
+        let order = keyring::parse_decryption_order(order).map_err(|m| {
+            Failure::new(EXIT_DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+        })?;
+        keys.set_decryption_order(order);
+    }
     let input = read_input(&a.io, false)?;
     let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-    let key = Keyring::new().data_key(&opened.metadata, &input.name)?;
+    let key = keys.data_key(&opened.metadata, &input.name)?;
     let opts = DecryptOptions {
         output_format: Some(input.output_format),
         ignore_mac: a.ignore_mac,

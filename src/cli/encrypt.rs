@@ -1,6 +1,8 @@
 //! `gitseal encrypt`.
 
 use gitseal_keys::age::Recipient;
+use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::{KeyError, MasterKey};
 use regex::Regex;
 
 use super::args::EncryptArgs;
@@ -11,20 +13,62 @@ use crate::selection::Rule;
 
 pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     let rule = selection_rule(&a)?;
-    let age = match a.age.as_deref() {
-        Some(list) => Recipient::parse_list(list).map_err(|e| Failure::new(1, e.to_string()))?,
-        None => Vec::new(),
-    };
+    let key_groups = key_groups(&a).map_err(|m| Failure::new(1, m))?;
     let input = read_input(&a.io, true)?;
-    if age.is_empty() {
+    if key_groups.is_empty() {
         return Err(Failure::new(
             1,
-            format!("{}: no master key to encrypt with; pass --age RECIPIENT or set SOPS_AGE_RECIPIENTS", input.name),
+            format!(
+                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT or --key-group",
+                input.name
+            ),
         ));
     }
-    let opts = EncryptOptions { rule, mac_only_encrypted: a.mac_only_encrypted, age, indent: a.io.indent };
+    let opts = EncryptOptions {
+        rule,
+        mac_only_encrypted: a.mac_only_encrypted,
+        key_groups,
+        shamir_threshold: a.shamir_secret_sharing_threshold.filter(|&t| t > 0),
+        indent: a.io.indent,
+    };
     let out = envelope::encrypt(&input.bytes, input.input_format, input.output_format, &opts, &input.name)?;
     write_output(&a.io, &input, &out, false)
+}
+
+/// The key groups: `--age`/`--pgp` (and their variables) form the first group when given; each
+/// `--key-group 'KIND:KEY,KEY;KIND:KEY'` adds one more.
+fn key_groups(a: &EncryptArgs) -> Result<Vec<Vec<MasterKey>>, String> {
+    let mut groups = Vec::new();
+    let mut flat = Vec::new();
+    add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default())?;
+    add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default())?;
+    if !flat.is_empty() {
+        groups.push(flat);
+    }
+    for spec in &a.key_group {
+        let mut group = Vec::new();
+        for part in spec.split(';').filter(|p| !p.trim().is_empty()) {
+            let (kind, keys) = part.split_once(':').ok_or_else(|| {
+                format!("--key-group {spec:?}: expected KIND:KEYS, e.g. 'age:age1...;pgp:FINGERPRINT'")
+            })?;
+            add_keys(&mut group, kind.trim(), keys)?;
+        }
+        if group.is_empty() {
+            return Err(format!("--key-group {spec:?}: a key group needs at least one master key"));
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str) -> Result<(), String> {
+    let keys: Result<Vec<MasterKey>, KeyError> = match kind {
+        "age" => Recipient::parse_list(list).map(|v| v.into_iter().map(MasterKey::Age).collect()),
+        "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
+        other => return Err(format!("unknown key kind {other:?} in --key-group; use age or pgp")),
+    };
+    group.extend(keys.map_err(|e| e.to_string())?);
+    Ok(())
 }
 
 fn selection_rule(a: &EncryptArgs) -> Result<Option<Rule>, Failure> {
