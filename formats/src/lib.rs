@@ -92,6 +92,16 @@ pub fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String
 /// Writes `doc` as a whole new file in `format` (cross-format output), with its current values.
 /// Comments are kept where the output format has them.
 pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<String, EmitError> {
+    if doc.roots.len() > 1 && format != Format::Yaml {
+        return Err(EmitError {
+            format: format.name(),
+            message: format!(
+                "the input has {} YAML documents and {} holds one; keep YAML output or --extract one document's part",
+                doc.roots.len(),
+                format.name()
+            ),
+        });
+    }
     match format {
         Format::Yaml => yaml::emit(doc, opts),
         Format::Json | Format::Binary => json::emit(doc, opts),

@@ -200,3 +200,13 @@ fn mutated_inputs_never_panic() {
         }
     }
 }
+
+#[test]
+fn several_documents_cannot_become_one_json_or_dotenv_file() {
+    let doc = parse(Format::Yaml, "a: 1\n---\nb: 2\n").unwrap();
+    for format in [Format::Json, Format::Dotenv] {
+        let err = crate::emit(&doc, format, WriteOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("2 YAML documents"), "{err}");
+    }
+    assert!(crate::emit(&doc, Format::Yaml, WriteOptions::default()).unwrap().contains("---\nb: 2\n"));
+}
