@@ -118,6 +118,21 @@ impl Attempt<'_> {
     }
 }
 
+/// Adds what to set to an age failure that does not say it already.
+fn with_age_hint(why: String, recipient: &str) -> String {
+    if why.contains("; set ") {
+        return why;
+    }
+    let hint = if recipient.starts_with("ssh-") {
+        "set SOPS_AGE_SSH_PRIVATE_KEY_FILE to the private key of this SSH key".to_string()
+    } else if let Some(name) = recipient.strip_prefix("age1").and_then(|r| r.split_once('1')).map(|(n, _)| n) {
+        format!("install age-plugin-{name} and add its identity (AGE-PLUGIN-...) to SOPS_AGE_KEY_FILE")
+    } else {
+        "set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY) to the identity of this recipient".to_string()
+    };
+    format!("{why}; {hint}")
+}
+
 /// A long recipient (an SSH key) shortened for messages: its type and the end of its key.
 fn short(recipient: &str) -> String {
     let mut words = recipient.split_whitespace();
@@ -155,11 +170,13 @@ impl Keyring {
 
     fn try_key(&mut self, attempt: &Attempt<'_>) -> Result<Zeroizing<Vec<u8>>, String> {
         match attempt {
-            Attempt::Age(e) => {
-                self.age(Some(&e.recipient)).and_then(|ids| ids.unwrap(&e.enc).map_err(|e| e.to_string()))
-            }
+            Attempt::Age(e) => self
+                .age(Some(&e.recipient))
+                .and_then(|ids| ids.unwrap(&e.enc).map_err(|err| with_age_hint(err.to_string(), &e.recipient))),
             Attempt::Pgp(e) => pgp::unwrap(&e.enc).map_err(|e| e.to_string()),
-            Attempt::Unsupported(_) => Err("this master-key kind is not supported by gitseal".into()),
+            Attempt::Unsupported(kind) => Err(format!(
+                "gitseal cannot use {kind} keys; decrypt with a key of another kind in this group, or with sops"
+            )),
         }
     }
 

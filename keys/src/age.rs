@@ -409,7 +409,10 @@ fn decrypt_identity_file(text: &str, source_name: &str) -> Result<Zeroizing<Stri
     }
     let passphrase = crate::tty::passphrase(&format!("Enter passphrase for identity file {source_name}:"))
         .map_err(|why| format!("the identity file is passphrase-protected and {why}"))?;
-    let id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
+    let mut id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
+    // age's default limit is a time estimate that debug builds exceed; 2^22 bounds the work (a
+    // few seconds) while accepting what `age -p` writes (2^18).
+    id.set_max_work_factor(22);
     let mut r = decryptor
         .decrypt(std::iter::once(&id as &dyn age::Identity))
         .map_err(|e| format!("could not decrypt the identity file (wrong passphrase?): {}", one_line(&e)))?;

@@ -275,3 +275,41 @@ fn decryption_order_is_checked() {
     assert_eq!(out.status.code(), Some(112));
     must(work.gitseal_with_key().args(["decrypt", "--decryption-order", "pgp,age", "enc.yaml"]), None);
 }
+
+/// When no key opens a file: a summary first line, then one line per key tried with why it
+/// failed and what to set; kinds gitseal cannot use are listed too.
+#[test]
+fn report_lists_every_key_with_why_and_what_to_set() {
+    let work = Work::new();
+    let k = keys(&work);
+    work.write("plain.yaml", PLAIN);
+    let enc = must(
+        work.gitseal().args(["encrypt", "--age", &format!("{},{}", k.recipients[0], k.recipients[1]), "plain.yaml"]),
+        None,
+    );
+    let text = String::from_utf8(enc).unwrap().replace(
+        "\nsops:\n",
+        "\nsops:\n    gcp_kms:\n        - resource_id: projects/p/locations/l/keyRings/r/cryptoKeys/k\n          created_at: \"2026-11-28T04:35:48Z\"\n          enc: Zm9v\n",
+    );
+    work.write("enc.yaml", text);
+    let out = run(with_keys(work.gitseal(), &k.files[2]).args(["decrypt", "enc.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(lines[0].contains("enc.yaml") && lines[0].contains("none of the 3 master keys"), "{err}");
+    // The default order tries age first, then the kinds it does not name, in file order.
+    for (line, recipient) in lines[1..3].iter().zip(&k.recipients[..2]) {
+        assert!(line.starts_with(&format!("  age {recipient}: none of the 1 age identities")), "{err}");
+        assert!(
+            line.contains("SOPS_AGE_KEY_FILE (") && line.contains("set SOPS_AGE_KEY_FILE (or SOPS_AGE_KEY)"),
+            "{err}"
+        );
+    }
+    assert!(lines[3].starts_with("  gcp_kms: gitseal cannot use gcp_kms keys"), "{err}");
+
+    // No identity anywhere: the places searched and what to set.
+    let out = run(work.gitseal().args(["decrypt", "enc.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no age identity found (looked in ") && err.contains("set SOPS_AGE_KEY_FILE"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! Tests that need a real peer (sops, age) skip with a note when it is missing, and fail under
 //! CI (`CI=true`); `scripts/install-peers` installs them. Fixtures live in `tests/fixtures/`.
 
+mod age_ssh;
 mod bad_input;
 mod examples;
 mod fidelity;
