@@ -137,8 +137,10 @@ fn with_age_hint(why: String, recipient: &str) -> String {
 fn short(recipient: &str) -> String {
     let mut words = recipient.split_whitespace();
     match (words.next(), words.next()) {
-        (Some(kind), Some(blob)) if kind.starts_with("ssh-") && blob.len() > 16 => {
-            format!("{kind} ...{}", &blob[blob.len() - 16..])
+        (Some(kind), Some(blob)) if kind.starts_with("ssh-") && blob.chars().count() > 16 => {
+            // By characters: the recipient comes from the file and may hold anything.
+            let tail: String = blob.chars().skip(blob.chars().count() - 16).collect();
+            format!("{kind} ...{tail}")
         }
         _ => recipient.to_string(),
     }
@@ -286,6 +288,7 @@ mod tests {
     #[test]
     fn ssh_recipients_are_shortened() {
         assert_eq!(short("age1abc"), "age1abc");
+        assert_eq!(short("ssh-rsa ééééééééééééééééé x"), "ssh-rsa ...éééééééééééééééé");
         assert_eq!(
             short("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN me@x"),
             "ssh-ed25519 ...M/XXUB+VHtZ6isGN"

@@ -313,3 +313,25 @@ fn report_lists_every_key_with_why_and_what_to_set() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no age identity found (looked in ") && err.contains("set SOPS_AGE_KEY_FILE"), "{err}");
 }
+
+/// A threshold in the file that no set of groups can meet is a metadata error, not a panic.
+#[test]
+fn impossible_threshold_in_the_file() {
+    let work = Work::new();
+    let k = keys(&work);
+    let file = gitseal_three_groups(&work, &k);
+    for bad in ["5", "1", "-3", "x"] {
+        let text = work.read_string(&file).replace("shamir_threshold: 2", &format!("shamir_threshold: {bad}"));
+        work.write("bad.yaml", text);
+        let out = run(with_keys(work.gitseal(), &key_file(&work, &k, &[0, 1, 2])).args(["decrypt", "bad.yaml"]), None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        match bad {
+            // Unreadable: the default, all groups.
+            "x" => assert!(out.status.success(), "{err}"),
+            _ => {
+                assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+                assert!(err.contains("invalid shamir_threshold"), "{err}");
+            }
+        }
+    }
+}
