@@ -570,6 +570,16 @@ fn insertion(
 // ---------------------------------------------------------------------------------------------
 // Serializer
 
+/// A value as JSON text, for other codecs that embed JSON (YAML flow mappings): on one line, or
+/// on several lines indented by `unit` per level below `base`.
+pub(crate) fn value_text(value: &Value, multiline: bool, base: &str, unit: &str) -> Result<String, EmitError> {
+    let layout =
+        Layout { nl: if multiline { "\n" } else { "" }, unit: unit.to_string(), base: base.to_string(), colon: ": " };
+    let mut out = String::new();
+    layout.value(value, 0, &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
 /// How new JSON text is laid out. An empty `nl` writes minified JSON.
 struct Layout<'a> {
     nl: &'a str,

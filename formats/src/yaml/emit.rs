@@ -13,14 +13,21 @@ const SOPS_STEP: usize = 4;
 pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     let step = opts.indent.or(doc.indent).unwrap_or(SOPS_STEP);
     let mut edits = Vec::new();
+    let mut added_in_flow = false;
     for root in &doc.roots {
         collect_edits(&root.node, src, step, &mut edits);
+        let flow = flow_root(src, &root.node, root.end);
         if opts.strip_metadata {
             if let Some(entry) = root.node.get("sops") {
-                edits.push((removal_span(src, entry.span), String::new()));
+                let span =
+                    if flow.is_some() { flow_removal_span(src, entry.span) } else { removal_span(src, entry.span) };
+                edits.push((span, String::new()));
             }
         }
-        if let Some(meta) = opts.metadata {
+        if let (Some(meta), Some(close)) = (opts.metadata, flow) {
+            added_in_flow = true;
+            edits.push(flow_insertion(src, &root.node, close, meta)?);
+        } else if let Some(meta) = opts.metadata {
             let col = root_column(src, &root.node)?;
             let mut block = String::new();
             emit_entry(&mut block, "sops", &node_of(meta), col, step);
@@ -31,7 +38,19 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
             edits.push((Span::new(root.end, root.end), block));
         }
     }
-    Ok(apply_edits(src, &mut edits))
+    let out = apply_edits(src, &mut edits);
+    if added_in_flow && !every_document_has_metadata(&out, doc.roots.len()) {
+        return Err(EmitError {
+            format: "yaml",
+            message: "could not place the sops metadata inside this top-level flow mapping".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Checks a flow-style insertion (rare, and hard to place by position alone) by reading back.
+fn every_document_has_metadata(out: &str, roots: usize) -> bool {
+    super::parse(out).is_ok_and(|d| d.roots.len() == roots && d.roots.iter().all(|r| r.node.get("sops").is_some()))
 }
 
 /// The bytes to remove for the metadata entry: its lines, plus the newline that was added before
@@ -42,6 +61,103 @@ fn removal_span(src: &str, span: Span) -> Span {
         span.start -= 1;
     }
     span
+}
+
+/// For a top-level flow mapping (`{ ... }`, as in JSON-style YAML): where its closing `}` is.
+fn flow_root(src: &str, node: &Node, end: usize) -> Option<usize> {
+    let Node::Map(items) = node else { return None };
+    if !items.iter().any(|i| matches!(i, MapItem::Entry(_))) {
+        // An empty mapping: `{}` when the last line with content (not a comment) ends with `}`.
+        let last = src[..end].lines().rev().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
+        let at = src[..end].rfind(last)? + last.len();
+        return last.ends_with('}').then_some(at - 1);
+    }
+    let entries: Vec<&crate::model::Entry> = items
+        .iter()
+        .filter_map(|i| match i {
+            MapItem::Entry(e) => Some(e),
+            MapItem::Comment(_) => None,
+        })
+        .collect();
+    let first = entries.first()?;
+    if !opens_flow_mapping(&src[..first.span.start]) {
+        return None;
+    }
+    let last = entries.last()?;
+    let b = src.as_bytes();
+    let mut i = last.span.end;
+    while i < b.len() {
+        match b[i] {
+            b'}' => return Some(i),
+            b'#' => i = src[i..].find('\n').map_or(src.len(), |n| i + n),
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// True when the text before a document's first key ends with `{`, comments aside (only
+/// markers, directives, comments and the `{` can stand there).
+fn opens_flow_mapping(before: &str) -> bool {
+    for line in before.lines().rev() {
+        let code = match line.find('#') {
+            Some(h) if h == 0 || line[..h].ends_with([' ', '\t']) => &line[..h],
+            _ => line,
+        };
+        let code = code.trim();
+        if !code.is_empty() {
+            return code.ends_with('{');
+        }
+    }
+    false
+}
+
+/// The `sops` entry added to a top-level flow mapping, written as JSON (which YAML's flow style
+/// reads). On its own line before a `}` that has its own line, else inline before the `}`. After
+/// a trailing comma the entry gets one of its own; otherwise the comma goes before it, so that
+/// [`flow_removal_span`] knows which bytes were added.
+fn flow_insertion(src: &str, node: &Node, close: usize, meta: &Value) -> Result<(Span, String), EmitError> {
+    let before = src[..close].trim_end_matches([' ', '\t', '\r', '\n']);
+    let trailing_comma = before.ends_with(',') || before.ends_with('{');
+    let close_on_own_line = src[line_start(src, close)..close].trim().is_empty();
+    let first_line = match node {
+        Node::Map(items) => items.iter().find_map(|i| match i {
+            MapItem::Entry(e) => Some(line_start(src, e.span.start)),
+            MapItem::Comment(_) => None,
+        }),
+        _ => None,
+    };
+    let indent: String =
+        first_line.map_or("  ".to_string(), |ls| src[ls..].chars().take_while(|c| *c == ' ').collect::<String>());
+    let json = crate::json::value_text(meta, close_on_own_line, &indent, "  ")?;
+    Ok(match (trailing_comma, close_on_own_line) {
+        (true, true) => {
+            let at = line_start(src, close);
+            (Span::new(at, at), format!("{indent}sops: {json},\n"))
+        }
+        (true, false) => (Span::new(close, close), format!("sops: {json},")),
+        (false, true) => (Span::new(before.len(), before.len()), format!(",\n{indent}sops: {json}")),
+        (false, false) => (Span::new(before.len(), before.len()), format!(", sops: {json}")),
+    })
+}
+
+/// The bytes [`flow_insertion`] added for the entry at `span`.
+fn flow_removal_span(src: &str, span: Span) -> Span {
+    let b = src.as_bytes();
+    let mut after = span.end;
+    while after < b.len() && b[after] == b' ' {
+        after += 1;
+    }
+    if b.get(after) == Some(&b',') {
+        let ls = line_start(src, span.start);
+        if src[ls..span.start].trim().is_empty() && b.get(after + 1) == Some(&b'\n') {
+            return Span::new(ls, after + 2);
+        }
+        return Span::new(span.start, after + 1);
+    }
+    let comma = src[..span.start].rfind(',').unwrap_or(span.start);
+    Span::new(comma, span.end)
 }
 
 /// Column of a block mapping at the top of a document; metadata is written there.

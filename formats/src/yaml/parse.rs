@@ -504,7 +504,9 @@ impl<'s> Builder<'s> {
     }
 
     fn block_collection_start(&mut self, ev: &Ev<'s>, parent_col: Option<usize>, open: u8) -> bool {
-        let flow = self.src.as_bytes().get(ev.start) == Some(&open);
+        // The event may start at an anchor or tag (`&a {`, `!t [`).
+        let at = skip_properties(self.src, ev.start, self.src.len(), Some(&(String::new(), String::new())));
+        let flow = self.src.as_bytes().get(at) == Some(&open);
         if !flow {
             if let (None, Some(p)) = (self.indent, parent_col) {
                 if ev.col > p {
@@ -526,10 +528,10 @@ impl<'s> Builder<'s> {
             let kev = self.next()?;
             if let Event::MappingEnd = kev.event {
                 let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
-                items.extend(self.take_item_comments(kev.start, closing).into_iter().map(MapItem::Comment));
                 if flow {
-                    last = kev.end;
+                    last = flow_close(self.src, kev.start, b'}');
                 }
+                items.extend(self.take_item_comments(last.max(kev.start), closing).into_iter().map(MapItem::Comment));
                 break;
             }
             let (kstart, kend) = (kev.start, kev.end);
@@ -607,10 +609,10 @@ impl<'s> Builder<'s> {
             let kev = self.next()?;
             if let Event::SequenceEnd = kev.event {
                 let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
-                items.extend(self.take_item_comments(kev.start, closing).into_iter().map(SeqItem::Comment));
                 if flow {
-                    last = kev.end;
+                    last = flow_close(self.src, kev.start, b']');
                 }
+                items.extend(self.take_item_comments(last.max(kev.start), closing).into_iter().map(SeqItem::Comment));
                 break;
             }
             let kstart = kev.start;
@@ -625,6 +627,22 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// One past the bracket that closes a flow collection whose end saphyr reports at `from` (it
+/// reports a trailing comma there): skips blanks, commas and comments.
+fn flow_close(src: &str, from: usize, bracket: u8) -> usize {
+    let b = src.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c == bracket => return i + 1,
+            b'#' => i = src[i..].find('\n').map_or(src.len(), |n| i + n),
+            b' ' | b'\t' | b'\r' | b'\n' | b',' => i += 1,
+            _ => break,
+        }
+    }
+    from
+}
+
 /// Start of the scalar text itself, after any `&anchor` and `!tag` properties.
 ///
 /// A core tag other than `!!str` (`!!binary`, `!!int`, ...) stays part of the value's bytes: an
@@ -634,7 +652,9 @@ fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, St
     let keep_tag = tag.is_some_and(|(h, s)| h == "tag:yaml.org,2002:" && s != "str");
     let mut i = start;
     while i < end && (b[i] == b'&' || (b[i] == b'!' && tag.is_some() && !keep_tag)) {
-        while i < end && !b[i].is_ascii_whitespace() {
+        // An anchor name ends at a blank or a flow indicator.
+        let anchor = b[i] == b'&';
+        while i < end && !b[i].is_ascii_whitespace() && !(anchor && matches!(b[i], b'{' | b'[' | b']' | b'}' | b',')) {
             i += 1;
         }
         while i < end && b[i].is_ascii_whitespace() {

@@ -22,6 +22,10 @@ const LAYOUTS: &[&str] = &[
     "a: {b: 1, c: [x, y]}\n",
     "# head\nroot:\n    four: spaces   # trailing\n\n    more: 2\n\n\n# tail\n",
     "list:\n- a\n# between\n- b\n",
+    "{a: 1, b: [x, y]}\n",
+    "{\n  a: 1,\n  b: {c: 2,},\n}\n",
+    "{a: 1,}",
+    "---\n{\n  a: \"x\"\n}\n---\n{b: 'y'}\n",
 ];
 
 fn meta() -> Value {
