@@ -191,7 +191,8 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
 fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, String)>) {
     match node {
         Node::Leaf(leaf) if leaf.changed => {
-            edits.push((leaf.span, render_leaf(leaf, &leaf.value, line_indent(src, leaf.span.start), step)));
+            let indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
+            edits.push((leaf.span, render_leaf(leaf, &leaf.value, indent, step)));
         }
         Node::Leaf(_) => {}
         Node::Map(items) => {
@@ -212,6 +213,16 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
                 }
             }
         }
+    }
+}
+
+/// Only block scalars (kept or new) depend on the indentation of the leaf's line.
+pub(crate) fn needs_line_indent(leaf: &Leaf) -> bool {
+    match &leaf.value {
+        Scalar::Str(s) => {
+            leaf.literal.is_none() && (matches!(leaf.style, Style::Literal | Style::Folded) || s.contains('\n'))
+        }
+        _ => false,
     }
 }
 

@@ -39,13 +39,14 @@ struct RawComment {
 /// Marks arrive in order, so a cursor that walks forward makes each lookup amortised O(1).
 struct CharMap<'s> {
     text: &'s str,
+    ascii: bool,
     /// (line, byte where that line starts, column, byte of that column).
     cursor: std::cell::Cell<(usize, usize, usize, usize)>,
 }
 
 impl<'s> CharMap<'s> {
     fn new(text: &'s str) -> CharMap<'s> {
-        let map = CharMap { text, cursor: std::cell::Cell::new((1, 0, 0, 0)) };
+        let map = CharMap { text, ascii: text.is_ascii(), cursor: std::cell::Cell::new((1, 0, 0, 0)) };
         map.reset();
         map
     }
@@ -72,6 +73,12 @@ impl<'s> CharMap<'s> {
                 }
                 None => return self.text.len(),
             }
+        }
+        if self.ascii {
+            // One byte per column: jump.
+            let target = (b + (col - c)).min(bytes.len());
+            self.cursor.set((l, ls, col, target));
+            return target;
         }
         while c < col && b < bytes.len() && bytes[b] != b'\n' {
             b += match bytes[b] {

@@ -23,8 +23,12 @@ pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step:
 /// indentation), and `payload` is the text the value was encrypted as (numbers keep their
 /// spelling). The envelope compares this with the source to know which layouts to remember.
 pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
-    let line = &src[crate::text::line_start(src, leaf.span.start)..];
-    let line_indent = line.len() - line.trim_start_matches(' ').len();
+    let line_indent = if super::emit::needs_line_indent(leaf) {
+        let line = &src[crate::text::line_start(src, leaf.span.start)..];
+        line.len() - line.trim_start_matches(' ').len()
+    } else {
+        0
+    };
     let (style, indent) = match leaf.style {
         Style::Plain if leaf.in_flow => (Style::SingleQuoted, 0),
         Style::Literal | Style::Folded if !leaf.in_flow => {
@@ -132,6 +136,32 @@ pub(crate) fn render_str(
     }
 }
 
+const ORDINARY: u8 = 0;
+const BLANK: u8 = 1;
+const HASH: u8 = 2;
+const FLOW: u8 = 3;
+const CONTROL: u8 = 4;
+
+/// What each byte means to a plain scalar (non-ASCII bytes are checked apart).
+static CLASS: [u8; 256] = {
+    let mut t = [ORDINARY; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = CONTROL;
+        c += 1;
+    }
+    t[0x7f] = CONTROL;
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'#' as usize] = HASH;
+    t[b',' as usize] = FLOW;
+    t[b'[' as usize] = FLOW;
+    t[b']' as usize] = FLOW;
+    t[b'{' as usize] = FLOW;
+    t[b'}' as usize] = FLOW;
+    t
+};
+
 /// True when `s` can be written as a plain scalar and reads back as this same string.
 pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
     let b = s.as_bytes();
@@ -151,15 +181,15 @@ pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
         _ => {}
     }
     // One pass: no ": " or " #" (or tab forms), no flow indicators inside flow collections,
-    // no control or special line-break characters.
+    // no control characters. Most bytes are ordinary, which the class table finds in one step.
     let mut prev = 0u8;
     for &c in b {
-        let bad = match c {
-            b' ' | b'\t' => prev == b':',
-            b'#' => prev == b' ' || prev == b'\t',
-            b',' | b'[' | b']' | b'{' | b'}' => in_flow,
-            c if c < 0x20 || c == 0x7f => true,
-            _ => false,
+        let bad = match CLASS[usize::from(c)] {
+            ORDINARY => false,
+            BLANK => prev == b':',
+            HASH => prev == b' ' || prev == b'\t',
+            FLOW => in_flow,
+            _ => true,
         };
         if bad {
             return false;
