@@ -570,18 +570,35 @@ impl<'s> Builder<'s> {
 
     /// sops (go-yaml) rejects a mapping that repeats a key.
     fn check_duplicates(&self, items: &[MapItem], entries: usize) -> Result<(), ParseError> {
+        let keys = || {
+            items.iter().filter_map(|i| match i {
+                MapItem::Entry(e) => Some(e),
+                MapItem::Comment(_) => None,
+            })
+        };
+        if entries <= 16 {
+            // Small mappings (most of them): comparing is cheaper than hashing.
+            for (n, e) in keys().enumerate() {
+                if keys().take(n).any(|earlier| earlier.key == e.key) {
+                    return Err(self.duplicate(e));
+                }
+            }
+            return Ok(());
+        }
         let mut seen = HashSet::with_capacity(entries);
         for item in items {
             if let MapItem::Entry(e) = item {
                 if !seen.insert(e.key.as_str()) {
-                    let at = self.src[e.span.start..]
-                        .find(|c: char| !c.is_whitespace())
-                        .map_or(e.span.start, |o| e.span.start + o);
-                    return Err(self.err(at, format!("duplicate key {:?} at {}", e.key, self.path_text())));
+                    return Err(self.duplicate(e));
                 }
             }
         }
         Ok(())
+    }
+
+    fn duplicate(&self, e: &Entry) -> ParseError {
+        let at = self.src[e.span.start..].find(|c: char| !c.is_whitespace()).map_or(e.span.start, |o| e.span.start + o);
+        self.err(at, format!("duplicate key {:?} at {}", e.key, self.path_text()))
     }
 
     fn key(&mut self, ev: Ev<'s>) -> Result<String, ParseError> {

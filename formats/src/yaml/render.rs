@@ -136,6 +136,23 @@ pub(crate) fn render_str(
     }
 }
 
+/// A sops value token (`ENC[AES256_GCM,data:...,type:str]`): letters, digits, base64 and the
+/// separators `[],:_` only, so a plain scalar in block context. Most values a file holds once it
+/// is encrypted are these, hence the quick check.
+fn is_value_token(s: &str) -> bool {
+    static TOKEN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'[' | b']' | b',' | b':' | b'_');
+            c += 1;
+        }
+        t
+    };
+    s.starts_with("ENC[AES256_GCM,data:") && s.ends_with(']') && s.bytes().all(|c| TOKEN[usize::from(c)])
+}
+
 const ORDINARY: u8 = 0;
 const BLANK: u8 = 1;
 const HASH: u8 = 2;
@@ -164,6 +181,9 @@ static CLASS: [u8; 256] = {
 
 /// True when `s` can be written as a plain scalar and reads back as this same string.
 pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
+    if !in_flow && is_value_token(s) {
+        return true;
+    }
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
@@ -297,6 +317,9 @@ mod tests {
 
     #[test]
     fn plain_safety() {
+        assert!(is_value_token("ENC[AES256_GCM,data:x+/=,iv:y,tag:z,type:str]"));
+        assert!(!is_value_token("ENC[AES256_GCM,data:x y,iv:y,tag:z,type:str]"));
+        assert!(!is_value_token("ENC[AES256_GCM,data:x: y]"));
         for s in ["hello", "a:b", "ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]", "x-y", "-x", "a#b"] {
             assert!(is_plain_safe(s, false), "{s}");
         }
