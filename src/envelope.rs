@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::cipher::{self, ValueType};
 use crate::error::Error;
+use crate::keyring::{self, Binding};
 use crate::layout::{self, Layout};
 use crate::metadata::{Metadata, SOPS_VERSION};
 use crate::selection::Rule;
@@ -48,7 +49,9 @@ pub fn encrypt(
         });
     }
     let key = DataKey::generate();
+    let mut binding = Binding::default();
     let (doc, src, mac, rule, layout) = if input_format == Format::Binary {
+        rsa_labels(&opts.key_groups, &binding, file)?;
         let enc = if input.is_empty() { String::new() } else { cipher::encrypt(&key, input, "data:", ValueType::Str) };
         (binary_document(enc), String::new(), hex_upper(&Sha512::digest(input)), None, Layout::default())
     } else {
@@ -60,6 +63,8 @@ pub fn encrypt(
         if formats::has_metadata(&doc) {
             return Err(Error::AlreadyEncrypted { file: file.into() });
         }
+        binding = binding_of(&doc);
+        let labels = rsa_labels(&opts.key_groups, &binding, file)?;
         let rule = opts.rule.clone().unwrap_or_default();
         let mut walk =
             Walk::new(&key, rule.clone(), opts.mac_only_encrypted, Direction::Encrypt, metadata_key(input_format));
@@ -70,10 +75,18 @@ pub fn encrypt(
             walk.document(&mut root.node).map_err(|e| walk_error(e, file))?;
         }
         let layout = std::mem::take(&mut walk.layout);
+        // The label must still be readable from the encrypted file, or nothing could decrypt it.
+        let after = Binding { is_secret: binding.is_secret, ..binding_of(&doc) };
+        if labels != rsa_labels(&opts.key_groups, &after, file).unwrap_or_default() {
+            return Err(Error::Metadata {
+                file: file.into(),
+                message: "the RSA key binds the data key to metadata.namespace and metadata.name (its scope), but the selection rule encrypts them; keep them plaintext (e.g. --encrypted-regex '^(data|stringData)$') or give --rsa-scope cluster-wide".into(),
+            });
+        }
         (doc, src.to_string(), walk.mac(), Some(rule), layout)
     };
     let lastmodified = crate::timefmt::now_rfc3339();
-    let (key_groups, shamir_threshold) = crate::keyring::wrap(&opts.key_groups, opts.shamir_threshold, &key, file)?;
+    let (key_groups, shamir_threshold) = keyring::wrap(&opts.key_groups, opts.shamir_threshold, &key, &binding, file)?;
     let meta = Metadata {
         key_groups,
         shamir_threshold,
@@ -155,6 +168,11 @@ pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Er
 }
 
 impl Opened {
+    /// The Kubernetes object the file holds, for RSA keys (see [`Binding`]).
+    pub fn binding(&self) -> Binding {
+        binding_of(&self.doc)
+    }
+
     /// Decrypts the document with its data key and writes the plaintext.
     pub fn decrypt(mut self, key: &DataKey, opts: &DecryptOptions<'_>) -> Result<Decrypted, Error> {
         let file = self.file.clone();
@@ -257,6 +275,36 @@ impl Opened {
             ))
         }
     }
+}
+
+/// The object a single-document file holds: its top-level `kind` and `metadata.namespace` and
+/// `metadata.name`, where they are plaintext strings (an encrypted value does not count).
+fn binding_of(doc: &Document) -> Binding {
+    let [root] = doc.roots.as_slice() else { return Binding::default() };
+    fn plain(node: Option<&Node>, key: &str) -> Option<String> {
+        match node?.get(key).map(|e| &e.value) {
+            Some(Node::Leaf(Leaf { value: Scalar::Str(s), .. })) if !s.starts_with("ENC[") => Some(s.clone()),
+            _ => None,
+        }
+    }
+    let metadata = root.node.get("metadata").map(|e| &e.value);
+    Binding {
+        namespace: plain(metadata, "namespace"),
+        name: plain(metadata, "name"),
+        is_secret: plain(Some(&root.node), "kind").as_deref() == Some("Secret"),
+    }
+}
+
+/// The OAEP label of every RSA key for the object, or an error that says how to fix the file.
+fn rsa_labels(groups: &[Vec<MasterKey>], binding: &Binding, file: &str) -> Result<Vec<Vec<u8>>, Error> {
+    let rsa_keys = groups.iter().flatten().filter_map(|k| match k {
+        MasterKey::Rsa(r) => Some(r),
+        _ => None,
+    });
+    rsa_keys
+        .map(|r| binding.label(keyring::rsa_scope(r, binding)))
+        .collect::<Result<_, _>>()
+        .map_err(|why| Error::Metadata { file: file.into(), message: keyring::bind_error(&why) })
 }
 
 fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {

@@ -2,16 +2,68 @@
 //! Shamir shares when there are several groups, `reference/sops-format.md` §8) and getting it
 //! back, with an error that says, per key group, which keys were tried, why each failed, and
 //! what to set.
+//!
+//! RSA sealing keys bind the data key to the Kubernetes object a file holds through their OAEP
+//! label. The keyring stays format-agnostic: the envelope reads the object's namespace and name
+//! from the document and passes them in as a [`Binding`].
+
+use std::path::PathBuf;
 
 use gitseal_keys::age::Identities;
+use gitseal_keys::sealing::{self, Scope, SealingKey};
 use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::metadata::{AgeEntry, KeyGroup, Metadata, PgpEntry};
+use crate::metadata::{AgeEntry, KeyGroup, Metadata, PgpEntry, RsaEntry};
 
-/// The key kinds sops knows, as named in `--decryption-order` and in the metadata.
-pub const KEY_KINDS: [&str; 7] = ["age", "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"];
+/// The key kinds sops knows, and gitseal's `rsa`, as named in `--decryption-order` and in the
+/// metadata.
+pub const KEY_KINDS: [&str; 8] = ["age", "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "rsa"];
+
+/// The Kubernetes object a file holds: its top-level `metadata.namespace` and `metadata.name`
+/// when they are plaintext strings. RSA master keys bind the data key to it (an OAEP label, as
+/// Sealed Secrets scopes do), so the data key no longer opens once the object is moved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Binding {
+    /// `metadata.namespace`.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: Option<String>,
+    /// True for a single-document `kind: Secret` manifest: RSA keys then default to strict scope.
+    pub is_secret: bool,
+}
+
+impl Binding {
+    /// The OAEP label for `scope` (`namespace/name`, `namespace` or empty), or why the file
+    /// cannot give it.
+    pub fn label(&self, scope: Scope) -> Result<Vec<u8>, String> {
+        let need = |field: &Option<String>, what: &str| {
+            field.clone().ok_or_else(|| {
+                format!("{} scope needs a plaintext top-level metadata.{what} in the file", scope.as_str())
+            })
+        };
+        Ok(match scope {
+            Scope::ClusterWide => Vec::new(),
+            Scope::NamespaceWide => scope.label(&need(&self.namespace, "namespace")?, ""),
+            Scope::Strict => scope.label(&need(&self.namespace, "namespace")?, &need(&self.name, "name")?),
+        })
+    }
+
+    /// The scope RSA keys use when none is given: strict for a Secret manifest, else cluster-wide.
+    pub fn default_scope(&self) -> Scope {
+        if self.is_secret {
+            Scope::Strict
+        } else {
+            Scope::ClusterWide
+        }
+    }
+}
+
+/// The scope of an RSA key: its own, else the default for the object ([`Binding::default_scope`]).
+pub fn rsa_scope(key: &sealing::RsaRecipient, binding: &Binding) -> Scope {
+    key.scope().unwrap_or_else(|| binding.default_scope())
+}
 
 /// The default decryption order (sops `DefaultDecryptionOrder`).
 pub const DEFAULT_DECRYPTION_ORDER: [&str; 2] = ["age", "pgp"];
@@ -36,16 +88,19 @@ pub fn parse_decryption_order(s: &str) -> Result<Vec<String>, String> {
 /// with several, the key is split into one Shamir share per group (any `threshold` of them
 /// recover it; default: all) and every key of group i wraps share i.
 ///
+/// RSA keys bind it to `binding` with their scope (see [`rsa_scope`]).
+///
 /// Returns the groups for the metadata and the threshold to record (`None` for one group).
 pub fn wrap(
     groups: &[Vec<MasterKey>],
     threshold: Option<usize>,
     key: &DataKey,
+    binding: &Binding,
     file: &str,
 ) -> Result<(Vec<KeyGroup>, Option<i64>), Error> {
     let fail = |message: String| Error::Metadata { file: file.into(), message };
     if groups.is_empty() {
-        return Err(fail("no master key to encrypt with: pass --age, --pgp or --key-group".into()));
+        return Err(fail("no master key to encrypt with: pass --age, --pgp, --rsa or --key-group".into()));
     }
     if let Some(i) = groups.iter().position(Vec::is_empty) {
         return Err(fail(format!("key group {} is empty: every key group needs at least one master key", i + 1)));
@@ -68,12 +123,26 @@ pub fn wrap(
     for (keys, secret) in groups.iter().zip(&secrets) {
         let mut g = KeyGroup::default();
         for k in keys {
-            let enc = k.wrap(secret).map_err(|e| fail(e.to_string()))?;
+            let (scope, label) = match k {
+                MasterKey::Rsa(r) => {
+                    let scope = rsa_scope(r, binding);
+                    (scope, binding.label(scope).map_err(|why| fail(bind_error(&why)))?)
+                }
+                _ => (Scope::ClusterWide, Vec::new()),
+            };
+            let enc = k.wrap(secret, &label).map_err(|e| fail(e.to_string()))?;
             match k {
                 MasterKey::Age(r) => g.age.push(AgeEntry { recipient: r.as_str().to_string(), enc }),
                 MasterKey::Pgp(p) => {
                     g.pgp.push(PgpEntry { created_at: created_at.clone(), enc, fp: p.fingerprint().to_string() })
                 }
+                MasterKey::Rsa(r) => g.rsa.push(RsaEntry {
+                    fp: r.fingerprint().to_string(),
+                    scope: scope.as_str().to_string(),
+                    label: String::from_utf8_lossy(&label).into_owned(),
+                    created_at: created_at.clone(),
+                    enc,
+                }),
             }
         }
         out.push(g);
@@ -81,15 +150,28 @@ pub fn wrap(
     Ok((out, threshold))
 }
 
+/// Why an RSA key cannot be bound to the file, with the way out.
+pub fn bind_error(why: &str) -> String {
+    format!("cannot bind the RSA key: {why}; give --rsa-scope cluster-wide to bind it to nothing")
+}
+
 /// The master keys this process can use; identities are loaded once, on first need.
 pub struct Keyring {
     age: Option<Result<Identities, String>>,
+    /// RSA private-key files; `None`: those of `GITSEAL_RSA_PRIVATE_KEYS`.
+    rsa_files: Option<Vec<PathBuf>>,
+    rsa: Option<Result<Vec<SealingKey>, String>>,
     order: Vec<String>,
 }
 
 impl Default for Keyring {
     fn default() -> Keyring {
-        Keyring { age: None, order: DEFAULT_DECRYPTION_ORDER.iter().map(|s| s.to_string()).collect() }
+        Keyring {
+            age: None,
+            rsa_files: None,
+            rsa: None,
+            order: DEFAULT_DECRYPTION_ORDER.iter().map(|s| s.to_string()).collect(),
+        }
     }
 }
 
@@ -97,6 +179,7 @@ impl Default for Keyring {
 enum Attempt<'a> {
     Age(&'a AgeEntry),
     Pgp(&'a PgpEntry),
+    Rsa(&'a RsaEntry),
     Unsupported(&'a str),
 }
 
@@ -105,6 +188,7 @@ impl Attempt<'_> {
         match self {
             Attempt::Age(_) => "age",
             Attempt::Pgp(_) => "pgp",
+            Attempt::Rsa(_) => "rsa",
             Attempt::Unsupported(kind) => kind,
         }
     }
@@ -113,6 +197,8 @@ impl Attempt<'_> {
         match self {
             Attempt::Age(e) => format!("age {}", short(&e.recipient)),
             Attempt::Pgp(e) => format!("pgp {}", e.fp),
+            Attempt::Rsa(e) if e.label.is_empty() => format!("rsa {} ({})", sealing::short_fp(&e.fp), e.scope),
+            Attempt::Rsa(e) => format!("rsa {} ({} {})", sealing::short_fp(&e.fp), e.scope, e.label),
             Attempt::Unsupported(kind) => kind.to_string(),
         }
     }
@@ -157,6 +243,24 @@ impl Keyring {
         Keyring { age: Some(Ok(ids)), ..Keyring::default() }
     }
 
+    /// Uses these RSA private-key files (PEM PKCS#1/PKCS#8, or a backup of the controller's key
+    /// Secrets) instead of those of `GITSEAL_RSA_PRIVATE_KEYS`. They are read on first need.
+    pub fn set_rsa_key_files(&mut self, files: Vec<PathBuf>) {
+        self.rsa_files = Some(files);
+        self.rsa = None;
+    }
+
+    /// A keyring with the given RSA private keys (tests, embedding).
+    pub fn with_rsa_keys(mut self, keys: Vec<SealingKey>) -> Keyring {
+        self.rsa = Some(Ok(keys));
+        self
+    }
+
+    fn rsa_keys(&mut self) -> Result<&[SealingKey], String> {
+        let files = self.rsa_files.clone();
+        self.rsa.get_or_insert_with(|| load_rsa_keys(files)).as_deref().map_err(Clone::clone)
+    }
+
     /// Sets the order in which key kinds are tried within a group (see
     /// [`parse_decryption_order`]); kinds not named keep their file order, after those named.
     pub fn set_decryption_order(&mut self, order: Vec<String>) {
@@ -170,20 +274,47 @@ impl Keyring {
             .map_err(Clone::clone)
     }
 
-    fn try_key(&mut self, attempt: &Attempt<'_>) -> Result<Zeroizing<Vec<u8>>, String> {
+    fn try_key(&mut self, attempt: &Attempt<'_>, binding: &Binding) -> Result<Zeroizing<Vec<u8>>, String> {
         match attempt {
             Attempt::Age(e) => self
                 .age(Some(&e.recipient))
                 .and_then(|ids| ids.unwrap(&e.enc).map_err(|err| with_age_hint(err.to_string(), &e.recipient))),
             Attempt::Pgp(e) => pgp::unwrap(&e.enc).map_err(|e| e.to_string()),
+            Attempt::Rsa(e) => self.try_rsa(e, binding),
             Attempt::Unsupported(kind) => Err(format!(
                 "gitseal cannot use {kind} keys; decrypt with a key of another kind in this group, or with sops"
             )),
         }
     }
 
+    fn try_rsa(&mut self, e: &RsaEntry, binding: &Binding) -> Result<Zeroizing<Vec<u8>>, String> {
+        let scope = Scope::parse(&e.scope).ok_or_else(|| {
+            format!("unknown scope {:?} in the file; expected strict, namespace-wide or cluster-wide", e.scope)
+        })?;
+        let label = binding.label(scope).map_err(|why| format!("it is bound to {:?}, but the {why}", e.label))?;
+        let keys = self.rsa_keys()?;
+        sealing::unwrap_data_key(keys, &e.fp, &label, &e.enc).map_err(|err| {
+            let now = String::from_utf8_lossy(&label);
+            if now != e.label {
+                format!(
+                    "it is bound to {:?} but the file is now {:?} ({} scope): the object was moved or renamed; move it back to decrypt ({err})",
+                    e.label,
+                    now,
+                    scope.as_str()
+                )
+            } else if err.to_string().contains("fingerprint") {
+                format!(
+                    "{err}; pass the private key of this certificate with --rsa-private-key FILE or set {}",
+                    sealing::ENV_PRIVATE_KEYS
+                )
+            } else {
+                err.to_string()
+            }
+        })
+    }
+
     /// The keys of a group in the order sops tries them: the file's order (kms, gcp_kms, hckms,
-    /// azure_kv, hc_vault, pgp, age), stably sorted by the decryption order.
+    /// azure_kv, hc_vault, pgp, age, then gitseal's rsa), stably sorted by the decryption order.
     fn attempts<'a>(&self, g: &'a KeyGroup) -> Vec<Attempt<'a>> {
         let mut out: Vec<Attempt<'a>> = Vec::new();
         for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"] {
@@ -199,16 +330,17 @@ impl Keyring {
         }
         out.extend(g.pgp.iter().map(Attempt::Pgp));
         out.extend(g.age.iter().map(Attempt::Age));
+        out.extend(g.rsa.iter().map(Attempt::Rsa));
         let rank = |a: &Attempt<'_>| self.order.iter().position(|k| k == a.kind()).unwrap_or(usize::MAX);
         out.sort_by_key(rank);
         out
     }
 
     /// Opens one group: the first key that works gives its secret; else the failures.
-    fn open_group(&mut self, g: &KeyGroup) -> Result<(Zeroizing<Vec<u8>>, String), Vec<String>> {
+    fn open_group(&mut self, g: &KeyGroup, binding: &Binding) -> Result<(Zeroizing<Vec<u8>>, String), Vec<String>> {
         let mut failures = Vec::new();
         for attempt in self.attempts(g) {
-            match self.try_key(&attempt) {
+            match self.try_key(&attempt, binding) {
                 Ok(secret) => return Ok((secret, attempt.describe())),
                 Err(why) => failures.push(format!("{}: {why}", attempt.describe())),
             }
@@ -217,11 +349,19 @@ impl Keyring {
     }
 
     /// The data key of a file, or an error listing, per group, every key tried and why it failed.
+    /// RSA keys need the object the file holds: see [`Keyring::data_key_for`].
     pub fn data_key(&mut self, meta: &Metadata, file: &str) -> Result<DataKey, Error> {
+        self.data_key_for(meta, &Binding::default(), file)
+    }
+
+    /// [`Keyring::data_key`] for a file that holds `binding` (see [`Binding`],
+    /// [`crate::envelope::Opened::binding`]), which RSA keys with a strict or namespace-wide
+    /// scope need.
+    pub fn data_key_for(&mut self, meta: &Metadata, binding: &Binding, file: &str) -> Result<DataKey, Error> {
         let fail = |message: String| Error::DataKey { file: file.into(), message };
         let groups = &meta.key_groups;
         if groups.len() == 1 {
-            return match self.open_group(&groups[0]) {
+            return match self.open_group(&groups[0], binding) {
                 Ok((secret, _)) => DataKey::from_slice(&secret).map_err(|e| fail(e.to_string())),
                 // One key: one line. Several: a summary line, then one line per key.
                 Err(failures) if failures.len() == 1 => Err(fail(failures[0].clone())),
@@ -248,7 +388,7 @@ impl Keyring {
             if shares.len() == threshold {
                 break;
             }
-            match self.open_group(g) {
+            match self.open_group(g, binding) {
                 Ok((share, by)) if share.len() >= 2 => {
                     shares.push(share);
                     lines.push(format!("group {}: opened with {by}", i + 1));
@@ -274,6 +414,31 @@ impl Keyring {
     }
 }
 
+/// The RSA private keys of `files`, or of `GITSEAL_RSA_PRIVATE_KEYS` (colon-separated) when
+/// `None`. Errors name the file, never key material.
+fn load_rsa_keys(files: Option<Vec<PathBuf>>) -> Result<Vec<SealingKey>, String> {
+    let files = match files {
+        Some(f) => f,
+        None => std::env::var_os(sealing::ENV_PRIVATE_KEYS)
+            .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+            .unwrap_or_default(),
+    };
+    if files.is_empty() {
+        return Err(format!(
+            "no RSA private key given; pass --rsa-private-key FILE or set {} (colon-separated files)",
+            sealing::ENV_PRIVATE_KEYS
+        ));
+    }
+    let mut keys = Vec::new();
+    for path in &files {
+        let bytes =
+            std::fs::read(path).map(Zeroizing::new).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| format!("{}: is not a key file", path.display()))?;
+        keys.extend(crate::sealed::keyfile::load_keys(text).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    Ok(keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +448,21 @@ mod tests {
         assert_eq!(parse_decryption_order("pgp, age").unwrap(), ["pgp", "age"]);
         assert!(parse_decryption_order("age,age").unwrap_err().contains("more than once"));
         assert!(parse_decryption_order("age,x").unwrap_err().contains("unknown"));
+    }
+
+    #[test]
+    fn binding_labels_follow_the_scopes() {
+        let b = Binding { namespace: Some("prod".into()), name: Some("db".into()), is_secret: true };
+        assert_eq!(b.label(Scope::Strict).unwrap(), b"prod/db");
+        assert_eq!(b.label(Scope::NamespaceWide).unwrap(), b"prod");
+        assert_eq!(b.label(Scope::ClusterWide).unwrap(), b"");
+        assert_eq!(b.default_scope(), Scope::Strict);
+        let none = Binding::default();
+        assert_eq!(none.default_scope(), Scope::ClusterWide);
+        assert!(none.label(Scope::Strict).unwrap_err().contains("metadata.namespace"));
+        let no_name = Binding { namespace: Some("prod".into()), ..Binding::default() };
+        assert!(no_name.label(Scope::Strict).unwrap_err().contains("metadata.name"));
+        assert_eq!(no_name.label(Scope::NamespaceWide).unwrap(), b"prod");
     }
 
     #[test]

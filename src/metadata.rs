@@ -27,6 +27,23 @@ pub struct PgpEntry {
     pub fp: String,
 }
 
+/// One RSA sealing-key entry of a key group (a gitseal extension; sops ignores it). Fields in
+/// the order written: `fp`, `scope`, `label`, `created_at`, `enc`.
+#[derive(Clone, Debug)]
+pub struct RsaEntry {
+    /// SHA-256 of the key's DER SubjectPublicKeyInfo, lowercase hex.
+    pub fp: String,
+    /// `strict`, `namespace-wide` or `cluster-wide`: which OAEP label the data key is bound to.
+    pub scope: String,
+    /// The label as text when the file was encrypted (`namespace/name`, `namespace` or empty),
+    /// for people and error messages; decryption derives the label from the file itself.
+    pub label: String,
+    /// When the data key was wrapped (RFC 3339).
+    pub created_at: String,
+    /// Standard base64 of the RSA-OAEP ciphertext of the data key (or share).
+    pub enc: String,
+}
+
 /// A key group: the master keys that each wrap the data key (or, with several groups, one
 /// Shamir share of it).
 #[derive(Clone, Debug, Default)]
@@ -35,6 +52,8 @@ pub struct KeyGroup {
     pub pgp: Vec<PgpEntry>,
     /// age keys.
     pub age: Vec<AgeEntry>,
+    /// RSA sealing keys.
+    pub rsa: Vec<RsaEntry>,
     /// Master keys of kinds this build does not open (gcp_kms, azure_kv, ...), kept as written.
     pub other: Vec<(String, Value)>,
 }
@@ -42,7 +61,7 @@ pub struct KeyGroup {
 impl KeyGroup {
     /// True when the group has no master key at all.
     pub fn is_empty(&self) -> bool {
-        self.pgp.is_empty() && self.age.is_empty() && self.other.is_empty()
+        self.pgp.is_empty() && self.age.is_empty() && self.rsa.is_empty() && self.other.is_empty()
     }
 }
 
@@ -66,7 +85,7 @@ pub struct Metadata {
     pub version: String,
 }
 
-const KEY_KINDS: [&str; 7] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "pgp"];
+const KEY_KINDS: [&str; 8] = ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "rsa", "pgp"];
 
 /// Why metadata could not be read. Names the field, never a secret.
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +119,7 @@ impl Metadata {
             vec![flat]
         };
         if key_groups.is_empty() || key_groups.iter().all(KeyGroup::is_empty) {
-            return Err(bad("no master keys found in the file (no age, kms, pgp, ... entries)"));
+            return Err(bad("no master keys found in the file (no age, kms, pgp, rsa, ... entries)"));
         }
         Ok(Metadata {
             key_groups,
@@ -136,7 +155,7 @@ impl Metadata {
         }
         let group = if single { group_fields(&self.key_groups[0], false) } else { Vec::new() };
         let take = |name: &str| group.iter().find(|(k, _)| k == name).cloned();
-        for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"] {
+        for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "rsa"] {
             m.extend(take(kind));
         }
         m.push(("lastmodified".into(), Value::str(&self.lastmodified)));
@@ -172,6 +191,17 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 }
                 g.age.push(AgeEntry { recipient, enc });
             }
+        } else if kind == "rsa" {
+            for e in entries {
+                let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                let fp = field("fp");
+                let enc = field("enc");
+                if enc.is_empty() {
+                    return Err(MetadataError(format!("rsa entry for {fp:?} has no enc field")));
+                }
+                let (scope, label, created_at) = (field("scope"), field("label"), field("created_at"));
+                g.rsa.push(RsaEntry { fp, scope, label, created_at, enc });
+            }
         } else if kind == "pgp" {
             for e in entries {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -189,13 +219,13 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
     Ok(g)
 }
 
-/// The fields of a group in sops's order. Inside `key_groups`, `hc_vault` and `age` are always
-/// written (sops does not omit them there).
+/// The fields of a group in sops's order, with gitseal's `rsa` right after `age`. Inside
+/// `key_groups`, `hc_vault` and `age` are always written (sops does not omit them there).
 fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
     let order: &[&str] = if in_groups {
-        &["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age"]
+        &["pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "rsa"]
     } else {
-        &["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "pgp"]
+        &["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "rsa", "pgp"]
     };
     let mut out = Vec::new();
     for &kind in order {
@@ -214,6 +244,8 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
                         .collect(),
                 )
             })
+        } else if kind == "rsa" {
+            (!g.rsa.is_empty()).then(|| Value::Seq(g.rsa.iter().map(rsa_entry).collect()))
         } else if kind == "age" {
             (!g.age.is_empty()).then(|| {
                 Value::Seq(
@@ -242,6 +274,16 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
     out
 }
 
+fn rsa_entry(r: &RsaEntry) -> Value {
+    Value::Map(vec![
+        ("fp".into(), Value::str(&r.fp)),
+        ("scope".into(), Value::str(&r.scope)),
+        ("label".into(), Value::str(&r.label)),
+        ("created_at".into(), Value::str(&r.created_at)),
+        ("enc".into(), Value::str(&r.enc)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +293,7 @@ mod tests {
             key_groups: vec![KeyGroup {
                 pgp: vec![],
                 age: vec![AgeEntry { recipient: "age1x".into(), enc: "E".into() }],
+                rsa: vec![],
                 other: vec![],
             }],
             shamir_threshold: None,
@@ -297,7 +340,7 @@ mod tests {
         let names: Vec<&str> = entry.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["created_at", "enc", "fp"]);
 
-        m.key_groups.push(KeyGroup { pgp: vec![pgp], age: vec![], other: vec![] });
+        m.key_groups.push(KeyGroup { pgp: vec![pgp], age: vec![], rsa: vec![], other: vec![] });
         m.shamir_threshold = Some(2);
         let v = m.to_value();
         let Value::Map(fields) = &v else { panic!("not a map") };
@@ -313,6 +356,57 @@ mod tests {
         assert_eq!(back.shamir_threshold, Some(2));
         assert_eq!(back.key_groups[1].pgp[0].fp, "ABCD");
         assert!(back.key_groups[1].age.is_empty());
+    }
+
+    fn rsa(fp: &str) -> RsaEntry {
+        RsaEntry {
+            fp: fp.into(),
+            scope: "strict".into(),
+            label: "prod/db".into(),
+            created_at: "2026-11-28T04:35:48Z".into(),
+            enc: "R".into(),
+        }
+    }
+
+    fn names(v: &Value) -> Vec<String> {
+        let Value::Map(fields) = v else { panic!("not a map") };
+        fields.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    #[test]
+    fn writes_rsa_after_age_in_a_stable_order() {
+        let mut m = sample();
+        m.key_groups[0].rsa.push(rsa("ab"));
+        m.key_groups[0].pgp.push(PgpEntry { created_at: "t".into(), enc: "P".into(), fp: "ABCD".into() });
+        let v = m.to_value();
+        assert_eq!(names(&v), ["age", "rsa", "lastmodified", "mac", "pgp", "unencrypted_suffix", "version"]);
+        let Some(Value::Seq(entries)) = v.get("rsa") else { panic!("no rsa list") };
+        assert_eq!(names(&entries[0]), ["fp", "scope", "label", "created_at", "enc"]);
+        let back = Metadata::from_value(&v).unwrap();
+        let r = &back.key_groups[0].rsa[0];
+        assert_eq!(
+            (r.fp.as_str(), r.scope.as_str(), r.label.as_str(), r.enc.as_str()),
+            ("ab", "strict", "prod/db", "R")
+        );
+        // Written again, the tree is the same: the order does not drift.
+        assert_eq!(names(&back.to_value()), names(&v));
+
+        // In key groups, rsa comes last; a group with only rsa keys still writes hc_vault and age.
+        m.key_groups.push(KeyGroup { rsa: vec![rsa("cd")], ..KeyGroup::default() });
+        m.shamir_threshold = Some(2);
+        let v = m.to_value();
+        let Some(Value::Seq(groups)) = v.get("key_groups") else { panic!("no groups") };
+        assert_eq!(names(&groups[0]), ["pgp", "hc_vault", "age", "rsa"]);
+        assert_eq!(names(&groups[1]), ["hc_vault", "age", "rsa"]);
+        let back = Metadata::from_value(&v).unwrap();
+        assert_eq!(back.key_groups[1].rsa[0].fp, "cd");
+
+        // An rsa-only file is a file with keys; an rsa entry without enc is an error.
+        let only = Value::Map(vec![("rsa".into(), Value::Seq(vec![rsa_entry(&rsa("ef"))]))]);
+        assert_eq!(Metadata::from_value(&only).unwrap().key_groups[0].rsa.len(), 1);
+        let no_enc =
+            Value::Map(vec![("rsa".into(), Value::Seq(vec![Value::Map(vec![("fp".into(), Value::str("ef"))])]))]);
+        assert!(Metadata::from_value(&no_enc).unwrap_err().to_string().contains("rsa entry"));
     }
 
     #[test]

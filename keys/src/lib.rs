@@ -3,8 +3,8 @@
 //! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it (or, with
 //! several key groups, one [`shamir`] share of it each). This crate holds the data key, Shamir
 //! sharing and the master-key kinds: [`age`] (X25519, SSH and plugin recipients), [`pgp`] (through
-//! the `gpg` binary, as sops does); it knows nothing about file formats. [`sealing`] holds the
-//! RSA sealing keys of Bitnami Sealed Secrets.
+//! the `gpg` binary, as sops does), and RSA sealing keys ([`sealing::RsaRecipient`]); it knows
+//! nothing about file formats. [`sealing`] holds the RSA sealing keys of Bitnami Sealed Secrets.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -24,14 +24,17 @@ pub enum MasterKey {
     Age(age::Recipient),
     /// A PGP key, by fingerprint, used through gpg.
     Pgp(pgp::PgpKey),
+    /// An RSA sealing key (a gitseal extension): RSA-OAEP-SHA256 under a scope label.
+    Rsa(sealing::RsaRecipient),
 }
 
 impl MasterKey {
-    /// The metadata name of the kind (`age`, `pgp`).
+    /// The metadata name of the kind (`age`, `pgp`, `rsa`).
     pub fn kind(&self) -> &'static str {
         match self {
             MasterKey::Age(_) => "age",
             MasterKey::Pgp(_) => "pgp",
+            MasterKey::Rsa(_) => "rsa",
         }
     }
 
@@ -40,14 +43,18 @@ impl MasterKey {
         match self {
             MasterKey::Age(r) => r.as_str(),
             MasterKey::Pgp(k) => k.fingerprint(),
+            MasterKey::Rsa(k) => k.fingerprint(),
         }
     }
 
     /// Encrypts `secret` (a data key or a share) with this key; the result is the `enc` text.
-    pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
+    /// `rsa_label` is the OAEP label for RSA keys (the caller derives it from the file, see
+    /// [`sealing::Scope::label`]); other kinds ignore it.
+    pub fn wrap(&self, secret: &[u8], rsa_label: &[u8]) -> Result<String, KeyError> {
         match self {
             MasterKey::Age(r) => r.wrap(secret),
             MasterKey::Pgp(k) => k.wrap(secret),
+            MasterKey::Rsa(k) => k.wrap(secret, rsa_label),
         }
     }
 }
@@ -64,7 +71,7 @@ pub enum KeyError {
     /// A key of another kind (PGP fingerprint, KMS ARN) that is malformed.
     #[error("invalid {kind} key {key:?}: {reason}")]
     InvalidKey {
-        /// `pgp`, `kms`.
+        /// `pgp`, `kms`, `rsa`.
         kind: &'static str,
         /// The key as given.
         key: String,

@@ -65,7 +65,14 @@ pub(crate) struct EncryptArgs {
     /// PGP fingerprints, comma-separated (encrypted with the gpg binary)
     #[arg(short = 'p', long = "pgp", env = "SOPS_PGP_FP", hide_env_values = true)]
     pub pgp: Option<String>,
-    /// A key group, e.g. 'age:age1...,age1...;pgp:FPR' (repeatable; --age/--pgp form the first group)
+    /// RSA sealing certificates (Sealed Secrets), PEM files; repeatable or comma-separated
+    #[arg(long = "rsa", value_name = "CERT", env = "GITSEAL_RSA_CERTS", value_delimiter = ',')]
+    pub rsa: Vec<String>,
+    /// What RSA keys bind the data key to: strict (namespace/name), namespace-wide or
+    /// cluster-wide (default: strict for a Kubernetes Secret manifest, else cluster-wide)
+    #[arg(long = "rsa-scope", value_name = "SCOPE")]
+    pub rsa_scope: Option<String>,
+    /// A key group, e.g. 'age:age1...,age1...;pgp:FPR;rsa:cert.pem' (repeatable; --age/--pgp/--rsa form the first group)
     #[arg(long = "key-group", value_name = "KIND:KEYS[;KIND:KEYS]")]
     pub key_group: Vec<String>,
     /// How many key groups are needed to decrypt (with several groups; default: all)
@@ -107,6 +114,10 @@ pub(crate) struct DecryptArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    /// RSA sealing private keys: PEM (PKCS#1/PKCS#8) or a backup of the key Secrets; repeatable
+    /// (default: the colon-separated files of GITSEAL_RSA_PRIVATE_KEYS)
+    #[arg(long = "rsa-private-key", value_name = "FILE")]
+    pub rsa_private_key: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -24,9 +24,12 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
         })?;
         keys.set_decryption_order(order);
     }
+    if !a.rsa_private_key.is_empty() {
+        keys.set_rsa_key_files(a.rsa_private_key.clone());
+    }
     let input = read_input(&a.io, false)?;
     let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-    let key = keys.data_key(&opened.metadata, &input.name)?;
+    let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
     let opts = DecryptOptions {
         output_format: Some(input.output_format),
         ignore_mac: a.ignore_mac,

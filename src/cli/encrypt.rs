@@ -2,24 +2,32 @@
 
 use gitseal_keys::age::Recipient;
 use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::sealing::{RsaRecipient, Scope};
 use gitseal_keys::{KeyError, MasterKey};
 use regex::Regex;
 
 use super::args::EncryptArgs;
 use super::io::{read_input, write_output};
+use super::sealing_io::load_cert;
 use super::{Failure, EXIT_CONFLICT};
 use crate::envelope::{self, EncryptOptions};
 use crate::selection::Rule;
 
 pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     let rule = selection_rule(&a)?;
-    let key_groups = key_groups(&a).map_err(|m| Failure::new(1, m))?;
+    let rsa_scope = match a.rsa_scope.as_deref() {
+        None => None,
+        Some(s) => Some(Scope::parse(s).ok_or_else(|| {
+            Failure::new(1, format!("invalid --rsa-scope {s:?}: expected strict, namespace-wide or cluster-wide"))
+        })?),
+    };
+    let key_groups = key_groups(&a, rsa_scope)?;
     let input = read_input(&a.io, true)?;
     if key_groups.is_empty() {
         return Err(Failure::new(
             1,
             format!(
-                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT or --key-group",
+                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --rsa CERT or --key-group",
                 input.name
             ),
         ));
@@ -35,13 +43,14 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     write_output(&a.io, &input, &out, false)
 }
 
-/// The key groups: `--age`/`--pgp` (and their variables) form the first group when given; each
-/// `--key-group 'KIND:KEY,KEY;KIND:KEY'` adds one more.
-fn key_groups(a: &EncryptArgs) -> Result<Vec<Vec<MasterKey>>, String> {
+/// The key groups: `--age`/`--pgp`/`--rsa` (and their variables) form the first group when
+/// given; each `--key-group 'KIND:KEY,KEY;KIND:KEY'` adds one more.
+fn key_groups(a: &EncryptArgs, rsa_scope: Option<Scope>) -> Result<Vec<Vec<MasterKey>>, Failure> {
     let mut groups = Vec::new();
     let mut flat = Vec::new();
-    add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default())?;
-    add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default())?;
+    add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default(), rsa_scope)?;
+    add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default(), rsa_scope)?;
+    add_keys(&mut flat, "rsa", &a.rsa.join(","), rsa_scope)?;
     if !flat.is_empty() {
         groups.push(flat);
     }
@@ -49,25 +58,43 @@ fn key_groups(a: &EncryptArgs) -> Result<Vec<Vec<MasterKey>>, String> {
         let mut group = Vec::new();
         for part in spec.split(';').filter(|p| !p.trim().is_empty()) {
             let (kind, keys) = part.split_once(':').ok_or_else(|| {
-                format!("--key-group {spec:?}: expected KIND:KEYS, e.g. 'age:age1...;pgp:FINGERPRINT'")
+                Failure::new(
+                    1,
+                    format!(
+                        "--key-group {spec:?}: expected KIND:KEYS, e.g. 'age:age1...;pgp:FINGERPRINT;rsa:cert.pem'"
+                    ),
+                )
             })?;
-            add_keys(&mut group, kind.trim(), keys)?;
+            add_keys(&mut group, kind.trim(), keys, rsa_scope)?;
         }
         if group.is_empty() {
-            return Err(format!("--key-group {spec:?}: a key group needs at least one master key"));
+            return Err(Failure::new(1, format!("--key-group {spec:?}: a key group needs at least one master key")));
         }
         groups.push(group);
     }
     Ok(groups)
 }
 
-fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str) -> Result<(), String> {
+fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, rsa_scope: Option<Scope>) -> Result<(), Failure> {
     let keys: Result<Vec<MasterKey>, KeyError> = match kind {
         "age" => Recipient::parse_list(list).map(|v| v.into_iter().map(MasterKey::Age).collect()),
         "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
-        other => return Err(format!("unknown key kind {other:?} in --key-group; use age or pgp")),
+        "rsa" => return add_rsa_keys(group, list, rsa_scope),
+        other => {
+            return Err(Failure::new(1, format!("unknown key kind {other:?} in --key-group; use age, pgp or rsa")))
+        }
     };
-    group.extend(keys.map_err(|e| e.to_string())?);
+    group.extend(keys.map_err(|e| Failure::new(1, e.to_string()))?);
+    Ok(())
+}
+
+/// Sealing certificates (PEM files, unexpired, as kubeseal reads them) as RSA master keys.
+fn add_rsa_keys(group: &mut Vec<MasterKey>, list: &str, scope: Option<Scope>) -> Result<(), Failure> {
+    for path in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let cert = load_cert(Some(path))?;
+        let key = RsaRecipient::new(cert.public_key().clone(), path).map_err(|e| Failure::new(1, e.to_string()))?;
+        group.push(MasterKey::Rsa(key.with_scope(scope)));
+    }
     Ok(())
 }
 

@@ -8,15 +8,19 @@
 //! - [`seal`], [`unseal`]: one sealed value, byte for byte as Go's `HybridEncrypt`.
 //! - [`oaep_encrypt`], [`oaep_decrypt`]: the bare RSA-OAEP-SHA256 primitive with a label.
 //! - [`Scope`]: the three OAEP labels that bind a value to a namespace and name.
+//! - [`RsaRecipient`], [`unwrap_data_key`]: a sealing key as a SOPS master key (a file's data
+//!   key wrapped with RSA-OAEP-SHA256 under a scope label).
 
 mod cert;
 mod hybrid;
 mod key;
+mod master;
 mod pem;
 
 pub use cert::{SealingCert, DEFAULT_TTL};
 pub use hybrid::{oaep_decrypt, oaep_encrypt, seal, split, unseal};
 pub use key::{PublicKey, SealingKey, DEFAULT_KEY_BITS};
+pub use master::{short_fp, spki_fingerprint, unwrap as unwrap_data_key, RsaRecipient, ENV_CERTS, ENV_PRIVATE_KEYS};
 
 /// A sealing operation that failed. Messages never contain key material or plaintext.
 #[derive(Debug, thiserror::Error)]
