@@ -13,6 +13,7 @@ mod key_groups;
 mod keys;
 mod peers;
 mod pgp;
+mod rsa;
 mod sealing;
 mod selection;
 mod tamper;

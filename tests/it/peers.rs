@@ -33,6 +33,8 @@ const SCRUBBED_ENV: &[&str] = &[
     "SOPS_KEYSERVICE",
     "SOPS_EDITOR",
     "EDITOR",
+    "GITSEAL_RSA_CERTS",
+    "GITSEAL_RSA_PRIVATE_KEYS",
 ];
 
 /// The package root (where Cargo.toml is).
