@@ -5,6 +5,7 @@
 
 mod age_ssh;
 mod bad_input;
+mod corpus;
 mod examples;
 mod fidelity;
 mod fixtures;
