@@ -215,7 +215,7 @@ fn append_metadata(out: &mut String, meta: &Value) {
 
 /// Flattens metadata into `sops_`-prefixed keys (`__map_<key>`, `__list_<index>`) and their
 /// text, nulls dropped, sorted by byte order of the key.
-fn flatten(meta: &Value) -> Vec<(String, String)> {
+pub(crate) fn flatten(meta: &Value) -> Vec<(String, String)> {
     let mut flat = Vec::new();
     match meta {
         Value::Map(items) => {
@@ -243,6 +243,14 @@ fn flatten_into(key: String, v: &Value, flat: &mut Vec<(String, String)>) {
                 flatten_into(format!("{key}{LIST_SEP}{i}"), v, flat);
             }
         }
+    }
+}
+
+/// Puts the metadata value `text` of the flattened key `flat` (without the `sops_` prefix)
+/// into `tree`, typed as sops types it; keys with a bad list index are skipped.
+pub(crate) fn unflatten_into(tree: &mut Value, flat: &str, text: String) {
+    if let Some(path) = split_path(flat) {
+        insert(tree, &path, typed(&path, text));
     }
 }
 

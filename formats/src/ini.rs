@@ -1,24 +1,540 @@
-//! The INI codec (being written; not selectable from the command line yet).
+//! INI codec, in sops's dialect (gopkg.in/ini.v1 as sops loads it).
+//!
+//! The tree is a map of sections: keys before the first `[header]` are in `DEFAULT` (always the
+//! first entry, as in sops, even when empty); every header is an entry of its own (duplicate
+//! names allowed, as sops allows them). A section is a map of `key = value` / `key: value`
+//! entries (strings, trimmed) and comments.
+//!
+//! Values follow ini.v1: `"""..."""` and `` `...` `` may span lines; otherwise the value ends at
+//! the first `#` or `;` (the rest is an inline comment) and one pair of surrounding `"` or `'`
+//! quotes is removed. Comment lines start with `;` or `#`; their text drops the leading comment
+//! characters and spaces as sops does, and a comment belongs to the section of the next key or
+//! header after it (so that its encryption AAD matches sops's); a comment after a `[header]` on
+//! its line is left as it is (see [`scan`]). A line ending in `\` is refused
+//! (ini.v1 would join lines, which cannot be written back losslessly).
+//!
+//! Files that sops refuses because of indented lines without a delimiter (Python configparser
+//! continuation lines, as in `tox.ini` and `setup.cfg`) are read the way Python reads them: every
+//! line indented deeper than its key (blank and comment lines between them included) continues
+//! that key's value, which is kept raw. The encrypted file has one `key = ENC[...]` line per
+//! value, which sops reads. Non-indented lines without a delimiter are errors.
+//!
+//! Metadata is a `[sops]` section at the end with flattened keys (`age__list_0__map_enc`),
+//! sorted, line breaks written as `\n`.
 
-use crate::{Document, EmitError, ParseError, WriteOptions};
-use crate::Value;
+use crate::dotenv;
+use crate::json::apply_checked;
+use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, Span, Style};
+use crate::scalar::format_float;
+use crate::value::Value;
+use crate::{EmitError, ParseError, WriteOptions};
 
+const UTF8_BOM: &str = "\u{FEFF}";
+const DEFAULT: &str = "DEFAULT";
+
+/// Parses INI text.
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
-    Err(ParseError::at(src, 0, "the INI format is not available yet"))
+    match scan(src, false) {
+        Err(Failure::NeedsContinuation(_)) => scan(src, true).map_err(Failure::into_error),
+        other => other.map_err(Failure::into_error),
+    }
 }
 
-pub(crate) fn write(_doc: &Document, _src: &str, _opts: WriteOptions<'_>) -> Result<String, EmitError> {
-    Err(EmitError { format: "ini", message: "the INI format is not available yet".into() })
+/// Writes `doc` back into `src`: changed values and comments are replaced in place, the
+/// `[sops]` section removed and/or appended as `opts` says.
+pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String, EmitError> {
+    let sections = sections(doc).ok_or_else(mismatch)?;
+    let drop_meta = opts.strip_metadata || opts.metadata.is_some();
+    let mut edits = Vec::new();
+    for section in sections {
+        let MapItem::Entry(e) = section else { continue };
+        if drop_meta && e.key == "sops" {
+            if e.span.end > e.span.start {
+                edits.push((crate::toml::removal(src, e.span), String::new()));
+            }
+            continue;
+        }
+        let Node::Map(items) = &e.value else { return Err(mismatch()) };
+        for item in items {
+            match item {
+                MapItem::Comment(c) if c.changed => edits.push((c.span, comment_text(c, src)?)),
+                MapItem::Entry(k) => {
+                    if let Node::Leaf(l) = &k.value {
+                        if l.changed {
+                            edits.push(value_edit(l, &e.key, &k.key)?);
+                        }
+                    }
+                }
+                MapItem::Comment(_) => {}
+            }
+        }
+    }
+    let mut out = apply_checked(src, edits, "ini")?;
+    if let Some(meta) = opts.metadata {
+        let nl = if out.contains("\r\n") { "\r\n" } else { "\n" };
+        let mut block = metadata_block(meta, nl)?;
+        if out.is_empty() {
+            block.truncate(block.len() - nl.len());
+        } else if out.ends_with('\n') {
+            out.push_str(nl);
+        } else {
+            out.push_str(nl);
+            out.push_str(nl);
+            block.truncate(block.len() - nl.len());
+        }
+        out.push_str(&block);
+    }
+    Ok(out)
 }
 
-pub(crate) fn emit(_doc: &Document, _opts: WriteOptions<'_>) -> Result<String, EmitError> {
-    Err(EmitError { format: "ini", message: "the INI format is not available yet".into() })
+/// Writes `doc` as new INI text: a top-level map of sections holding scalars.
+pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, EmitError> {
+    let drop_meta = opts.strip_metadata || opts.metadata.is_some();
+    let items: &[MapItem] = match doc.roots.first().map(|r| &r.node) {
+        None => &[],
+        Some(Node::Map(items)) => items,
+        Some(_) => return Err(emit_error("the top level is not a mapping")),
+    };
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            MapItem::Comment(c) => out.push_str(&format!("; {}\n", c.text.replace('\n', "\n; "))),
+            MapItem::Entry(e) if drop_meta && e.key == "sops" => {}
+            MapItem::Entry(e) => {
+                let Node::Map(keys) = &e.value else {
+                    return Err(emit_error(format!("key path {} is not a section of key = value pairs", e.key)));
+                };
+                if !(i == 0 && e.key == DEFAULT) {
+                    if e.key.contains([']', '\n', '\r']) {
+                        return Err(emit_error(format!("section name {:?} cannot be written in INI", e.key)));
+                    }
+                    if !out.is_empty() {
+                        out.push('\n');
+                    }
+                    out.push_str(&format!("[{}]\n", e.key));
+                }
+                for k in keys {
+                    match k {
+                        MapItem::Comment(c) => out.push_str(&format!("; {}\n", c.text.replace('\n', "\n; "))),
+                        MapItem::Entry(kv) => {
+                            let Node::Leaf(l) = &kv.value else {
+                                return Err(emit_error(format!(
+                                    "key path {}:{} is a nested value, which INI cannot hold",
+                                    e.key, kv.key
+                                )));
+                            };
+                            check_key(&kv.key, &e.key)?;
+                            let text = scalar_text(&l.value);
+                            out.push_str(&format!("{} = {}\n", kv.key, fresh_value(&text, &e.key, &kv.key)?));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(meta) = opts.metadata {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&metadata_block(meta, "\n")?);
+    }
+    Ok(out)
 }
 
-pub(crate) fn metadata(_doc: &Document) -> Option<Value> {
-    None
+/// The metadata in the `[sops]` section, rebuilt as a tree.
+pub(crate) fn metadata(doc: &Document) -> Option<Value> {
+    let section = sections(doc)?.iter().find_map(|i| match i {
+        MapItem::Entry(e) if e.key == "sops" => Some(e),
+        _ => None,
+    })?;
+    let Node::Map(items) = &section.value else { return None };
+    let mut tree = Value::Map(Vec::new());
+    for item in items {
+        if let MapItem::Entry(Entry { key, value: Node::Leaf(l), .. }) = item {
+            dotenv::unflatten_into(&mut tree, key, scalar_text(&l.value).replace("\\n", "\n"));
+        }
+    }
+    Some(tree)
 }
 
-pub(crate) fn has_metadata(_doc: &Document) -> bool {
-    false
+/// True when the file has a `[sops]` section.
+pub(crate) fn has_metadata(doc: &Document) -> bool {
+    sections(doc).is_some_and(|s| s.iter().any(|i| matches!(i, MapItem::Entry(e) if e.key == "sops")))
 }
+
+fn emit_error(message: impl Into<String>) -> EmitError {
+    EmitError { format: "ini", message: message.into() }
+}
+
+fn mismatch() -> EmitError {
+    emit_error("the document does not match the source text")
+}
+
+fn sections(doc: &Document) -> Option<&[MapItem]> {
+    match &doc.roots.first()?.node {
+        Node::Map(items) => Some(items),
+        _ => None,
+    }
+}
+
+fn scalar_text(s: &Scalar) -> String {
+    match s {
+        Scalar::Null => String::new(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => format_float(*f),
+        Scalar::Str(s) | Scalar::Time(s) => s.clone(),
+    }
+}
+
+fn check_key(key: &str, section: &str) -> Result<(), EmitError> {
+    let bad =
+        key.is_empty() || key.contains(['=', ':', '\n', '\r']) || key.starts_with(['[', ';', '#']) || key.trim() != key;
+    if bad {
+        return Err(emit_error(format!("key {section}:{key} cannot be written as an INI key")));
+    }
+    Ok(())
+}
+
+/// The metadata flattened into a `[sops]` section, ending with a line break.
+fn metadata_block(meta: &Value, nl: &str) -> Result<String, EmitError> {
+    let mut out = format!("[sops]{nl}");
+    for (key, value) in dotenv::flatten(meta) {
+        let key = key.strip_prefix("sops_").unwrap_or(&key).to_string();
+        let value = fresh_value(&value.replace('\n', "\\n"), "sops", &key)?;
+        out.push_str(&format!("{key} = {value}{nl}"));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing values
+
+/// True when ini.v1 reads `s` back unchanged as an unquoted value.
+fn plain_ok(s: &str) -> bool {
+    let quoted =
+        s.starts_with('`') || (s.len() > 3 && s.starts_with("\"\"\"")) || surrounded(s, '"') || surrounded(s, '\'');
+    !(quoted || s.contains(['\n', '#', ';']) || s.trim() != s || s.ends_with('\\'))
+}
+
+/// ini.v1's `hasSurroundedQuote`.
+fn surrounded(s: &str, q: char) -> bool {
+    s.len() >= 2 && s.starts_with(q) && s.ends_with(q) && s[1..].find(q) == Some(s.len() - 2)
+}
+
+/// A value written anew: unquoted when it reads back the same, else in `"""` or backquotes.
+fn fresh_value(s: &str, section: &str, key: &str) -> Result<String, EmitError> {
+    if plain_ok(s) {
+        Ok(s.to_string())
+    } else if quoted_ok(s, "\"\"\"") {
+        Ok(format!("\"\"\"{s}\"\"\""))
+    } else if quoted_ok(s, "`") {
+        Ok(format!("`{s}`"))
+    } else {
+        Err(emit_error(format!("the value at {section}:{key} holds both \"\"\" and `, which INI cannot quote")))
+    }
+}
+
+/// True when ini.v1 reads `s` back from between two `quote`s: it ends the value at the last
+/// quote of the first line that has one.
+fn quoted_ok(s: &str, quote: &str) -> bool {
+    let mut lines: Vec<&str> = s.split('\n').collect();
+    lines.pop();
+    !lines.iter().any(|l| l.contains(quote))
+}
+
+/// Continuation lines as Python writes them: every line after the first indented or blank, the
+/// last one not blank.
+fn continuation_ok(s: &str) -> bool {
+    let mut lines = s.split('\n');
+    let first = lines.next().unwrap_or("");
+    let rest: Vec<&str> = lines.collect();
+    !rest.is_empty()
+        && rest.iter().all(|l| l.trim().is_empty() || l.starts_with(char::is_whitespace))
+        && rest.last().is_some_and(|l| !l.trim().is_empty())
+        && !first.starts_with(['`', '"', '\''])
+}
+
+/// The edit that writes a changed value into its slot.
+fn value_edit(l: &Leaf, section: &str, key: &str) -> Result<(Span, String), EmitError> {
+    let s = scalar_text(&l.value);
+    let fits = match l.style {
+        Style::Plain => plain_ok(&s) || (s.contains('\n') && continuation_ok(&s)),
+        Style::DoubleQuoted => !s.contains(['"', '#', ';', '\n']),
+        Style::SingleQuoted => !s.contains(['\'', '#', ';', '\n']),
+        Style::Folded => quoted_ok(&s, "\"\"\""),
+        Style::Literal => quoted_ok(&s, "`"),
+    };
+    if fits {
+        return Ok((l.span, s));
+    }
+    // Replace the quotes too.
+    let (open, close) = match l.style {
+        Style::Plain => (0, 0),
+        Style::DoubleQuoted | Style::SingleQuoted | Style::Literal => (1, 1),
+        Style::Folded => (3, 3),
+    };
+    let span = Span::new(l.span.start.checked_sub(open).ok_or_else(mismatch)?, l.span.end + close);
+    Ok((span, fresh_value(&s, section, key)?))
+}
+
+/// A changed comment with the comment characters it had (`;; `, `#`, ...).
+fn comment_text(c: &Comment, src: &str) -> Result<String, EmitError> {
+    let old = src.get(c.span.start..c.span.end).ok_or_else(mismatch)?;
+    let prefix = &old[..old.len() - strip_comment(old).len()];
+    let prefix = if prefix.is_empty() { "; " } else { prefix };
+    let nl = if src.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    for (i, line) in c.text.split('\n').enumerate() {
+        if i == 0 {
+            out.push_str(prefix);
+        } else {
+            out.push_str(nl);
+            // As ini.v1 writes the later lines of a multi-line comment.
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            match line.chars().next() {
+                Some(c @ (';' | '#')) => out.push_str(&format!("{c} {}", line[1..].trim())),
+                _ => out.push_str(&format!("; {line}")),
+            }
+            continue;
+        }
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+    }
+    Ok(out)
+}
+
+/// sops's `stripCommentChar`: `;` comments lose leading `;` and spaces, `#` comments leading
+/// `#` and spaces.
+fn strip_comment(s: &str) -> &str {
+    if s.starts_with(';') {
+        s.trim_start_matches([';', ' '])
+    } else if s.starts_with('#') {
+        s.trim_start_matches(['#', ' '])
+    } else {
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanner
+
+enum Failure {
+    /// An indented line without a delimiter: the file needs Python continuation lines.
+    NeedsContinuation(ParseError),
+    Error(ParseError),
+}
+
+impl Failure {
+    fn into_error(self) -> ParseError {
+        match self {
+            Failure::NeedsContinuation(e) | Failure::Error(e) => e,
+        }
+    }
+}
+
+/// One line: `start` of the line, `text` from its first non-blank byte to its end (line break
+/// and trailing `\r` excluded), `next` the start of the next line.
+#[derive(Clone, Copy)]
+struct Line {
+    start: usize,
+    text_start: usize,
+    end: usize,
+    next: usize,
+}
+
+impl Line {
+    fn indent(&self) -> usize {
+        self.text_start - self.start
+    }
+}
+
+fn lines(src: &str, from: usize) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < src.len() {
+        let nl = src[start..].find('\n').map_or(src.len(), |i| start + i);
+        let end = if nl > start && src.as_bytes()[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let text_start = start + (src[start..end].len() - src[start..end].trim_start().len());
+        out.push(Line { start, text_start, end, next: (nl + 1).min(src.len()) });
+        start = nl + 1;
+    }
+    out
+}
+
+struct Section {
+    name: String,
+    span: Span,
+    items: Vec<MapItem>,
+}
+
+fn scan(src: &str, python: bool) -> Result<Document, Failure> {
+    let from = if src.starts_with(UTF8_BOM) { UTF8_BOM.len() } else { 0 };
+    let lines = lines(src, from);
+    let err = |at: usize, m: &str| Failure::Error(ParseError::at(src, at, m));
+    let mut sections = vec![Section { name: DEFAULT.into(), span: Span::new(from, from), items: Vec::new() }];
+    let mut pending: Vec<Comment> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let text = &src[line.text_start..line.end];
+        i += 1;
+        if text.is_empty() {
+            continue;
+        }
+        if text.starts_with([';', '#']) {
+            let trimmed = text.trim_end();
+            let span = Span::new(line.text_start, line.text_start + trimmed.len());
+            pending.push(Comment { text: strip_comment(trimmed).to_string(), span, changed: false });
+            continue;
+        }
+        if let Some(rest) = text.strip_prefix('[') {
+            let close = rest.rfind(']').ok_or_else(|| err(line.text_start, "unclosed section header (no ']')"))?;
+            let name = rest[..close].to_string();
+            // A comment after the header stays plaintext: ini.v1 takes the last `]` of the line
+            // as the end of the name, so an encrypted `ENC[...]` there would change the name.
+            // Comments before `[sops]` stay in the section above (they are the file's own
+            // trailing comments, and the metadata section is not walked).
+            if name == "sops" {
+                if let Some(last) = sections.last_mut() {
+                    last.items.extend(pending.drain(..).map(MapItem::Comment));
+                }
+            }
+            let items: Vec<MapItem> = pending.drain(..).map(MapItem::Comment).collect();
+            sections.push(Section { name, span: Span::new(line.start, line.next), items });
+            continue;
+        }
+        let Some(section) = sections.last_mut() else { return Err(err(line.start, "internal error")) };
+        section.items.extend(pending.drain(..).map(MapItem::Comment));
+        let Some(delim) = text.find(['=', ':']) else {
+            let indented = line.indent() > 0;
+            let after_key = section.items.iter().any(|i| matches!(i, MapItem::Entry(_)));
+            let e = ParseError::at(src, line.text_start, "line has no '=' or ':' (key = value expected)");
+            return Err(if !python && indented && after_key {
+                Failure::NeedsContinuation(e)
+            } else {
+                Failure::Error(e)
+            });
+        };
+        let key = text[..delim].trim();
+        if key.is_empty() {
+            return Err(err(line.text_start, "empty key name before the delimiter"));
+        }
+        let value_from = line.text_start + delim + 1;
+        let (leaf, comment, last) = value(src, &lines, i - 1, value_from, python).map_err(Failure::Error)?;
+        i = last + 1;
+        let Some(end_line) = lines.get(last) else { return Err(err(line.start, "internal error")) };
+        section.items.push(MapItem::Entry(Entry {
+            key: key.to_string(),
+            span: Span::new(line.start, end_line.next),
+            value: Node::Leaf(leaf),
+        }));
+        section.span.end = end_line.next;
+        section.items.extend(comment.map(MapItem::Comment));
+    }
+    if let Some(section) = sections.last_mut() {
+        section.items.extend(pending.drain(..).map(MapItem::Comment));
+    }
+    let root = sections
+        .into_iter()
+        .map(|s| MapItem::Entry(Entry { key: s.name, span: s.span, value: Node::Map(s.items) }))
+        .collect();
+    let root = Root { node: Node::Map(root), end: src.len() };
+    Ok(Document { format: Format::Ini, roots: vec![root], indent: None })
+}
+
+/// A comment starting at the first `#` or `;` of `src[from..end]`, trailing blanks excluded.
+fn inline_comment(src: &str, from: usize, end: usize) -> Option<Comment> {
+    let rest = src.get(from..end)?;
+    let i = rest.find(['#', ';'])?;
+    let text = rest[i..].trim_end();
+    let span = Span::new(from + i, from + i + text.len());
+    Some(Comment { text: strip_comment(text).to_string(), span, changed: false })
+}
+
+fn leaf(value: String, span: Span, style: Style) -> Leaf {
+    Leaf { value: Scalar::Str(value), span, style, indent: 0, changed: false, literal: None, in_flow: false }
+}
+
+/// The value of the key on line `k` whose text after the delimiter starts at `from`: the leaf,
+/// an inline comment, and the index of the value's last line.
+fn value(
+    src: &str,
+    lines: &[Line],
+    k: usize,
+    from: usize,
+    python: bool,
+) -> Result<(Leaf, Option<Comment>, usize), ParseError> {
+    let line = lines[k];
+    let rest = &src[from..line.end];
+    let start = from + (rest.len() - rest.trim_start().len());
+    let rest = &src[start..line.end];
+    for (quote, style) in [("\"\"\"", Style::Folded), ("`", Style::Literal)] {
+        if !rest.starts_with(quote) || (quote.len() == 3 && rest.len() <= 3) {
+            continue;
+        }
+        let inner = start + quote.len();
+        if let Some(pos) = rest[quote.len()..].rfind(quote) {
+            // ini.v1 ignores what follows the closing quote; a comment there is kept as one.
+            let comment = inline_comment(src, inner + pos + quote.len(), line.end);
+            return Ok((leaf(src[inner..inner + pos].to_string(), Span::new(inner, inner + pos), style), comment, k));
+        }
+        for (j, l) in lines.iter().enumerate().skip(k + 1) {
+            if let Some(pos) = src[l.start..l.end].rfind(quote) {
+                let close = l.start + pos;
+                let comment = inline_comment(src, close + quote.len(), l.end);
+                return Ok((leaf(src[inner..close].to_string(), Span::new(inner, close), style), comment, j));
+            }
+        }
+        return Err(ParseError::at(src, start, format!("missing closing {quote} for this value")));
+    }
+    if python {
+        if let Some(last) = continuation(src, lines, k) {
+            let end = lines[last].end;
+            return Ok((leaf(src[start..end].to_string(), Span::new(start, end), Style::Plain), None, last));
+        }
+    }
+    let trimmed = rest.trim_end();
+    if trimmed.ends_with('\\') {
+        return Err(ParseError::at(
+            src,
+            start + trimmed.len() - 1,
+            "a value ending in '\\' (line continuation) is not supported",
+        ));
+    }
+    let (value_text, comment) = match trimmed.find(['#', ';']) {
+        Some(i) => (trimmed[..i].trim_end(), inline_comment(src, start + i, start + trimmed.len())),
+        None => (trimmed, None),
+    };
+    let (inner_start, inner, style) = if surrounded(value_text, '"') {
+        (start + 1, &value_text[1..value_text.len() - 1], Style::DoubleQuoted)
+    } else if surrounded(value_text, '\'') {
+        (start + 1, &value_text[1..value_text.len() - 1], Style::SingleQuoted)
+    } else {
+        (start, value_text, Style::Plain)
+    };
+    let span = Span::new(inner_start, inner_start + inner.len());
+    Ok((leaf(inner.to_string(), span, style), comment, k))
+}
+
+/// Python continuation lines after the key on line `k`: the index of the last one (lines
+/// indented deeper than the key; blank and comment lines count only between such lines).
+fn continuation(src: &str, lines: &[Line], k: usize) -> Option<usize> {
+    let indent = lines[k].indent();
+    let mut last = None;
+    for (j, l) in lines.iter().enumerate().skip(k + 1) {
+        let text = &src[l.text_start..l.end];
+        if text.is_empty() {
+            continue;
+        }
+        if l.indent() <= indent {
+            break;
+        }
+        if !text.starts_with([';', '#']) {
+            last = Some(j);
+        }
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests;

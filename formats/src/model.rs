@@ -24,7 +24,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format sops picks for a path: by suffix, anything unknown is binary.
+    /// The format for a path, by suffix as sops picks it (plus `.toml`); anything unknown is binary.
     pub fn from_path(path: &str) -> Format {
         if path.ends_with(".yaml") || path.ends_with(".yml") {
             Format::Yaml
@@ -32,6 +32,10 @@ impl Format {
             Format::Json
         } else if path.ends_with(".env") {
             Format::Dotenv
+        } else if path.ends_with(".toml") {
+            Format::Toml
+        } else if path.ends_with(".ini") {
+            Format::Ini
         } else {
             Format::Binary
         }
@@ -44,6 +48,8 @@ impl Format {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
             "dotenv" | "env" => Some(Format::Dotenv),
+            "toml" => Some(Format::Toml),
+            "ini" => Some(Format::Ini),
             "binary" => Some(Format::Binary),
             _ => None,
         }

@@ -29,4 +29,4 @@ mod write;
 mod tests;
 
 pub(crate) use parse::parse;
-pub(crate) use write::{emit, write};
+pub(crate) use write::{emit, removal, write};

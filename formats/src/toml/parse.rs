@@ -761,7 +761,7 @@ fn insert(t: &mut Table, keys: Vec<Key>, val: Val, span: Span) -> Result<(), (us
 /// A bare token as a typed value and the literal to keep. Offset date-times spelled exactly as
 /// RFC 3339 (what sops's `time` type writes back) are times; other date/time forms are kept
 /// as strings (see the module docs).
-fn bare_value(text: &str) -> Option<(Scalar, Option<String>)> {
+pub(crate) fn bare_value(text: &str) -> Option<(Scalar, Option<String>)> {
     let lit = Some(text.to_string());
     match text {
         "true" => return Some((Scalar::Bool(true), lit)),

@@ -125,22 +125,23 @@ fn path_text(path: &[String]) -> String {
 
 /// The bytes to remove for a metadata region; at the end of the file also the line break(s)
 /// that [`append_metadata`] put before it.
-fn removal(src: &str, r: Span) -> Span {
+pub(crate) fn removal(src: &str, r: Span) -> Span {
     if r.end != src.len() {
         return r;
     }
     let mut start = r.start;
-    let strip_nl = |at: usize| -> Option<usize> {
-        let before = src.get(..at)?;
-        before.strip_suffix("\r\n").or_else(|| before.strip_suffix('\n')).map(str::len)
-    };
+    // The line break the metadata block was written with.
+    let nl = if src.get(r.start..r.end).is_some_and(|b| b.contains("\r\n")) { "\r\n" } else { "\n" };
+    let strip_nl = |at: usize| -> Option<usize> { src.get(..at)?.strip_suffix(nl).map(str::len) };
     let Some(one) = strip_nl(start) else { return r };
-    match strip_nl(one) {
-        // A blank line before the metadata: it was added (and, without a final newline, the
-        // line break before it too).
-        Some(two) => start = if src.ends_with('\n') { one } else { two },
-        None if !src.ends_with('\n') => start = one,
-        None => {}
+    if src.ends_with('\n') {
+        // A blank line was added after the file's own final line break.
+        if src[..one].ends_with('\n') {
+            start = one;
+        }
+    } else {
+        // The file had no final line break: two were added.
+        start = strip_nl(one).unwrap_or(one);
     }
     Span::new(start, r.end)
 }
@@ -264,11 +265,16 @@ fn render_str(s: &str, slot: &str) -> String {
     // A bare slot: a date/time kept as a string, or a number/boolean being encrypted.
     if is_dt(s) {
         s.to_string()
-    } else if is_dt(slot) && !s.contains('\n') && ml_literal_ok(s) {
+    } else if is_dt(slot) && !is_time_slot(slot) && !s.contains('\n') && ml_literal_ok(s) {
         format!("'''{s}'''")
     } else {
         basic(s)
     }
+}
+
+/// True for the offset date-times the parser reads as `Time` (they need no marker).
+fn is_time_slot(slot: &str) -> bool {
+    matches!(super::parse::bare_value(slot), Some((Scalar::Time(_), _)))
 }
 
 /// What follows the opening quotes of a multi-line string before its content.

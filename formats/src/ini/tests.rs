@@ -1,0 +1,468 @@
+//! Round-trip, structure and error tests of the INI codec.
+
+use crate::model::{Comment, Leaf, MapItem, Node, Scalar, Style};
+use crate::value::Value;
+use crate::{parse, write, Document, Format, WriteOptions};
+
+fn opts() -> WriteOptions<'static> {
+    WriteOptions::default()
+}
+
+fn ini(src: &str) -> Document {
+    parse(Format::Ini, src).unwrap_or_else(|e| panic!("{src:?}: {e}"))
+}
+
+fn meta() -> Value {
+    Value::Map(vec![
+        (
+            "age".into(),
+            Value::Seq(vec![Value::Map(vec![
+                ("recipient".into(), Value::str("age1xyz")),
+                (
+                    "enc".into(),
+                    Value::str("-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"),
+                ),
+            ])]),
+        ),
+        ("lastmodified".into(), Value::str("2024-01-02T03:04:05Z")),
+        ("mac".into(), Value::str("ENC[AES256_GCM,data:x,type:str]")),
+        ("encrypted_regex".into(), Value::str("^(pass;word|#x) $")),
+        ("mac_only_encrypted".into(), Value::Scalar(Scalar::Bool(true))),
+        ("version".into(), Value::str("3.11.0")),
+    ])
+}
+
+fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Map(items) => {
+            let mut items: Vec<(String, Value)> = items.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Map(items)
+        }
+        Value::Seq(items) => Value::Seq(items.iter().map(sorted).collect()),
+        Value::Scalar(_) => v.clone(),
+    }
+}
+
+const LAYOUTS: &[&str] = &[
+    "a = 1\n",
+    "a = 1",
+    "",
+    "\n",
+    "; only a comment",
+    "[s]\nk = v\n\n\n",
+    "[s]\r\nk = v\r\n",
+    "\u{feff}[s]\nk=é\n",
+    "[s]\nk = \"\"\"x\ny\"\"\"",
+];
+
+fn corpus() -> Vec<(String, String)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/ini");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 9, "{}", files.len());
+    files
+}
+
+fn sections(doc: &Document) -> Vec<(&str, &[MapItem])> {
+    let Node::Map(items) = &doc.roots[0].node else { panic!() };
+    items
+        .iter()
+        .map(|i| match i {
+            MapItem::Entry(e) => match &e.value {
+                Node::Map(items) => (e.key.as_str(), items.as_slice()),
+                _ => panic!("not a section"),
+            },
+            MapItem::Comment(_) => panic!("comment at the top"),
+        })
+        .collect()
+}
+
+fn value(doc: &Document, section: &str, key: &str) -> String {
+    let (_, items) = sections(doc).into_iter().find(|(n, _)| *n == section).expect("section");
+    let e = items
+        .iter()
+        .find_map(|i| match i {
+            MapItem::Entry(e) if e.key == key => Some(e),
+            _ => None,
+        })
+        .expect("key");
+    match &e.value {
+        Node::Leaf(Leaf { value: Scalar::Str(s), .. }) => s.clone(),
+        _ => panic!(),
+    }
+}
+
+fn comments<'a>(doc: &'a Document, section: &str) -> Vec<&'a str> {
+    let (_, items) = sections(doc).into_iter().find(|(n, _)| *n == section).expect("section");
+    items.iter().filter_map(|i| if let MapItem::Comment(c) = i { Some(c.text.as_str()) } else { None }).collect()
+}
+
+#[test]
+fn unchanged_documents_are_written_back_byte_for_byte() {
+    for src in LAYOUTS {
+        assert_eq!(write(&ini(src), src, opts()).unwrap(), *src);
+    }
+    for (name, src) in corpus() {
+        assert_eq!(write(&ini(&src), &src, opts()).unwrap(), src, "{name}");
+    }
+}
+
+#[test]
+fn metadata_added_then_stripped_gives_the_original() {
+    let m = meta();
+    let mut sources: Vec<String> = LAYOUTS.iter().map(|s| s.to_string()).collect();
+    sources.extend(corpus().into_iter().map(|(_, s)| s));
+    for src in &sources {
+        let doc = ini(src);
+        assert!(!crate::has_metadata(&doc));
+        let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+        let again = parse(Format::Ini, &with).unwrap_or_else(|e| panic!("{e}:\n{with}"));
+        assert!(crate::has_metadata(&again));
+        assert_eq!(crate::metadata(&again).map(|v| sorted(&v)), Some(sorted(&m)), "{with}");
+        let stripped = write(&again, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap();
+        assert_eq!(stripped, *src, "{with:?}");
+        let twice = write(&again, &with, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+        assert_eq!(twice, with, "re-encrypting replaces the metadata");
+    }
+}
+
+#[test]
+fn metadata_layout() {
+    let out = write(&ini("[a]\nk = v\n"), "[a]\nk = v\n", WriteOptions { metadata: Some(&meta()), ..opts() }).unwrap();
+    assert_eq!(
+        out,
+        "[a]\nk = v\n\n[sops]\n\
+         age__list_0__map_enc = -----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\n-----END AGE ENCRYPTED FILE-----\\n\n\
+         age__list_0__map_recipient = age1xyz\n\
+         encrypted_regex = \"\"\"^(pass;word|#x) $\"\"\"\n\
+         lastmodified = 2024-01-02T03:04:05Z\n\
+         mac = ENC[AES256_GCM,data:x,type:str]\n\
+         mac_only_encrypted = true\n\
+         version = 3.11.0\n"
+    );
+}
+
+fn visit(doc: &mut Document, leaf: &mut dyn FnMut(&mut Leaf), comment: &mut dyn FnMut(&mut Comment)) {
+    let Node::Map(sections) = &mut doc.roots[0].node else { panic!() };
+    for s in sections {
+        let MapItem::Entry(e) = s else { panic!() };
+        let Node::Map(items) = &mut e.value else { panic!() };
+        for i in items {
+            match i {
+                MapItem::Entry(e) => match &mut e.value {
+                    Node::Leaf(l) => leaf(l),
+                    _ => panic!(),
+                },
+                MapItem::Comment(c) => comment(c),
+            }
+        }
+    }
+}
+
+/// Simulates encryption then decryption (every non-empty value and comment).
+fn encrypt_decrypt(src: &str) -> (String, String) {
+    let mut doc = ini(src);
+    let mut values = Vec::new();
+    let mut texts = Vec::new();
+    visit(
+        &mut doc,
+        &mut |l| {
+            let Scalar::Str(s) = &l.value else { panic!() };
+            values.push(s.clone());
+            if !s.is_empty() {
+                l.value = Scalar::Str("ENC[AES256_GCM,data:eHg=,iv:eXk=,tag:eno=,type:str]".into());
+                l.changed = true;
+            }
+        },
+        &mut |c| {
+            texts.push(c.text.clone());
+            if !c.text.is_empty() {
+                c.text = "ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment]".into();
+                c.changed = true;
+            }
+        },
+    );
+    let encrypted = write(&doc, src, opts()).unwrap();
+    let mut back = parse(Format::Ini, &encrypted).unwrap_or_else(|e| panic!("{e}\n{encrypted}"));
+    let (mut vi, mut ti) = (values.into_iter(), texts.into_iter());
+    visit(
+        &mut back,
+        &mut |l| {
+            let v = vi.next().expect("same shape");
+            if !v.is_empty() {
+                assert!(matches!(&l.value, Scalar::Str(s) if s.starts_with("ENC[")), "{encrypted}");
+                l.value = Scalar::Str(v);
+                l.changed = true;
+            }
+        },
+        &mut |c| {
+            let t = ti.next().expect("same shape");
+            if !t.is_empty() {
+                assert!(c.text.starts_with("ENC["), "{encrypted}");
+                c.text = t;
+                c.changed = true;
+            }
+        },
+    );
+    assert!(vi.next().is_none() && ti.next().is_none(), "same shape:\n{src}\n{encrypted}");
+    (encrypted.clone(), write(&back, &encrypted, opts()).unwrap())
+}
+
+#[test]
+fn corpus_survives_encryption_and_decryption() {
+    for (name, src) in corpus() {
+        let (encrypted, decrypted) = encrypt_decrypt(&src);
+        assert_eq!(decrypted, src, "{name}:\n{encrypted}");
+        // The encrypted file is one `key = value` line per value (sops can read it).
+        assert!(
+            encrypted.lines().all(|l| {
+                let t = l.trim();
+                t.is_empty() || t.starts_with(['[', ';', '#']) || t.contains(['=', ':'])
+            }),
+            "{name}:\n{encrypted}"
+        );
+    }
+}
+
+#[test]
+fn structure_follows_ini_v1() {
+    let src = include_str!("../../tests/corpus/ini/synthetic__colon_and_comments.ini");
+    let doc = ini(src);
+    let names: Vec<&str> = sections(&doc).iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["DEFAULT", "server", " spaced name ", "other"]);
+    assert_eq!(value(&doc, "DEFAULT", "top"), "1");
+    assert_eq!(comments(&doc, "DEFAULT"), ["head comment", "hash comment"]);
+    assert_eq!(value(&doc, "server", "host"), "example.org");
+    assert_eq!(value(&doc, "server", "port"), "8080");
+    assert_eq!(value(&doc, "server", "url"), "http://x/");
+    assert_eq!(value(&doc, "server", "q"), "quoted value");
+    assert_eq!(value(&doc, "server", "sq"), "single");
+    assert_eq!(value(&doc, "server", "trip"), "multi\nline\nvalue");
+    assert_eq!(value(&doc, "server", "bt"), "back;tick");
+    assert_eq!(value(&doc, "server", "empty"), "");
+    assert_eq!(value(&doc, "server", "indented"), "yes");
+    assert_eq!(comments(&doc, "server"), ["inline after value", "frag", "after"]);
+    // Comments before a header belong to that section, as in sops.
+    assert_eq!(comments(&doc, " spaced name "), ["three"]);
+    assert_eq!(comments(&doc, "other"), ["trailing before other", "end of file comment"]);
+    let empty = ini("[a]\nk = v\n");
+    assert_eq!(sections(&empty).iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["DEFAULT", "a"]);
+    let dup = ini(include_str!("../../tests/corpus/ini/synthetic__duplicates.ini"));
+    let names: Vec<&str> = sections(&dup).iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["DEFAULT", "DEFAULT", "x", "x"]);
+    let py = ini(include_str!("../../tests/corpus/ini/synthetic__python_continuation.ini"));
+    assert_eq!(
+        value(&py, "metadata", "classifiers"),
+        "\n    Development Status :: 5\n    License :: MIT\n\n    # a comment inside\n    Topic :: Utilities"
+    );
+    assert_eq!(value(&py, "options", "install_requires"), "\n\tfoo>=1\n\tbar;python_version<\"3.11\"");
+    assert_eq!(value(&py, "options", "zip_safe"), "no");
+    assert_eq!(comments(&py, "options"), ["comment after a value"]);
+}
+
+#[test]
+fn changed_values_keep_or_change_their_quoting() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("[s]\nk = v\n", "new value", "[s]\nk = new value\n"),
+        ("[s]\nk = v\n", "a;b", "[s]\nk = \"\"\"a;b\"\"\"\n"),
+        ("[s]\nk = v\n", " pad ", "[s]\nk = \"\"\" pad \"\"\"\n"),
+        ("[s]\nk = v\n", "l1\nl2", "[s]\nk = \"\"\"l1\nl2\"\"\"\n"),
+        ("[s]\nk = v\n", "\n  cont\n  more", "[s]\nk = \n  cont\n  more\n"),
+        ("[s]\nk = v\n", "\"q\"", "[s]\nk = \"\"\"\"q\"\"\"\"\n"),
+        ("[s]\nk = v\n", "x\"\"\"y", "[s]\nk = x\"\"\"y\n"),
+        ("[s]\nk = v\n", "\"\"\"y;", "[s]\nk = \"\"\"\"\"\"y;\"\"\"\n"),
+        ("[s]\nk = \"v\"\n", "w x", "[s]\nk = \"w x\"\n"),
+        ("[s]\nk = \"v\"\n", "a#b", "[s]\nk = \"\"\"a#b\"\"\"\n"),
+        ("[s]\nk = 'v'\n", "it's", "[s]\nk = it's\n"),
+        ("[s]\nk = `v`\n", "a`b", "[s]\nk = `a`b`\n"),
+        ("[s]\nk = `v`\n", "`a\n;b", "[s]\nk = \"\"\"`a\n;b\"\"\"\n"),
+        ("[s]\nk = \"\"\"v\"\"\"\n", "a\"\"\"b", "[s]\nk = \"\"\"a\"\"\"b\"\"\"\n"),
+        ("[s]\nk = \"\"\"v\"\"\"\n", "a\"\"\"b;", "[s]\nk = \"\"\"a\"\"\"b;\"\"\"\n"),
+        ("[s]\nk = \"\"\"v\"\"\"\n", "a\"\"\"\nb;", "[s]\nk = `a\"\"\"\nb;`\n"),
+    ];
+    for (src, v, want) in cases {
+        let mut doc = ini(src);
+        visit(
+            &mut doc,
+            &mut |l| {
+                l.value = Scalar::Str(v.to_string());
+                l.changed = true;
+            },
+            &mut |_| {},
+        );
+        let out = write(&doc, src, opts()).unwrap();
+        assert_eq!(out, *want, "{src:?} <- {v:?}");
+        if !v.starts_with('\n') {
+            assert_eq!(value(&ini(&out), "s", "k"), *v, "{out:?}");
+        }
+    }
+    let mut doc = ini("[s]\nk = \"\"\"a`b\"\"\"\n");
+    visit(
+        &mut doc,
+        &mut |l| {
+            l.value = Scalar::Str("x\"\"\"`\ny;".into());
+            l.changed = true;
+        },
+        &mut |_| {},
+    );
+    assert!(write(&doc, "[s]\nk = \"\"\"a`b\"\"\"\n", opts()).unwrap_err().message.contains("s:k"));
+}
+
+#[test]
+fn changed_comments_keep_their_comment_characters() {
+    let src = ";; two\n#one\n[s]\nk = v ;inline\n";
+    let mut doc = ini(src);
+    visit(&mut doc, &mut |_| {}, &mut |c| {
+        c.text = format!("<{}>", c.text);
+        c.changed = true;
+    });
+    assert_eq!(write(&doc, src, opts()).unwrap(), ";; <two>\n#<one>\n[s]\nk = v ;<inline>\n");
+    visit(&mut doc, &mut |_| {}, &mut |c| {
+        c.text = "first\n;; second\nthird".into();
+    });
+    assert_eq!(
+        write(&doc, src, opts()).unwrap().lines().take(4).collect::<Vec<_>>(),
+        [";; first", "; ; second", "; third", "#first"]
+    );
+}
+
+#[test]
+fn emit_writes_sections() {
+    let json = crate::parse(
+        Format::Json,
+        r#"{"DEFAULT": {"top": "1"}, "db": {"user": "u", "pass": "a;b", "port": 5432, "on": true, "none": null},
+            "sops": {"x": "1"}}"#,
+    )
+    .unwrap();
+    let out = crate::emit(&json, Format::Ini, opts()).unwrap();
+    assert_eq!(
+        out,
+        "top = 1\n\n[db]\nuser = u\npass = \"\"\"a;b\"\"\"\nport = 5432\non = true\nnone = \n\n[sops]\nx = 1\n"
+    );
+    let back = ini(&out);
+    assert_eq!(value(&back, "db", "pass"), "a;b");
+    let m = Value::Map(vec![("version".into(), Value::str("3.11.0"))]);
+    let with = crate::emit(&json, Format::Ini, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+    assert!(with.ends_with(
+        "[db]\nuser = u\npass = \"\"\"a;b\"\"\"\nport = 5432\non = true\nnone = \n\n[sops]\nversion = 3.11.0\n"
+    ));
+    let nested = crate::parse(Format::Json, r#"{"a": {"b": {"c": 1}}}"#).unwrap();
+    assert!(crate::emit(&nested, Format::Ini, opts()).unwrap_err().message.contains("a:b"));
+    let flat = crate::parse(Format::Json, r#"{"a": 1}"#).unwrap();
+    assert!(crate::emit(&flat, Format::Ini, opts()).unwrap_err().message.contains("key path a"));
+    let src = include_str!("../../tests/corpus/ini/synthetic__colon_and_comments.ini");
+    let again = ini(&crate::emit(&ini(src), Format::Ini, opts()).unwrap());
+    assert_eq!(Value::from_node(&again.roots[0].node), Value::from_node(&ini(src).roots[0].node));
+}
+
+#[test]
+fn malformed_input_is_rejected_with_position() {
+    let bad: &[(&str, &str, (usize, usize))] = &[
+        ("[s]\nno delimiter\n", "no '=' or ':'", (2, 1)),
+        ("  indented first\n", "no '=' or ':'", (1, 3)),
+        ("[s]\n  orphan\n", "no '=' or ':'", (2, 3)),
+        ("[s]\nk = v\nbare\n", "no '=' or ':'", (3, 1)),
+        ("[s\nk = v\n", "unclosed section", (1, 1)),
+        ("[s]\n = v\n", "empty key", (2, 2)),
+        ("[s]\nk = \"\"\"open\nmore\n", "missing closing", (2, 5)),
+        ("[s]\nk = a \\\n  b\n", "continuation", (2, 7)),
+    ];
+    for (src, msg, pos) in bad {
+        match parse(Format::Ini, src) {
+            Ok(_) => panic!("accepted {src:?}"),
+            Err(e) => {
+                assert!(e.message.contains(msg), "{src:?}: {} (wanted {msg:?})", e.message);
+                assert_eq!((e.line, e.column), *pos, "{src:?}: {}", e.message);
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_inputs_never_panic() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut bases: Vec<String> = LAYOUTS.iter().map(|s| s.to_string()).collect();
+    bases.extend(corpus().into_iter().filter(|(n, _)| n.starts_with("synthetic")).map(|(_, s)| s));
+    let pieces = [
+        "=", ":", ";", "#", "\n", "\r\n", "[", "]", "\"", "'", "`", "\"\"\"", "\\", "    ", "\t", "é", "sops",
+        "[sops]\n",
+    ];
+    let m = meta();
+    let mut parsed = 0;
+    for base in &bases {
+        for _ in 0..300 {
+            let mut s: Vec<char> = base.chars().collect();
+            for _ in 0..(1 + next() % 3) {
+                let at = (next() as usize) % (s.len() + 1);
+                match next() % 3 {
+                    0 if at < s.len() => {
+                        s.remove(at);
+                    }
+                    1 => {
+                        let p = pieces[(next() as usize) % pieces.len()];
+                        for (k, c) in p.chars().enumerate() {
+                            s.insert(at + k, c);
+                        }
+                    }
+                    _ => s.truncate(at),
+                }
+            }
+            let src: String = s.into_iter().collect();
+            let Ok(doc) = parse(Format::Ini, &src) else { continue };
+            parsed += 1;
+            assert_eq!(write(&doc, &src, opts()).unwrap(), src, "{src:?}");
+            let _ = crate::emit(&doc, Format::Ini, opts());
+            let _ = crate::metadata(&doc);
+            if crate::has_metadata(&doc) {
+                let _ = write(&doc, &src, WriteOptions { strip_metadata: true, ..opts() });
+                continue;
+            }
+            let (_, decrypted) = encrypt_decrypt(&src);
+            assert_eq!(decrypted, src);
+            let with = write(&doc, &src, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+            let again = parse(Format::Ini, &with).unwrap_or_else(|e| panic!("{src:?} -> {with:?}: {e}"));
+            let back = write(&again, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap();
+            assert_eq!(back, src, "{with:?}");
+        }
+    }
+    assert!(parsed > 300, "{parsed}");
+}
+
+#[test]
+fn styles_are_recorded() {
+    let doc = ini("[s]\na = x\nb = \"x\"\nc = 'x'\nd = \"\"\"x\"\"\"\ne = `x`\n");
+    let (_, items) = sections(&doc)[1];
+    let styles: Vec<Style> = items
+        .iter()
+        .filter_map(|i| match i {
+            MapItem::Entry(e) => match &e.value {
+                Node::Leaf(l) => Some(l.style),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(styles, [Style::Plain, Style::DoubleQuoted, Style::SingleQuoted, Style::Folded, Style::Literal]);
+}
+
+#[test]
+fn trailing_comments_stay_out_of_the_metadata_section() {
+    let src = "[a]\nk = v\n; last words\n";
+    let with = write(&ini(src), src, WriteOptions { metadata: Some(&meta()), ..opts() }).unwrap();
+    let doc = ini(&with);
+    assert_eq!(comments(&doc, "a"), ["last words"]);
+    assert_eq!(comments(&doc, "sops"), Vec::<&str>::new());
+}
