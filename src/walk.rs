@@ -44,7 +44,8 @@ pub struct Walk<'k> {
     direction: Direction,
     hash: Sha512,
     aad: String,
-    path: Vec<String>,
+    /// Where each key of the current path starts in `aad` (for error messages).
+    marks: Vec<usize>,
     matched: usize,
     comments: Vec<Vec<String>>,
     /// Skip top-level keys that are metadata (`sops`, or `sops_*` for dotenv).
@@ -79,7 +80,7 @@ impl<'k> Walk<'k> {
             direction,
             hash,
             aad: String::new(),
-            path: Vec::new(),
+            marks: Vec::new(),
             matched: 0,
             comments: Vec::new(),
             metadata_key,
@@ -123,11 +124,12 @@ impl<'k> Walk<'k> {
     }
 
     fn path_text(&self) -> String {
-        if self.path.is_empty() {
-            "the top level".into()
-        } else {
-            self.path.iter().map(|k| format!("[{k:?}]")).collect()
+        if self.marks.is_empty() {
+            return "the top level".into();
         }
+        // Each key is the aad text between two marks, without its trailing ':'.
+        let ends = self.marks.iter().skip(1).copied().chain(std::iter::once(self.aad.len()));
+        self.marks.iter().zip(ends).map(|(&start, end)| format!("[{:?}]", &self.aad[start..end - 1])).collect()
     }
 
     fn fail(&self, message: impl Into<String>) -> WalkError {
@@ -159,11 +161,11 @@ impl<'k> Walk<'k> {
                     let matched = usize::from(self.rule.key_matches(&e.key));
                     self.aad.push_str(&e.key);
                     self.aad.push(':');
-                    self.path.push(e.key.clone());
+                    self.marks.push(mark);
                     self.matched += matched;
                     let r = self.node(&mut e.value);
                     self.matched -= matched;
-                    self.path.pop();
+                    self.marks.pop();
                     self.aad.truncate(mark);
                     r?;
                     if let Some(level) = self.comments.last_mut() {
@@ -382,5 +384,21 @@ fn parse_go_float(s: &str) -> Option<f64> {
         "inf" | "infinity" => Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
         "nan" => Some(f64::NAN),
         _ => s.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_key_path_exactly() {
+        let key = DataKey::generate();
+        let src = "a:\n  \"b:c\":\n    - d: not-encrypted\n";
+        let mut doc = gitseal_formats::parse(Format::Yaml, src).unwrap();
+        let mut walk = Walk::new(&key, Rule::default(), false, Direction::Decrypt, |k| k == "sops");
+        let err = walk.document(&mut doc.roots[0].node).err().expect("a plain value must not decrypt");
+        assert_eq!(err.path, r#"["a"]["b:c"]["d"]"#);
+        assert!(!err.message.contains("not-encrypted"), "{}", err.message);
     }
 }

@@ -61,8 +61,9 @@ impl Timestamp {
     }
 
     fn push_offset(&self, s: &mut String) {
+        // Go's `Z07:00` writes a zero offset as `Z` whatever the zone.
         match self.offset {
-            None => s.push('Z'),
+            None | Some(0) => s.push('Z'),
             Some(m) => {
                 let sign = if m < 0 { '-' } else { '+' };
                 s.push_str(&format!("{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60));
@@ -179,6 +180,7 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2024-01-02T03:04:05+02:00");
         assert_eq!(parse_rfc3339("2026-11-28T04:35:48Z").unwrap().to_rfc3339(), "2026-11-28T04:35:48Z");
         assert!(parse_rfc3339("2024-02-30T00:00:00Z").is_none());
+        assert_eq!(parse_rfc3339("2024-01-02T03:04:05+00:00").unwrap().to_rfc3339_nano(), "2024-01-02T03:04:05Z");
         assert!(parse_rfc3339("2024-01-02 03:04:05Z").is_none());
         assert!(parse_rfc3339("not a time at all, no").is_none());
     }
