@@ -10,12 +10,13 @@
 use std::path::PathBuf;
 
 use gitseal_keys::age::Identities;
+use gitseal_keys::kms::KmsKey;
 use gitseal_keys::sealing::{self, Scope, SealingKey};
 use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::metadata::{AgeEntry, KeyGroup, Metadata, PgpEntry, RsaEntry};
+use crate::metadata::{AgeEntry, KeyGroup, KmsEntry, Metadata, PgpEntry, RsaEntry};
 
 /// The key kinds sops knows, and gitseal's `rsa`, as named in `--decryption-order` and in the
 /// metadata.
@@ -136,6 +137,14 @@ pub fn wrap(
                 MasterKey::Pgp(p) => {
                     g.pgp.push(PgpEntry { created_at: created_at.clone(), enc, fp: p.fingerprint().to_string() })
                 }
+                MasterKey::Kms(k) => g.kms.push(KmsEntry {
+                    arn: k.arn().to_string(),
+                    role: k.role().unwrap_or_default().to_string(),
+                    context: k.context().clone(),
+                    created_at: created_at.clone(),
+                    enc,
+                    aws_profile: k.profile().to_string(),
+                }),
                 MasterKey::Rsa(r) => g.rsa.push(RsaEntry {
                     fp: r.fingerprint().to_string(),
                     scope: scope.as_str().to_string(),
@@ -180,6 +189,7 @@ enum Attempt<'a> {
     Age(&'a AgeEntry),
     Pgp(&'a PgpEntry),
     Rsa(&'a RsaEntry),
+    Kms(&'a KmsEntry),
     Unsupported(&'a str),
 }
 
@@ -189,6 +199,7 @@ impl Attempt<'_> {
             Attempt::Age(_) => "age",
             Attempt::Pgp(_) => "pgp",
             Attempt::Rsa(_) => "rsa",
+            Attempt::Kms(_) => "kms",
             Attempt::Unsupported(kind) => kind,
         }
     }
@@ -199,6 +210,8 @@ impl Attempt<'_> {
             Attempt::Pgp(e) => format!("pgp {}", e.fp),
             Attempt::Rsa(e) if e.label.is_empty() => format!("rsa {} ({})", sealing::short_fp(&e.fp), e.scope),
             Attempt::Rsa(e) => format!("rsa {} ({} {})", sealing::short_fp(&e.fp), e.scope, e.label),
+            Attempt::Kms(e) if e.role.is_empty() => format!("kms {}", e.arn),
+            Attempt::Kms(e) => format!("kms {} (role {})", e.arn, e.role),
             Attempt::Unsupported(kind) => kind.to_string(),
         }
     }
@@ -281,6 +294,12 @@ impl Keyring {
                 .and_then(|ids| ids.unwrap(&e.enc).map_err(|err| with_age_hint(err.to_string(), &e.recipient))),
             Attempt::Pgp(e) => pgp::unwrap(&e.enc).map_err(|e| e.to_string()),
             Attempt::Rsa(e) => self.try_rsa(e, binding),
+            Attempt::Kms(e) => {
+                let role = Some(e.role.clone());
+                KmsKey::new(e.arn.clone(), role, e.context.clone(), e.aws_profile.clone())
+                    .and_then(|k| k.unwrap(&e.enc))
+                    .map_err(|e| e.to_string())
+            }
             Attempt::Unsupported(kind) => Err(format!(
                 "gitseal cannot use {kind} keys; decrypt with a key of another kind in this group, or with sops"
             )),
@@ -316,8 +335,8 @@ impl Keyring {
     /// The keys of a group in the order sops tries them: the file's order (kms, gcp_kms, hckms,
     /// azure_kv, hc_vault, pgp, age, then gitseal's rsa), stably sorted by the decryption order.
     fn attempts<'a>(&self, g: &'a KeyGroup) -> Vec<Attempt<'a>> {
-        let mut out: Vec<Attempt<'a>> = Vec::new();
-        for kind in ["kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"] {
+        let mut out: Vec<Attempt<'a>> = g.kms.iter().map(Attempt::Kms).collect();
+        for kind in ["gcp_kms", "hckms", "azure_kv", "hc_vault"] {
             for (k, v) in &g.other {
                 if k == kind {
                     let n = match v {

@@ -27,6 +27,24 @@ pub struct PgpEntry {
     pub fp: String,
 }
 
+/// One AWS KMS entry of a key group (fields in sops's order: `arn`, `role` and `context` when
+/// set, `created_at`, `enc`, `aws_profile` always).
+#[derive(Clone, Debug, Default)]
+pub struct KmsEntry {
+    /// The key's ARN.
+    pub arn: String,
+    /// The role assumed through STS, or empty.
+    pub role: String,
+    /// The encryption context, sorted by key.
+    pub context: std::collections::BTreeMap<String, String>,
+    /// When the data key was wrapped (RFC 3339).
+    pub created_at: String,
+    /// Standard base64 of the KMS ciphertext blob.
+    pub enc: String,
+    /// The shared-config profile, or empty.
+    pub aws_profile: String,
+}
+
 /// One RSA sealing-key entry of a key group (a gitseal extension; sops ignores it). Fields in
 /// the order written: `fp`, `scope`, `label`, `created_at`, `enc`.
 #[derive(Clone, Debug)]
@@ -48,6 +66,8 @@ pub struct RsaEntry {
 /// Shamir share of it).
 #[derive(Clone, Debug, Default)]
 pub struct KeyGroup {
+    /// AWS KMS keys.
+    pub kms: Vec<KmsEntry>,
     /// PGP keys.
     pub pgp: Vec<PgpEntry>,
     /// age keys.
@@ -61,7 +81,11 @@ pub struct KeyGroup {
 impl KeyGroup {
     /// True when the group has no master key at all.
     pub fn is_empty(&self) -> bool {
-        self.pgp.is_empty() && self.age.is_empty() && self.rsa.is_empty() && self.other.is_empty()
+        self.kms.is_empty()
+            && self.pgp.is_empty()
+            && self.age.is_empty()
+            && self.rsa.is_empty()
+            && self.other.is_empty()
     }
 }
 
@@ -202,6 +226,29 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 let (scope, label, created_at) = (field("scope"), field("label"), field("created_at"));
                 g.rsa.push(RsaEntry { fp, scope, label, created_at, enc });
             }
+        } else if kind == "kms" {
+            for e in entries {
+                let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                let arn = field("arn");
+                let enc = field("enc");
+                if enc.is_empty() {
+                    return Err(MetadataError(format!("kms entry for {arn:?} has no enc field")));
+                }
+                let context = match e.get("context") {
+                    Some(Value::Map(items)) => items
+                        .iter()
+                        .map(|(k, v)| match v {
+                            Value::Scalar(Scalar::Str(s)) => Ok((k.clone(), s.clone())),
+                            _ => Err(MetadataError(format!(
+                                "kms entry for {arn:?}: the context value of {k:?} is not a string"
+                            ))),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    _ => Default::default(),
+                };
+                let (role, created_at, aws_profile) = (field("role"), field("created_at"), field("aws_profile"));
+                g.kms.push(KmsEntry { arn, role, context, created_at, enc, aws_profile });
+            }
         } else if kind == "pgp" {
             for e in entries {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -246,6 +293,8 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
             })
         } else if kind == "rsa" {
             (!g.rsa.is_empty()).then(|| Value::Seq(g.rsa.iter().map(rsa_entry).collect()))
+        } else if kind == "kms" {
+            (!g.kms.is_empty()).then(|| Value::Seq(g.kms.iter().map(kms_entry).collect()))
         } else if kind == "age" {
             (!g.age.is_empty()).then(|| {
                 Value::Seq(
@@ -274,6 +323,20 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
     out
 }
 
+fn kms_entry(k: &KmsEntry) -> Value {
+    let mut m = vec![("arn".into(), Value::str(&k.arn))];
+    if !k.role.is_empty() {
+        m.push(("role".into(), Value::str(&k.role)));
+    }
+    if !k.context.is_empty() {
+        m.push(("context".into(), Value::Map(k.context.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect())));
+    }
+    m.push(("created_at".into(), Value::str(&k.created_at)));
+    m.push(("enc".into(), Value::str(&k.enc)));
+    m.push(("aws_profile".into(), Value::str(&k.aws_profile)));
+    Value::Map(m)
+}
+
 fn rsa_entry(r: &RsaEntry) -> Value {
     Value::Map(vec![
         ("fp".into(), Value::str(&r.fp)),
@@ -293,8 +356,7 @@ mod tests {
             key_groups: vec![KeyGroup {
                 pgp: vec![],
                 age: vec![AgeEntry { recipient: "age1x".into(), enc: "E".into() }],
-                rsa: vec![],
-                other: vec![],
+                ..KeyGroup::default()
             }],
             shamir_threshold: None,
             lastmodified: "2026-11-28T04:35:48Z".into(),
@@ -340,7 +402,7 @@ mod tests {
         let names: Vec<&str> = entry.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["created_at", "enc", "fp"]);
 
-        m.key_groups.push(KeyGroup { pgp: vec![pgp], age: vec![], rsa: vec![], other: vec![] });
+        m.key_groups.push(KeyGroup { pgp: vec![pgp], ..KeyGroup::default() });
         m.shamir_threshold = Some(2);
         let v = m.to_value();
         let Value::Map(fields) = &v else { panic!("not a map") };
@@ -407,6 +469,48 @@ mod tests {
         let no_enc =
             Value::Map(vec![("rsa".into(), Value::Seq(vec![Value::Map(vec![("fp".into(), Value::str("ef"))])]))]);
         assert!(Metadata::from_value(&no_enc).unwrap_err().to_string().contains("rsa entry"));
+    }
+
+    #[test]
+    fn writes_kms_entries_in_sops_order() {
+        let mut m = sample();
+        let mut k = KmsEntry {
+            arn: "arn:aws:kms:eu-west-1:1:key/x".into(),
+            created_at: "t".into(),
+            enc: "K".into(),
+            ..KmsEntry::default()
+        };
+        m.key_groups[0].kms.push(k.clone());
+        k.role = "arn:aws:iam::1:role/R".into();
+        k.context = [("env".to_string(), "test".to_string()), ("app".to_string(), "demo".to_string())].into();
+        k.aws_profile = "dev".into();
+        m.key_groups[0].kms.push(k);
+        let v = m.to_value();
+        assert_eq!(names(&v), ["kms", "age", "lastmodified", "mac", "unencrypted_suffix", "version"]);
+        let Some(Value::Seq(entries)) = v.get("kms") else { panic!("no kms list") };
+        // aws_profile is always written, role and context only when set; context keys sorted.
+        assert_eq!(names(&entries[0]), ["arn", "created_at", "enc", "aws_profile"]);
+        assert_eq!(names(&entries[1]), ["arn", "role", "context", "created_at", "enc", "aws_profile"]);
+        assert_eq!(names(entries[1].get("context").unwrap()), ["app", "env"]);
+        let back = Metadata::from_value(&v).unwrap();
+        assert_eq!(back.key_groups[0].kms[1].context["env"], "test");
+        assert_eq!(back.key_groups[0].kms[1].aws_profile, "dev");
+        assert_eq!(names(&back.to_value()), names(&v));
+
+        m.key_groups.push(KeyGroup { kms: m.key_groups[0].kms.clone(), ..KeyGroup::default() });
+        m.shamir_threshold = Some(2);
+        let v = m.to_value();
+        let Some(Value::Seq(groups)) = v.get("key_groups") else { panic!("no groups") };
+        assert_eq!(names(&groups[1]), ["kms", "hc_vault", "age"]);
+        let bad = Value::Map(vec![(
+            "kms".into(),
+            Value::Seq(vec![Value::Map(vec![
+                ("arn".into(), Value::str("a")),
+                ("context".into(), Value::Map(vec![("n".into(), Value::Scalar(Scalar::Int(1)))])),
+                ("enc".into(), Value::str("K")),
+            ])]),
+        )]);
+        assert!(Metadata::from_value(&bad).unwrap_err().to_string().contains("not a string"));
     }
 
     #[test]

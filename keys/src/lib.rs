@@ -2,7 +2,8 @@
 //!
 //! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it (or, with
 //! several key groups, one [`shamir`] share of it each). This crate holds the data key, Shamir
-//! sharing and the master-key kinds: [`age`] (X25519, SSH and plugin recipients), [`pgp`] (through
+//! sharing and the master-key kinds: [`age`] (X25519, SSH and plugin recipients), [`kms`] (AWS KMS,
+//! with the default `kms` feature), [`pgp`] (through
 //! the `gpg` binary, as sops does), and RSA sealing keys ([`sealing::RsaRecipient`]); it knows
 //! nothing about file formats. [`sealing`] holds the RSA sealing keys of Bitnami Sealed Secrets.
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@
 
 pub mod age;
 mod data_key;
+pub mod kms;
 pub mod pgp;
 pub mod sealing;
 pub mod shamir;
@@ -26,15 +28,18 @@ pub enum MasterKey {
     Pgp(pgp::PgpKey),
     /// An RSA sealing key (a gitseal extension): RSA-OAEP-SHA256 under a scope label.
     Rsa(sealing::RsaRecipient),
+    /// An AWS KMS key (through aws-sdk-kms with the `kms` feature).
+    Kms(kms::KmsKey),
 }
 
 impl MasterKey {
-    /// The metadata name of the kind (`age`, `pgp`, `rsa`).
+    /// The metadata name of the kind (`age`, `pgp`, `rsa`, `kms`).
     pub fn kind(&self) -> &'static str {
         match self {
             MasterKey::Age(_) => "age",
             MasterKey::Pgp(_) => "pgp",
             MasterKey::Rsa(_) => "rsa",
+            MasterKey::Kms(_) => "kms",
         }
     }
 
@@ -44,6 +49,7 @@ impl MasterKey {
             MasterKey::Age(r) => r.as_str(),
             MasterKey::Pgp(k) => k.fingerprint(),
             MasterKey::Rsa(k) => k.fingerprint(),
+            MasterKey::Kms(k) => k.arn(),
         }
     }
 
@@ -55,6 +61,7 @@ impl MasterKey {
             MasterKey::Age(r) => r.wrap(secret),
             MasterKey::Pgp(k) => k.wrap(secret),
             MasterKey::Rsa(k) => k.wrap(secret, rsa_label),
+            MasterKey::Kms(k) => k.wrap(secret),
         }
     }
 }

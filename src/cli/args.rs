@@ -15,7 +15,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Encrypt a file (to stdout, --output, or in place with -i)
-    Encrypt(EncryptArgs),
+    Encrypt(Box<EncryptArgs>),
     /// Decrypt a file (to stdout, --output, or in place with -i)
     Decrypt(DecryptArgs),
     /// Create an age identity (key pair) file, or with --sealing an RSA sealing key pair
@@ -65,6 +65,15 @@ pub(crate) struct EncryptArgs {
     /// PGP fingerprints, comma-separated (encrypted with the gpg binary)
     #[arg(short = 'p', long = "pgp", env = "SOPS_PGP_FP", hide_env_values = true)]
     pub pgp: Option<String>,
+    /// AWS KMS key ARNs, comma-separated, each optionally ARN+ROLE_ARN to assume a role
+    #[arg(short = 'k', long = "kms", env = "SOPS_KMS_ARN", hide_env_values = true)]
+    pub kms: Option<String>,
+    /// KMS encryption context for the keys of --kms/--key-group, e.g. 'app:web,env:prod'
+    #[arg(long = "encryption-context", value_name = "K:V,K2:V2")]
+    pub encryption_context: Option<String>,
+    /// AWS shared-config profile for the keys of --kms/--key-group
+    #[arg(long = "aws-profile", value_name = "PROFILE")]
+    pub aws_profile: Option<String>,
     /// RSA sealing certificates (Sealed Secrets), PEM files; repeatable or comma-separated
     #[arg(long = "rsa", value_name = "CERT", env = "GITSEAL_RSA_CERTS", value_delimiter = ',')]
     pub rsa: Vec<String>,
@@ -72,7 +81,8 @@ pub(crate) struct EncryptArgs {
     /// cluster-wide (default: strict for a Kubernetes Secret manifest, else cluster-wide)
     #[arg(long = "rsa-scope", value_name = "SCOPE")]
     pub rsa_scope: Option<String>,
-    /// A key group, e.g. 'age:age1...,age1...;pgp:FPR;rsa:cert.pem' (repeatable; --age/--pgp/--rsa form the first group)
+    /// A key group, e.g. 'age:age1...,age1...;pgp:FPR;kms:ARN;rsa:cert.pem' (repeatable;
+    /// --age/--pgp/--kms/--rsa form the first group)
     #[arg(long = "key-group", value_name = "KIND:KEYS[;KIND:KEYS]")]
     pub key_group: Vec<String>,
     /// How many key groups are needed to decrypt (with several groups; default: all)

@@ -1,6 +1,7 @@
 //! `gitseal encrypt`.
 
 use gitseal_keys::age::Recipient;
+use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
 use gitseal_keys::sealing::{RsaRecipient, Scope};
 use gitseal_keys::{KeyError, MasterKey};
@@ -10,6 +11,21 @@ use super::args::EncryptArgs;
 use super::io::{read_input, write_output};
 use super::sealing_io::load_cert;
 use super::{Failure, EXIT_CONFLICT};
+
+/// sops `ErrorInvalidKMSEncryptionContextFormat`.
+const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
+
+/// What KMS keys given on the command line share: the encryption context and the profile.
+struct KmsOptions {
+    context: std::collections::BTreeMap<String, String>,
+    profile: String,
+}
+
+/// Everything `add_keys` needs besides the key list.
+struct KeyOptions {
+    rsa_scope: Option<Scope>,
+    kms: KmsOptions,
+}
 use crate::envelope::{self, EncryptOptions};
 use crate::selection::Rule;
 
@@ -21,13 +37,16 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
             Failure::new(1, format!("invalid --rsa-scope {s:?}: expected strict, namespace-wide or cluster-wide"))
         })?),
     };
-    let key_groups = key_groups(&a, rsa_scope)?;
+    let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
+        .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
+    let kms = KmsOptions { context, profile: a.aws_profile.clone().unwrap_or_default() };
+    let key_groups = key_groups(&a, &KeyOptions { rsa_scope, kms })?;
     let input = read_input(&a.io, true)?;
     if key_groups.is_empty() {
         return Err(Failure::new(
             1,
             format!(
-                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --rsa CERT or --key-group",
+                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group",
                 input.name
             ),
         ));
@@ -45,12 +64,13 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
 
 /// The key groups: `--age`/`--pgp`/`--rsa` (and their variables) form the first group when
 /// given; each `--key-group 'KIND:KEY,KEY;KIND:KEY'` adds one more.
-fn key_groups(a: &EncryptArgs, rsa_scope: Option<Scope>) -> Result<Vec<Vec<MasterKey>>, Failure> {
+fn key_groups(a: &EncryptArgs, o: &KeyOptions) -> Result<Vec<Vec<MasterKey>>, Failure> {
     let mut groups = Vec::new();
     let mut flat = Vec::new();
-    add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default(), rsa_scope)?;
-    add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default(), rsa_scope)?;
-    add_keys(&mut flat, "rsa", &a.rsa.join(","), rsa_scope)?;
+    add_keys(&mut flat, "kms", a.kms.as_deref().unwrap_or_default(), o)?;
+    add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default(), o)?;
+    add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default(), o)?;
+    add_keys(&mut flat, "rsa", &a.rsa.join(","), o)?;
     if !flat.is_empty() {
         groups.push(flat);
     }
@@ -65,7 +85,7 @@ fn key_groups(a: &EncryptArgs, rsa_scope: Option<Scope>) -> Result<Vec<Vec<Maste
                     ),
                 )
             })?;
-            add_keys(&mut group, kind.trim(), keys, rsa_scope)?;
+            add_keys(&mut group, kind.trim(), keys, o)?;
         }
         if group.is_empty() {
             return Err(Failure::new(1, format!("--key-group {spec:?}: a key group needs at least one master key")));
@@ -75,13 +95,15 @@ fn key_groups(a: &EncryptArgs, rsa_scope: Option<Scope>) -> Result<Vec<Vec<Maste
     Ok(groups)
 }
 
-fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, rsa_scope: Option<Scope>) -> Result<(), Failure> {
+fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, o: &KeyOptions) -> Result<(), Failure> {
     let keys: Result<Vec<MasterKey>, KeyError> = match kind {
         "age" => Recipient::parse_list(list).map(|v| v.into_iter().map(MasterKey::Age).collect()),
         "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
-        "rsa" => return add_rsa_keys(group, list, rsa_scope),
+        "kms" => KmsKey::parse_list(list, &o.kms.context, &o.kms.profile)
+            .map(|v| v.into_iter().map(MasterKey::Kms).collect()),
+        "rsa" => return add_rsa_keys(group, list, o.rsa_scope),
         other => {
-            return Err(Failure::new(1, format!("unknown key kind {other:?} in --key-group; use age, pgp or rsa")))
+            return Err(Failure::new(1, format!("unknown key kind {other:?} in --key-group; use age, pgp, kms or rsa")))
         }
     };
     group.extend(keys.map_err(|e| Failure::new(1, e.to_string()))?);

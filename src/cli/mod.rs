@@ -60,7 +60,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Encrypt(a) => encrypt::run(a),
+        Command::Encrypt(a) => encrypt::run(*a),
         Command::Decrypt(a) => decrypt::run(a),
         Command::Keygen(a) => keygen::run(a),
         Command::Seal(a) => seal::run(a),
