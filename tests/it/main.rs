@@ -12,6 +12,7 @@ mod fixtures;
 mod interop;
 mod key_groups;
 mod keys;
+mod kms;
 mod peers;
 mod pgp;
 mod rsa;

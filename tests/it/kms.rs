@@ -1,0 +1,245 @@
+//! AWS KMS master keys against moto server (PyPI `moto[server]`, in `.peers/venv`), started by
+//! each test on 127.0.0.1 on a free port and killed when the test ends: gitseal encrypts and real
+//! sops decrypts and the reverse, with an encryption context and with a role assumed through
+//! STS; a wrong context fails; an unreachable endpoint fails quickly. Nothing leaves 127.0.0.1:
+//! the endpoint is set with `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_KMS`), credentials are fake,
+//! and the instance metadata service is disabled.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::peers::{find_peer, manifest_dir, must, run, Peer, Work};
+
+const PLAIN: &str = "db:\n    user: admin\n    password: hunter2\nport: 5432\n";
+const ROLE: &str = "arn:aws:iam::123456789012:role/gitseal-test";
+
+/// A moto server on 127.0.0.1, killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that nothing listens on (the OS's choice, released again).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Moto {
+    /// Starts moto, waiting at most 30 s until it accepts connections. `None`: moto is missing
+    /// (the test is skipped; under CI it fails).
+    fn start() -> Option<Moto> {
+        let server = find_peer("moto_server")?;
+        let port = free_port();
+        let child = server
+            .cmd()
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// A new symmetric KMS key in moto; its ARN (made with boto3, which moto brings along).
+    fn create_key(&self) -> String {
+        let py = manifest_dir().join(".peers/venv/bin/python");
+        let script = "import boto3, sys\n\
+            kms = boto3.client('kms', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+            print(kms.create_key()['KeyMetadata']['Arn'])\n";
+        let mut cmd = Command::new(py);
+        aws_env(&mut cmd, &self.endpoint);
+        let out = must(cmd.args(["-c", script, &self.endpoint]), None);
+        String::from_utf8(out).unwrap().trim().to_string()
+    }
+}
+
+/// Fake credentials, a region, the endpoint, no shared config and no instance metadata.
+fn aws_env<'a>(cmd: &'a mut Command, endpoint: &str) -> &'a mut Command {
+    for var in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL_STS"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_SESSION_TOKEN", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+}
+
+fn gitseal(work: &Work, moto: &Moto) -> Command {
+    let mut cmd = work.gitseal();
+    aws_env(&mut cmd, &moto.endpoint);
+    cmd
+}
+
+fn sops(work: &Work, sops: &Peer, moto: &Moto) -> Command {
+    let mut cmd = work.peer(sops);
+    aws_env(&mut cmd, &moto.endpoint);
+    cmd
+}
+
+#[test]
+fn sops_decrypts_what_gitseal_wrapped_with_kms_and_the_reverse() {
+    let (Some(moto), Some(sops_peer)) = (Moto::start(), find_peer("sops")) else { return };
+    let work = Work::new();
+    let arn = moto.create_key();
+    work.write("plain.yaml", PLAIN);
+    let enc = must(
+        gitseal(&work, &moto).args([
+            "encrypt",
+            "--kms",
+            &arn,
+            "--encryption-context",
+            "env:test,app:demo",
+            "plain.yaml",
+        ]),
+        None,
+    );
+    let enc = String::from_utf8(enc).unwrap();
+    work.write("enc.yaml", &enc);
+    // The kms entry in sops's field order; context sorted; aws_profile always written.
+    let sops_block = enc.split("\nsops:\n").nth(1).unwrap();
+    let lines: Vec<&str> = sops_block.lines().collect();
+    assert_eq!(lines[0].trim(), "kms:", "{enc}");
+    let col = lines[1].find("- ").expect("a list item") + 2;
+    let entry: Vec<&str> = lines[1..]
+        .iter()
+        .take_while(|l| l.get(..col).is_some_and(|p| p.trim().is_empty() || p.trim() == "-"))
+        .filter(|l| !l[col..].starts_with(' '))
+        .map(|l| l[col..].split(':').next().unwrap())
+        .collect();
+    assert_eq!(entry, ["arn", "context", "created_at", "enc", "aws_profile"], "{enc}");
+    assert!(enc.contains("app: demo\n") && enc.find("app: demo") < enc.find("env: test"), "{enc}");
+    assert!(enc.contains("aws_profile: \"\""), "{enc}");
+
+    let out = must(sops(&work, &sops_peer, &moto).args(["decrypt", "enc.yaml"]), None);
+    assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
+    let out = must(gitseal(&work, &moto).args(["decrypt", "enc.yaml"]), None);
+    assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
+
+    // The reverse: sops wraps, gitseal opens.
+    must(
+        sops(&work, &sops_peer, &moto).args([
+            "encrypt",
+            "--kms",
+            &arn,
+            "--encryption-context",
+            "app:demo",
+            "--output",
+            "sops.yaml",
+            "plain.yaml",
+        ]),
+        None,
+    );
+    let out = must(gitseal(&work, &moto).args(["decrypt", "sops.yaml"]), None);
+    assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
+
+    // AWS_ENDPOINT_URL_KMS alone is enough too.
+    let mut cmd = gitseal(&work, &moto);
+    cmd.env_remove("AWS_ENDPOINT_URL").env("AWS_ENDPOINT_URL_KMS", &moto.endpoint);
+    assert_eq!(String::from_utf8(must(cmd.args(["decrypt", "sops.yaml"]), None)).unwrap(), PLAIN);
+}
+
+#[test]
+fn roles_are_assumed_through_sts_both_ways() {
+    let (Some(moto), Some(sops_peer)) = (Moto::start(), find_peer("sops")) else { return };
+    let work = Work::new();
+    let arn = moto.create_key();
+    work.write("plain.json", "{\"password\": \"hunter2\"}\n");
+    let key = format!("{arn}+{ROLE}");
+    let enc = must(gitseal(&work, &moto).args(["encrypt", "--kms", &key, "plain.json"]), None);
+    let text = String::from_utf8(enc.clone()).unwrap();
+    assert!(text.contains(&format!("\"role\": \"{ROLE}\"")), "{text}");
+    work.write("enc.json", enc);
+    let out = must(sops(&work, &sops_peer, &moto).args(["decrypt", "enc.json"]), None);
+    assert!(String::from_utf8(out).unwrap().contains("hunter2"));
+
+    must(sops(&work, &sops_peer, &moto).args(["encrypt", "--kms", &key, "--output", "sops.json", "plain.json"]), None);
+    let out = must(gitseal(&work, &moto).args(["decrypt", "sops.json"]), None);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["password"], "hunter2");
+}
+
+#[test]
+fn a_wrong_encryption_context_fails() {
+    let Some(moto) = Moto::start() else { return };
+    let work = Work::new();
+    let arn = moto.create_key();
+    work.write("plain.yaml", PLAIN);
+    let enc = must(
+        gitseal(&work, &moto).args(["encrypt", "--kms", &arn, "--encryption-context", "env:test", "plain.yaml"]),
+        None,
+    );
+    let enc = String::from_utf8(enc).unwrap();
+    work.write("wrong.yaml", enc.replace("env: test", "env: prod"));
+    let out = run(gitseal(&work, &moto).args(["decrypt", "--output", "out.yaml", "wrong.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    assert!(err.lines().next().unwrap().contains("wrong.yaml"), "{err}");
+    assert!(err.contains(&format!("kms {arn}")) && err.contains("encryption context"), "{err}");
+    assert!(!work.exists("out.yaml"));
+    assert!(!err.contains("hunter2"));
+
+    // A bad --encryption-context is sops's exit 6, before anything is read or called.
+    let out = run(
+        gitseal(&work, &moto).args(["encrypt", "--kms", &arn, "--encryption-context", "nocolon", "plain.yaml"]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nocolon"));
+    // A malformed ARN is refused at once.
+    let out = run(gitseal(&work, &moto).args(["encrypt", "--kms", "arn:aws:kms:nowhere", "plain.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("arn:aws:kms:nowhere"));
+}
+
+#[test]
+fn an_unreachable_endpoint_fails_quickly_and_clearly() {
+    let work = Work::new();
+    work.write("plain.yaml", PLAIN);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let mut cmd = work.gitseal();
+    aws_env(&mut cmd, &closed);
+    let started = Instant::now();
+    let out = run(cmd.args(["encrypt", "--kms", arn, "--output", "enc.yaml", "plain.yaml"]), None);
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert!(err.contains("plain.yaml") && err.contains(arn), "{err}");
+    assert!(err.contains("dispatch") || err.contains("connect") || err.contains("refused"), "{err}");
+    assert!(!work.exists("enc.yaml"));
+
+    // Decrypting: exit 128, the key named in the report.
+    let meta = format!(
+        "{PLAIN}sops:\n    kms:\n        - arn: {arn}\n          created_at: \"2026-01-01T00:00:00Z\"\n          enc: AQICAHg=\n          aws_profile: \"\"\n    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: ENC[AES256_GCM,data:AA==,iv:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]\n    unencrypted_suffix: _unencrypted\n    version: 3.11.0\n"
+    );
+    work.write("enc2.yaml", meta);
+    let mut cmd = work.gitseal();
+    aws_env(&mut cmd, &closed);
+    let started = Instant::now();
+    let out = run(cmd.args(["decrypt", "enc2.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(err.contains(&format!("kms {arn}")), "{err}");
+}
