@@ -97,7 +97,7 @@ pub fn encrypt(
         version: SOPS_VERSION.into(),
     };
     let mut meta_value = meta.to_value();
-    if !layout.entries.is_empty() {
+    if !layout.entries.is_empty() || !layout.aliases.is_empty() {
         if let Value::Map(fields) = &mut meta_value {
             let enc = cipher::encrypt(&key, layout.encode().as_bytes(), layout::AAD, ValueType::Str);
             fields.push((layout::FIELD.into(), Value::str(enc)));
@@ -190,9 +190,10 @@ impl Opened {
         if !opts.ignore_mac {
             self.verify_mac(key, &walk.mac())?;
         }
+        let mut layout = None;
         if output_format == self.doc.format {
             if let Some(enc) = self.layout.take() {
-                self.restore_layout(key, &enc, &mut warnings);
+                layout = self.restore_layout(key, &enc, &mut warnings);
             }
         }
         let emit_err = |e: formats::EmitError| Error::Emit { file: file.clone(), message: e.to_string() };
@@ -201,7 +202,11 @@ impl Opened {
             crate::treepath::extract(&self.doc, steps, output_format, opts.indent)
                 .map_err(|m| Error::Emit { file: file.clone(), message: m })?
         } else if output_format == self.doc.format {
-            formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?.into_bytes()
+            let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
+            match layout.filter(|l| !l.aliases.is_empty()) {
+                Some(l) => l.restore_aliases(&text).into_bytes(),
+                None => text.into_bytes(),
+            }
         } else if output_format == Format::Binary {
             binary_data(&self.doc).ok_or_else(|| Error::Emit {
                 file: file.clone(),
@@ -243,17 +248,20 @@ impl Opened {
 
     /// Puts back the source text of values whose layout was remembered; a layout that no longer
     /// fits the file is ignored with a warning (the values are right either way).
-    fn restore_layout(&mut self, key: &DataKey, enc: &str, warnings: &mut Vec<String>) {
+    fn restore_layout(&mut self, key: &DataKey, enc: &str, warnings: &mut Vec<String>) -> Option<Layout> {
         let layout = cipher::decrypt(key, enc, layout::AAD)
             .ok()
             .and_then(|(plain, _)| String::from_utf8(plain.to_vec()).ok())
             .and_then(|text| Layout::decode(&text));
         match layout {
-            Some(l) if l.apply(&mut self.doc.roots) => {}
-            _ => warnings.push(format!(
-                "the remembered layout ({}) does not match the file any more; values are written in canonical form",
-                layout::FIELD
-            )),
+            Some(l) if l.apply(&mut self.doc.roots) => Some(l),
+            _ => {
+                warnings.push(format!(
+                    "the remembered layout ({}) does not match the file any more; values are written in canonical form",
+                    layout::FIELD
+                ));
+                None
+            }
         }
     }
 

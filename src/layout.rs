@@ -25,6 +25,9 @@ pub struct Layout {
     pub count: usize,
     /// `(index, source text)` of the values whose text differs from the canonical one.
     pub entries: Vec<(usize, String)>,
+    /// Aliases written out as their expansion: (the text decryption writes for the expansion,
+    /// the `*name` text to put back), in document order.
+    pub aliases: Vec<(String, String)>,
 }
 
 impl Layout {
@@ -34,15 +37,43 @@ impl Layout {
         for (i, text) in &self.entries {
             out.push_str(&format!("{i} {}\n{text}", text.len()));
         }
+        for (expansion, alias) in &self.aliases {
+            out.push_str(&format!("* {} {}\n{expansion}{alias}", expansion.len(), alias.len()));
+        }
+        out
+    }
+
+    /// Swaps the alias expansions in decrypted output back to their `*name`, in order. An
+    /// expansion that is not found (the file was changed by another tool) stays expanded.
+    pub fn restore_aliases(&self, output: &str) -> String {
+        let mut out = String::with_capacity(output.len());
+        let mut rest = output;
+        for (expansion, alias) in &self.aliases {
+            if let Some(at) = rest.find(expansion.as_str()) {
+                out.push_str(&rest[..at]);
+                out.push_str(alias);
+                rest = &rest[at + expansion.len()..];
+            }
+        }
+        out.push_str(rest);
         out
     }
 
     /// Reads [`Layout::encode`]'s output; `None` when it is malformed.
     pub fn decode(s: &str) -> Option<Layout> {
         let (count, mut rest) = s.split_once('\n')?;
-        let mut layout = Layout { count: count.parse().ok()?, entries: Vec::new() };
+        let mut layout = Layout { count: count.parse().ok()?, entries: Vec::new(), aliases: Vec::new() };
         while !rest.is_empty() {
             let (head, tail) = rest.split_once('\n')?;
+            if let Some(lens) = head.strip_prefix("* ") {
+                let (a, b) = lens.split_once(' ')?;
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                let expansion = tail.get(..a)?;
+                let alias = tail.get(a..a + b)?;
+                layout.aliases.push((expansion.to_string(), alias.to_string()));
+                rest = &tail[a + b..];
+                continue;
+            }
             let (i, len) = head.split_once(' ')?;
             let len: usize = len.parse().ok()?;
             let text = tail.get(..len)?;
@@ -75,6 +106,7 @@ impl Layout {
 
 fn changed_leaves<'a>(node: &'a mut Node, out: &mut Vec<&'a mut gitseal_formats::Leaf>) {
     match node {
+        Node::Alias(a) => changed_leaves(&mut a.node, out),
         Node::Leaf(l) if l.changed => out.push(l),
         Node::Leaf(_) => {}
         Node::Map(items) => {
@@ -100,9 +132,15 @@ mod tests {
 
     #[test]
     fn encodes_and_decodes_any_text() {
-        let l = Layout { count: 7, entries: vec![(0, ">\n  a\n  b".into()), (5, "*x".into()), (6, String::new())] };
+        let l = Layout {
+            count: 7,
+            entries: vec![(0, ">\n  a\n  b".into()), (5, "*x".into()), (6, String::new())],
+            aliases: vec![("{a: 1}".into(), "*base".into())],
+        };
         let back = Layout::decode(&l.encode()).unwrap();
-        assert_eq!((back.count, back.entries), (7, l.entries));
+        let out = back.restore_aliases("x: {a: 1}\ny: {a: 1}\n");
+        assert_eq!((back.count, back.entries, back.aliases), (7, l.entries, l.aliases));
+        assert_eq!(out, "x: *base\ny: {a: 1}\n");
         assert!(Layout::decode("x\n").is_none());
         assert!(Layout::decode("1\n0 99\nshort").is_none());
     }

@@ -57,6 +57,8 @@ pub struct Walk<'k> {
     record: Option<(Format, Option<usize>, &'k str)>,
     /// What was remembered.
     pub layout: crate::layout::Layout,
+    /// How many alias expansions the walk is inside (their leaves' source text is the anchor's).
+    in_alias: usize,
 }
 
 impl<'k> Walk<'k> {
@@ -87,6 +89,7 @@ impl<'k> Walk<'k> {
             warnings: Vec::new(),
             record: None,
             layout: crate::layout::Layout::default(),
+            in_alias: 0,
         }
     }
 
@@ -145,7 +148,29 @@ impl<'k> Walk<'k> {
             Node::Leaf(leaf) => self.leaf(leaf),
             Node::Map(items) => self.map(items, false),
             Node::Seq(items) => self.seq(items),
+            Node::Alias(alias) => self.alias(alias),
         }
+    }
+
+    /// An alias to a collection is walked at its own path, as sops expands it. When it ends up
+    /// holding encrypted values the codec writes the expansion in its place; the layout memory
+    /// then keeps the `*name` text and what decryption will write there, to swap them back.
+    fn alias(&mut self, alias: &mut gitseal_formats::Alias) -> Result<(), WalkError> {
+        // Only the outermost expansion is swapped back: aliases inside it are part of its text.
+        let predicted = match self.record {
+            Some((Format::Yaml, _, _)) if self.in_alias == 0 => Some(decrypted_expansion(&alias.node)),
+            _ => None,
+        };
+        self.in_alias += 1;
+        let r = self.node(&mut alias.node);
+        self.in_alias -= 1;
+        r?;
+        if let (Some(text), Some((_, _, src))) = (predicted, self.record) {
+            if gitseal_formats::yaml_has_changed_leaf(&alias.node) {
+                self.layout.aliases.push((text, src[alias.span.start..alias.span.end].to_string()));
+            }
+        }
+        Ok(())
     }
 
     fn map(&mut self, items: &mut [MapItem], top: bool) -> Result<(), WalkError> {
@@ -285,8 +310,13 @@ impl<'k> Walk<'k> {
                     // spelling (`1e3`) when sops parses it to the same value.
                     let literal = sops_literal(leaf);
                     let payload = literal.map_or(&bytes[..], str::as_bytes);
-                    if let Some((format, indent, src)) = self.record {
-                        self.note_layout(format, indent, src, leaf, payload);
+                    match self.record {
+                        Some((format, indent, src)) if self.in_alias == 0 => {
+                            self.note_layout(format, indent, src, leaf, payload)
+                        }
+                        // Counted all the same, so indexes match the decrypted leaves.
+                        Some(_) => self.layout.count += 1,
+                        None => {}
                     }
                     leaf.value = Scalar::Str(self.cipher.encrypt(payload, self.aad(), ty));
                     leaf.literal = None;
@@ -320,6 +350,30 @@ impl<'k> Walk<'k> {
         }
         Ok(())
     }
+}
+
+/// What decrypting writes for an alias expansion: the expansion in flow style with every
+/// number and boolean spelled as its encrypted payload (see [`sops_literal`]).
+fn decrypted_expansion(node: &Node) -> String {
+    fn payload_literals(node: &mut Node) {
+        match node {
+            Node::Leaf(l) => l.literal = sops_literal(l).map(str::to_string),
+            Node::Map(items) => items.iter_mut().for_each(|i| {
+                if let MapItem::Entry(e) = i {
+                    payload_literals(&mut e.value)
+                }
+            }),
+            Node::Seq(items) => items.iter_mut().for_each(|i| {
+                if let SeqItem::Node { node, .. } = i {
+                    payload_literals(node)
+                }
+            }),
+            Node::Alias(a) => payload_literals(&mut a.node),
+        }
+    }
+    let mut copy = node.clone();
+    payload_literals(&mut copy);
+    gitseal_formats::yaml_flow_text(&copy)
 }
 
 /// The source spelling of a number or boolean when Go's strconv (what sops decrypts with)
@@ -397,7 +451,7 @@ mod tests {
         let src = "a:\n  \"b:c\":\n    - d: not-encrypted\n";
         let mut doc = gitseal_formats::parse(Format::Yaml, src).unwrap();
         let mut walk = Walk::new(&key, Rule::default(), false, Direction::Decrypt, |k| k == "sops");
-        let err = walk.document(&mut doc.roots[0].node).err().expect("a plain value must not decrypt");
+        let err = walk.document(&mut doc.roots[0].node).expect_err("a plain value must not decrypt");
         assert_eq!(err.path, r#"["a"]["b:c"]["d"]"#);
         assert!(!err.message.contains("not-encrypted"), "{}", err.message);
     }

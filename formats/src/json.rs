@@ -486,7 +486,7 @@ fn colon_of(src: &str, key_start: usize) -> &str {
 }
 
 fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String)>) -> Result<(), EmitError> {
-    match node {
+    match node.resolved() {
         Node::Leaf(leaf) if leaf.changed => {
             let text = match (&leaf.literal, &leaf.value) {
                 (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => l.clone(),
@@ -494,6 +494,8 @@ fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String
             };
             edits.push((leaf.span, text));
         }
+        // JSON has no aliases.
+        Node::Alias(_) => {}
         Node::Leaf(_) => {}
         Node::Map(items) => {
             for e in items.iter().filter_map(as_entry) {

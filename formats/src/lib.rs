@@ -21,7 +21,7 @@ mod toml;
 mod value;
 mod yaml;
 
-pub use model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
+pub use model::{Alias, Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 pub use scalar::{format_float, parse_rfc3339, Timestamp};
 pub use value::Value;
 
@@ -126,6 +126,17 @@ pub fn decrypted_text(
         Format::Yaml => Some(yaml::decrypted_text(src, indent.unwrap_or(4), leaf, payload)),
         _ => None,
     }
+}
+
+/// YAML flow-style text of a node on one line (strings double-quoted), as the codec writes an
+/// alias expansion that holds encrypted values.
+pub fn yaml_flow_text(node: &Node) -> String {
+    yaml::flow_text(node)
+}
+
+/// True when a leaf inside `node` was changed (an alias expansion the codec will write out).
+pub fn yaml_has_changed_leaf(node: &Node) -> bool {
+    yaml::has_changed_leaf(node)
 }
 
 /// The `sops` metadata of a parsed document (from its first root), as a plain value tree:

@@ -140,7 +140,7 @@ pub enum Style {
 }
 
 /// A scalar leaf of the tree.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Leaf {
     /// Its value: the parsed value, or the new one once `changed` is set.
     pub value: Scalar,
@@ -166,7 +166,7 @@ pub struct Leaf {
 }
 
 /// A comment: the text after its `#` (or `;` for INI), and the span of the whole comment.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Comment {
     /// Text after the comment character, as sops keeps it (`# foo` -> ` foo`).
     pub text: String,
@@ -175,6 +175,25 @@ pub struct Comment {
     pub span: Span,
     /// True when `text` was set by the envelope and must be written.
     pub changed: bool,
+}
+
+// Leaves may hold secrets (the value, the literal): Debug shows only their shape.
+impl std::fmt::Debug for Leaf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leaf")
+            .field("value", &self.value)
+            .field("span", &self.span)
+            .field("style", &self.style)
+            .field("changed", &self.changed)
+            .field("literal", &self.literal.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Comment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Comment").field("span", &self.span).field("changed", &self.changed).finish_non_exhaustive()
+    }
 }
 
 // Comments are encrypted too, so they may hold secrets.
@@ -193,6 +212,18 @@ pub enum Node {
     Seq(Vec<SeqItem>),
     /// A scalar.
     Leaf(Leaf),
+    /// A YAML alias (`*name`) to a mapping or sequence, expanded as sops does: `node` is a copy
+    /// of the anchored collection, walked and encrypted at the alias's own key path.
+    Alias(Box<Alias>),
+}
+
+/// An alias to a collection and its expansion.
+#[derive(Clone, Debug)]
+pub struct Alias {
+    /// The `*name` text.
+    pub span: Span,
+    /// The copy of the anchored mapping or sequence (its inner spans are the anchor's).
+    pub node: Node,
 }
 
 /// An item of a mapping.
@@ -253,9 +284,17 @@ pub struct Document {
 }
 
 impl Node {
+    /// The node itself, or for an alias its expansion.
+    pub fn resolved(&self) -> &Node {
+        match self {
+            Node::Alias(a) => a.node.resolved(),
+            other => other,
+        }
+    }
+
     /// The entry with key `key` when this node is a mapping.
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        match self {
+        match self.resolved() {
             Node::Map(items) => items.iter().find_map(|item| match item {
                 MapItem::Entry(e) if e.key == key => Some(e),
                 _ => None,

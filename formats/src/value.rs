@@ -31,7 +31,8 @@ impl Value {
 
     /// The tree of a parsed node, comments dropped.
     pub fn from_node(node: &Node) -> Value {
-        match node {
+        match node.resolved() {
+            Node::Alias(a) => Value::from_node(&a.node),
             Node::Map(items) => Value::Map(
                 items
                     .iter()

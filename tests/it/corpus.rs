@@ -11,6 +11,7 @@ use gitseal_formats::Format;
 use gitseal_keys::age::{Identities, Recipient};
 use gitseal_keys::MasterKey;
 
+use crate::fixtures::without_comment_lines;
 use crate::peers::{find_peer, manifest_dir, run_ok, Work, DEMO_RECIPIENT};
 
 /// Files gitseal refuses, with a word of the error that says why.
@@ -18,9 +19,6 @@ const REFUSED: &[(&str, &str)] = &[
     // sops cannot read non-string keys (`200:`) or a top-level sequence; gitseal says so.
     ("OAI__OpenAPI-Specification__examples__v3.0__petstore.yaml", "not a string"),
     ("geerlingguy__mac-dev-playbook__main.yml", "must be a mapping"),
-    // Aliases to mappings (YAML merge keys `<<: *base`) are not supported yet.
-    ("getsentry__self-hosted__docker-compose.yml", "refers to a mapping or sequence"),
-    ("svenfuchs__rails-i18n__rails__locale__ja.yml", "refers to a mapping or sequence"),
     // Already sops-encrypted samples.
     ("getsops__sops__example.yaml", "already encrypted"),
     ("getsops__sops__example.json", "already encrypted"),
@@ -92,7 +90,8 @@ fn every_accepted_file_round_trips_byte_for_byte() {
 }
 
 /// For each text file sops itself can encrypt and decrypt: sops decrypts gitseal's file to the
-/// same bytes as its own round trip of the original.
+/// same data as its own round trip of the original (the same bytes, comment lines aside), with
+/// nothing left encrypted.
 #[test]
 fn sops_reads_gitseal_corpus_files_as_its_own() {
     let Some(sops) = find_peer("sops") else { return };
@@ -121,7 +120,13 @@ fn sops_reads_gitseal_corpus_files_as_its_own() {
         match run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "--output", &ours_enc, &plain]), None)
             .and_then(|_| run_ok(work.peer_with_key(&sops).args(["decrypt", &ours_enc]), None))
         {
-            Ok(ours) if ours == theirs => compared += 1,
+            // sops copies an anchor's comments into every alias it expands; gitseal writes an
+            // expansion without them. Comment lines aside, the outputs must be identical, and
+            // every comment of gitseal's file must have decrypted.
+            Ok(ours) if String::from_utf8_lossy(&ours).contains("ENC[") => {
+                failures.push(format!("{name}: sops left something encrypted in gitseal's file"))
+            }
+            Ok(ours) if without_comment_lines(&ours) == without_comment_lines(&theirs) => compared += 1,
             Ok(_) => failures.push(format!("{name}: sops decrypts gitseal's file to other bytes than its own")),
             Err(e) => failures.push(format!("{name}: {e}")),
         }

@@ -178,6 +178,7 @@ fn decrypted_literal(l: &Leaf) -> Option<String> {
 
 fn visit(node: &mut Node, leaf: &mut dyn FnMut(&mut Leaf), comment: &mut dyn FnMut(&mut Comment)) {
     match node {
+        Node::Alias(a) => visit(&mut a.node, leaf, comment),
         Node::Leaf(l) => leaf(l),
         Node::Map(items) => {
             for i in items {

@@ -74,8 +74,10 @@ fn node_edits(
     path: &mut Vec<String>,
     edits: &mut Vec<(Span, String)>,
 ) -> Result<(), EmitError> {
-    match node {
+    match node.resolved() {
         Node::Leaf(l) if l.changed => edits.push((l.span, render_leaf(l, src, path)?)),
+        // TOML has no aliases.
+        Node::Alias(_) => {}
         Node::Leaf(_) => {}
         Node::Map(items) => {
             for item in items {
@@ -391,7 +393,8 @@ struct Emitter<'a> {
 
 /// True for a value written as a `[table]` or `[[array of tables]]` rather than inline.
 fn is_table(n: &Node) -> bool {
-    match n {
+    match n.resolved() {
+        Node::Alias(a) => is_table(&a.node),
         Node::Map(_) => true,
         Node::Seq(items) => {
             let mut nodes = items.iter().filter_map(|i| match i {
@@ -435,20 +438,22 @@ impl Emitter<'_> {
         for e in tables {
             keys.push(key_text(&e.key));
             path.push(e.key.clone());
-            match &e.value {
+            match e.value.resolved() {
                 Node::Map(items) => {
                     self.header(&format!("[{}]", keys.join(".")));
                     self.body(&items.iter().collect::<Vec<_>>(), keys, path)?;
                 }
                 Node::Seq(elements) => {
                     for el in elements {
-                        if let SeqItem::Node { node: Node::Map(items), .. } = el {
-                            self.header(&format!("[[{}]]", keys.join(".")));
-                            self.body(&items.iter().collect::<Vec<_>>(), keys, path)?;
+                        if let SeqItem::Node { node, .. } = el {
+                            if let Node::Map(items) = node.resolved() {
+                                self.header(&format!("[[{}]]", keys.join(".")));
+                                self.body(&items.iter().collect::<Vec<_>>(), keys, path)?;
+                            }
                         }
                     }
                 }
-                Node::Leaf(_) => {}
+                Node::Leaf(_) | Node::Alias(_) => {}
             }
             keys.pop();
             path.pop();
@@ -476,7 +481,8 @@ impl Emitter<'_> {
 
 /// An inline value: a scalar, `[a, b]` or `{ k = v }`.
 fn inline(n: &Node, path: &mut Vec<String>) -> Result<String, EmitError> {
-    match n {
+    match n.resolved() {
+        Node::Alias(a) => inline(&a.node, path),
         Node::Leaf(l) => scalar_text(&l.value, path),
         Node::Seq(items) => {
             let mut parts = Vec::new();

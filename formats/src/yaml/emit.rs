@@ -67,10 +67,18 @@ fn removal_span(src: &str, span: Span) -> Span {
 fn flow_root(src: &str, node: &Node, end: usize) -> Option<usize> {
     let Node::Map(items) = node else { return None };
     if !items.iter().any(|i| matches!(i, MapItem::Entry(_))) {
-        // An empty mapping: `{}` when the last line with content (not a comment) ends with `}`.
-        let last = src[..end].lines().rev().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
-        let at = src[..end].rfind(last)? + last.len();
-        return last.ends_with('}').then_some(at - 1);
+        // An empty mapping: `{}` when the last code (comments aside) before the end is `}`.
+        let mut line_end = end;
+        for line in src[..end].lines().rev() {
+            let line_start = line_end.saturating_sub(line.len());
+            let code = code_of(line).trim_end();
+            line_end = line_start.saturating_sub(1);
+            if code.trim().is_empty() {
+                continue;
+            }
+            return code.ends_with('}').then(|| line_start + code.len() - 1);
+        }
+        return None;
     }
     let entries: Vec<&crate::model::Entry> = items
         .iter()
@@ -101,16 +109,20 @@ fn flow_root(src: &str, node: &Node, end: usize) -> Option<usize> {
 /// markers, directives, comments and the `{` can stand there).
 fn opens_flow_mapping(before: &str) -> bool {
     for line in before.lines().rev() {
-        let code = match line.find('#') {
-            Some(h) if h == 0 || line[..h].ends_with([' ', '\t']) => &line[..h],
-            _ => line,
-        };
-        let code = code.trim();
+        let code = code_of(line).trim();
         if !code.is_empty() {
             return code.ends_with('{');
         }
     }
     false
+}
+
+/// A line without its comment (only used on lines that hold no quoted text).
+fn code_of(line: &str) -> &str {
+    match line.find('#') {
+        Some(h) if h == 0 || line[..h].ends_with([' ', '\t']) => &line[..h],
+        _ => line,
+    }
 }
 
 /// The `sops` entry added to a top-level flow mapping, written as JSON (which YAML's flow style
@@ -213,6 +225,56 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
                 }
             }
         }
+        // An alias whose expansion holds encrypted values is written out, as sops does, in flow
+        // style in place of the `*name`; an untouched one stays an alias.
+        Node::Alias(a) if has_changed_leaf(&a.node) => edits.push((a.span, flow_text(&a.node))),
+        Node::Alias(_) => {}
+    }
+}
+
+/// True when a leaf inside `node` was changed by the envelope.
+pub(crate) fn has_changed_leaf(node: &Node) -> bool {
+    match node {
+        Node::Leaf(l) => l.changed,
+        Node::Map(items) => items.iter().any(|i| matches!(i, MapItem::Entry(e) if has_changed_leaf(&e.value))),
+        Node::Seq(items) => items.iter().any(|i| matches!(i, SeqItem::Node { node, .. } if has_changed_leaf(node))),
+        Node::Alias(a) => has_changed_leaf(&a.node),
+    }
+}
+
+/// A node on one line in flow style: strings double-quoted (an encrypted value cannot be plain
+/// there), other scalars as their literal when it still reads as the value. Comments are left
+/// out (flow collections written here replace an alias, which has none).
+pub(crate) fn flow_text(node: &Node) -> String {
+    match node.resolved() {
+        Node::Leaf(l) => match &l.value {
+            Scalar::Str(s) => double_quoted(s),
+            _ => render_leaf(l, &l.value, 0, 2),
+        },
+        Node::Map(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(|i| match i {
+                    MapItem::Entry(e) => {
+                        let key = if is_plain_safe(&e.key, true) { e.key.clone() } else { double_quoted(&e.key) };
+                        Some(format!("{key}: {}", flow_text(&e.value)))
+                    }
+                    MapItem::Comment(_) => None,
+                })
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Node::Seq(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(|i| match i {
+                    SeqItem::Node { node, .. } => Some(flow_text(node)),
+                    SeqItem::Comment(_) => None,
+                })
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Node::Alias(_) => unreachable!("resolved"),
     }
 }
 
@@ -251,7 +313,8 @@ pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, Emi
 }
 
 fn emit_node_top(out: &mut String, node: &Node, step: usize) {
-    match node {
+    match node.resolved() {
+        Node::Alias(a) => emit_node_top(out, &a.node, step),
         Node::Seq(items) => emit_seq(out, items, 0, step),
         Node::Leaf(l) => {
             out.push_str(&scalar_text(&l.value, 0, step));
@@ -299,7 +362,13 @@ fn emit_entry(out: &mut String, key: &str, value: &Node, col: usize, step: usize
     pad(out, col);
     out.push_str(&key_text(key));
     out.push(':');
+    emit_value_after_key(out, value, col, step);
+}
+
+/// The value of an entry at `col`, after its `key:`.
+fn emit_value_after_key(out: &mut String, value: &Node, col: usize, step: usize) {
     match value {
+        Node::Alias(a) => emit_value_after_key(out, &a.node, col, step),
         Node::Leaf(Leaf { value: Scalar::Null, .. }) => out.push('\n'),
         Node::Leaf(l) => {
             out.push(' ');
@@ -339,28 +408,34 @@ fn emit_seq(out: &mut String, items: &[SeqItem], col: usize, step: usize) {
             SeqItem::Node { node, .. } => {
                 pad(out, col);
                 out.push('-');
-                match node {
-                    Node::Leaf(l) => {
-                        out.push(' ');
-                        out.push_str(&scalar_text(&l.value, col, step));
-                        out.push('\n');
-                    }
-                    Node::Map(m) if !has_entries_map(m) => out.push_str(" {}\n"),
-                    Node::Seq(s) if !has_entries_seq(s) => out.push_str(" []\n"),
-                    Node::Map(m) => {
-                        let mut inner = String::new();
-                        emit_map(&mut inner, m, col + 2, step, false);
-                        out.push(' ');
-                        out.push_str(&inner[col + 2..]);
-                    }
-                    Node::Seq(s) => {
-                        let mut inner = String::new();
-                        emit_seq(&mut inner, s, col + 2, step);
-                        out.push(' ');
-                        out.push_str(&inner[col + 2..]);
-                    }
-                }
+                emit_seq_item(out, node, col, step);
             }
+        }
+    }
+}
+
+/// A sequence item's value after its `-`.
+fn emit_seq_item(out: &mut String, node: &Node, col: usize, step: usize) {
+    match node {
+        Node::Alias(a) => emit_seq_item(out, &a.node, col, step),
+        Node::Leaf(l) => {
+            out.push(' ');
+            out.push_str(&scalar_text(&l.value, col, step));
+            out.push('\n');
+        }
+        Node::Map(m) if !has_entries_map(m) => out.push_str(" {}\n"),
+        Node::Seq(s) if !has_entries_seq(s) => out.push_str(" []\n"),
+        Node::Map(m) => {
+            let mut inner = String::new();
+            emit_map(&mut inner, m, col + 2, step, false);
+            out.push(' ');
+            out.push_str(&inner[col + 2..]);
+        }
+        Node::Seq(s) => {
+            let mut inner = String::new();
+            emit_seq(&mut inner, s, col + 2, step);
+            out.push(' ');
+            out.push_str(&inner[col + 2..]);
         }
     }
 }

@@ -6,7 +6,7 @@ mod render;
 mod resolve;
 mod shield;
 
-pub(crate) use emit::{emit, write};
+pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
 pub(crate) use parse::parse;
 pub(crate) use render::decrypted_text;
 

@@ -164,6 +164,9 @@ impl<'s> Source<'s> {
             Event::Scalar(_, style @ (ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted), _, _) => {
                 end = quoted_end(src, start, end, style == ScalarStyle::SingleQuoted);
             }
+            // A collection's span runs on over the comments between its anchor or tag and its
+            // first item; it ends with those properties (or its bracket).
+            Event::MappingStart(..) | Event::SequenceStart(..) => end = properties_end(src, start, end),
             Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) => {
                 let h = find_block_header(src, prev_end, start, end);
                 header = Some(h);
@@ -502,10 +505,10 @@ impl<'s> Builder<'s> {
                 };
                 Ok((Node::Leaf(leaf), end))
             }
-            Some(_) => Err(self.err(
-                start,
-                format!("alias at {} refers to a mapping or sequence, which is not supported yet", self.path_text()),
-            )),
+            Some(node) => {
+                let node = node.clone();
+                Ok((Node::Alias(Box::new(crate::model::Alias { span: Span::new(start, end), node })), end))
+            }
             None => Err(self.err(start, "alias refers to an unknown anchor")),
         }
     }
@@ -686,6 +689,27 @@ fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, St
         }
     }
     i
+}
+
+/// End of the `&anchor`/`!tag` properties (and a `{`/`[`) that start at `start`.
+fn properties_end(src: &str, start: usize, end: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = start;
+    let mut last = start;
+    while i < end {
+        match b[i] {
+            b'&' | b'!' => {
+                while i < end && !b[i].is_ascii_whitespace() && !matches!(b[i], b'{' | b'[') {
+                    i += 1;
+                }
+                last = i;
+            }
+            b'{' | b'[' => return i + 1,
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => break,
+        }
+    }
+    last
 }
 
 /// One past the closing quote of the quoted scalar that starts (after any properties) in

@@ -214,3 +214,56 @@ fn several_documents_cannot_become_one_json_or_dotenv_file() {
     }
     assert!(crate::emit(&doc, Format::Yaml, WriteOptions::default()).unwrap().contains("---\nb: 2\n"));
 }
+
+#[test]
+fn aliases_to_collections_are_expanded_in_place_when_their_values_change() {
+    let src = "base: &b\n  x: 1\n  y: two\nsvc:\n  <<: *b\n  z: 3\nlist: &l [a, b]\nother: *l\n";
+    let mut doc = parse(Format::Yaml, src).unwrap();
+    // Untouched, the alias is written back as it is.
+    assert_eq!(write(&doc, src, WriteOptions::default()).unwrap(), src);
+    let svc = leaf_or_alias(&mut doc.roots[0].node, "svc");
+    let Node::Alias(alias) = leaf_or_alias(svc, "<<") else { panic!("<< is an alias") };
+    assert_eq!(&src[alias.span.start..alias.span.end], "*b");
+    // Once a value inside changes, the expansion replaces the alias, in flow style.
+    let Node::Map(inner) = &mut alias.node else { panic!() };
+    if let MapItem::Entry(e) = &mut inner[1] {
+        if let Node::Leaf(l) = &mut e.value {
+            l.value = Scalar::Str("ENC[x]".into());
+            l.changed = true;
+        }
+    }
+    let out = write(&doc, src, WriteOptions::default()).unwrap();
+    assert!(out.contains("  <<: {x: 1, y: \"ENC[x]\"}\n"), "{out}");
+    assert!(out.contains("other: *l\n"), "{out}");
+}
+
+fn leaf_or_alias<'a>(node: &'a mut Node, key: &str) -> &'a mut Node {
+    let Node::Map(items) = node else { panic!("not a map") };
+    items
+        .iter_mut()
+        .find_map(|i| match i {
+            MapItem::Entry(e) if e.key == key => Some(&mut e.value),
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// Regression: saphyr's span of an anchored collection runs over the comments after the
+/// anchor, which were then left out of the tree (and so never encrypted).
+#[test]
+fn comments_after_an_anchor_belong_to_the_collection() {
+    let src = "x: &h\n  # after the anchor\n  a: 1\ny: !tag\n  - # in a tagged list\n    b\n";
+    let doc = parse(Format::Yaml, src).unwrap();
+    assert_eq!(comment_texts(map(&doc.roots[0].node, "x")), [" after the anchor"]);
+    let Node::Seq(items) = &doc.roots[0].node.get("y").unwrap().value else { panic!() };
+    assert!(items.iter().any(|i| matches!(i, SeqItem::Comment(c) if c.text == " in a tagged list")), "{items:?}");
+}
+
+#[test]
+fn debug_output_shows_no_values_literals_or_comments() {
+    let doc = parse(Format::Yaml, "# db password is hunter2\nport: 0x1F\nkey: s3cr3t\n").unwrap();
+    let shown = format!("{doc:?}");
+    for secret in ["hunter2", "0x1F", "s3cr3t"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}
