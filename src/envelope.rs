@@ -150,7 +150,7 @@ pub struct DecryptOptions<'a> {
 pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Error> {
     let src = text(input, file)?;
     if src.trim().is_empty() {
-        return Err(Error::Empty { file: file.into() });
+        return Err(Error::NotEncrypted { file: file.into() });
     }
     let parse_format = if input_format == Format::Binary { Format::Json } else { input_format };
     let doc = parse(parse_format, src, file).map_err(|e| match e {
@@ -200,7 +200,7 @@ impl Opened {
         let wopts = WriteOptions { metadata: None, strip_metadata: true, indent: opts.indent };
         let output = if let Some(steps) = opts.extract {
             crate::treepath::extract(&self.doc, steps, output_format, opts.indent)
-                .map_err(|m| Error::Emit { file: file.clone(), message: m })?
+                .map_err(|m| Error::NotFound { file: file.clone(), message: m })?
         } else if output_format == self.doc.format {
             let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
             match layout.filter(|l| !l.aliases.is_empty()) {

@@ -75,6 +75,14 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// `--extract` named a part of the tree that is not there (sops exits 1 too).
+    #[error("{file}: {message}")]
+    NotFound {
+        /// The file.
+        file: String,
+        /// Which path component is missing.
+        message: String,
+    },
     /// The output could not be produced in the requested format.
     #[error("{file}: {message}")]
     Emit {
@@ -92,7 +100,7 @@ impl Error {
             Error::Parse { .. } => 2,
             Error::Empty { .. } => 92,
             Error::AlreadyEncrypted { .. } => 203,
-            Error::NotEncrypted { .. } | Error::Metadata { .. } => 1,
+            Error::NotEncrypted { .. } | Error::Metadata { .. } | Error::NotFound { .. } => 1,
             Error::DataKey { .. } => 128,
             Error::DecryptValue { .. } => 25,
             Error::EncryptValue { .. } => 23,

@@ -15,8 +15,11 @@ use crate::{EmitError, ParseError, WriteOptions};
 const PREFIX: &str = "sops_";
 const MAP_SEP: &str = "__map_";
 const LIST_SEP: &str = "__list_";
-/// Largest list index accepted when rebuilding metadata (guards against huge allocations).
-const MAX_LIST_INDEX: usize = 10_000;
+/// Largest list index accepted when rebuilding metadata (sops has at most 255 key groups):
+/// guards against huge allocations from a hostile file.
+const MAX_LIST_INDEX: usize = 1_000;
+/// Most flattened metadata keys read (real metadata has a few dozen): keeps rebuilding linear.
+const MAX_METADATA_KEYS: usize = 10_000;
 
 /// Parses dotenv text.
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
@@ -113,14 +116,17 @@ pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, Emi
 /// The metadata held in the `sops_*` entries, rebuilt as a tree.
 pub(crate) fn metadata(doc: &Document) -> Option<Value> {
     let mut tree = Value::Map(Vec::new());
-    let mut found = false;
+    let mut found = 0usize;
     for e in root_items(doc)?.iter().filter_map(as_entry) {
         let Some(flat) = e.key.strip_prefix(PREFIX) else { continue };
-        found = true;
+        found += 1;
+        if found > MAX_METADATA_KEYS {
+            return None;
+        }
         let (Some(path), Node::Leaf(leaf)) = (split_path(flat), &e.value) else { continue };
         insert(&mut tree, &path, typed(&path, scalar_text(&leaf.value)));
     }
-    found.then_some(tree)
+    (found > 0).then_some(tree)
 }
 
 /// True when any top-level key starts with `sops_`.
@@ -520,6 +526,18 @@ mod tests {
         let doc = parse(src).unwrap();
         let out = write(&doc, src, WriteOptions { strip_metadata: true, ..opts() }).unwrap();
         assert_eq!(out, "A=1\n# c");
+    }
+
+    #[test]
+    fn hostile_metadata_keys_cannot_blow_up_memory() {
+        let src: String = (0..2000).map(|i| format!("sops_k{i}__list_10000=x\nsops_j{i}__list_999=y\n")).collect();
+        let doc = parse(&src).unwrap();
+        let meta = metadata(&doc).unwrap();
+        let Value::Map(items) = &meta else { panic!("not a map") };
+        // Indexes above the cap are dropped, the rest stay bounded.
+        assert!(items.iter().all(|(_, v)| !matches!(v, Value::Seq(s) if s.len() > 1000)));
+        let many: String = (0..10_001).map(|i| format!("sops_k{i}=x\n")).collect();
+        assert!(metadata(&parse(&many).unwrap()).is_none());
     }
 
     #[test]

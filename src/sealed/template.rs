@@ -234,6 +234,10 @@ struct Parser {
     pos: usize,
 }
 
+/// Largest `indent`/`nindent` width: a template comes from the manifest, which an attacker may
+/// write, and must not be able to exhaust memory.
+const MAX_INDENT: usize = 1024;
+
 const CONTROL: &[&str] = &["if", "else", "end", "range", "with", "define", "template", "block", "break", "continue"];
 
 impl Parser {
@@ -430,8 +434,11 @@ fn call(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
         "hasSuffix" => (arity(2)?, V::Bool(s(1)?.ends_with(&s(0)?))).1,
         "indent" | "nindent" => {
             arity(2)?;
-            let pad =
-                " ".repeat(usize::try_from(args[0].as_int(name)?).map_err(|_| format!("{name}: negative width"))?);
+            let width = usize::try_from(args[0].as_int(name)?).map_err(|_| format!("{name}: negative width"))?;
+            if width > MAX_INDENT {
+                return Err(format!("{name}: width {width} is larger than {MAX_INDENT}"));
+            }
+            let pad = " ".repeat(width);
             let body = format!("{pad}{}", s(1)?.replace('\n', &format!("\n{pad}")));
             V::Str(if name == "nindent" { format!("\n{body}") } else { body })
         }
@@ -558,6 +565,13 @@ mod tests {
             "adm Admin 'admin'"
         );
         assert_eq!(r("x  {{- .user -}}  y {{/* comment */}}z"), "xadminy z");
+    }
+
+    #[test]
+    fn huge_indents_are_refused_not_allocated() {
+        let err = render("{{ indent 9223372036854775807 \"a\" }}", &items()).unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+        assert!(render("{{ nindent 5000 \"a\" }}", &items()).is_err());
     }
 
     #[test]

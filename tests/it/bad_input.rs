@@ -74,6 +74,25 @@ fn empty_file_fails_92() {
 }
 
 #[test]
+fn decrypting_an_empty_file_fails_1_as_not_encrypted() {
+    let work = Work::new();
+    work.write("empty.yaml", "");
+    expect_rejected(&work, "decrypt", &[], "empty.yaml", Some(1), true);
+}
+
+#[test]
+fn extracting_a_missing_key_fails_1() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    let enc = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "nested.yaml"]), None);
+    assert!(enc.status.success());
+    work.write("nested.enc.yaml", &enc.stdout);
+    let out = run(work.gitseal_with_key().args(["decrypt", "--extract", "[\"zzz\"]", "nested.enc.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zzz"));
+}
+
+#[test]
 fn encrypting_an_encrypted_file_fails_203() {
     let work = Work::new();
     work.copy_fixture("nested.yaml");

@@ -193,3 +193,17 @@ fn extract_prints_what_sops_prints() {
     let theirs = run_ok(work.peer_with_key(&sops).args(args), None).unwrap_or_else(|e| panic!("{e}"));
     same_json("gitseal", &ours, "sops", &theirs, false).unwrap_or_else(|e| panic!("--extract {path}: {e}"));
 }
+
+/// sops 3.11 reads every JSON number as a float, so its MAC covers 9007199254740992 for the
+/// integer 9007199254740993; gitseal must compute the same MAC or sops refuses the file.
+#[test]
+fn json_integers_beyond_2_53_keep_a_mac_sops_accepts() {
+    let Some(sops) = find_peer("sops") else { return };
+    let work = Work::new();
+    work.write("big.json", "{\"id_unencrypted\": 9007199254740993, \"pw\": \"x\", \"n\": 9007199254740993}\n");
+    let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "big.json"]), None).unwrap();
+    work.write("big.enc.json", &enc);
+    run_ok(work.peer_with_key(&sops).args(["decrypt", "big.enc.json"]), None).unwrap_or_else(|e| panic!("{e}"));
+    let ours = run_ok(work.gitseal_with_key().args(["decrypt", "big.enc.json"]), None).unwrap();
+    assert_eq!(ours, work.read("big.json"), "gitseal keeps the integer's digits");
+}

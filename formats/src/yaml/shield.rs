@@ -49,7 +49,8 @@ impl Shielded {
                 }
             }
         }
-        if tokens.is_empty() {
+        // A placeholder must never match text of the file itself.
+        if tokens.is_empty() || src.contains(OPEN) {
             return None;
         }
         let mut text = String::with_capacity(src.len() / 4);
@@ -97,13 +98,28 @@ impl Shielded {
         if (s, e) == (start, end) || (s, e) == (start + 1, end - 1) {
             return Cow::Owned(src[s..e].to_string());
         }
-        let mut out = value.into_owned();
-        for (i, &(s, e)) in self.tokens.iter().enumerate().skip(first) {
-            if s >= end {
-                break;
+        // One pass over the value: each `~g<index>~` of a token inside this span becomes it.
+        let last = self.tokens.partition_point(|&(s, _)| s < end);
+        let mut out = String::with_capacity(value.len() + 160 * (last - first));
+        let mut rest: &str = &value;
+        while let Some(at) = rest.find(OPEN) {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + OPEN.len()..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            let index = after[..digits].parse::<usize>().ok().filter(|i| (first..last).contains(i));
+            match (index, after[digits..].starts_with(CLOSE)) {
+                (Some(i), true) => {
+                    let (s, e) = self.tokens[i];
+                    out.push_str(&src[s..e]);
+                    rest = &after[digits + CLOSE.len_utf8()..];
+                }
+                _ => {
+                    out.push_str(OPEN);
+                    rest = after;
+                }
             }
-            out = out.replacen(&format!("{OPEN}{i}{CLOSE}"), &src[s..e], 1);
         }
+        out.push_str(rest);
         Cow::Owned(out)
     }
 }
@@ -197,6 +213,21 @@ mod tests {
         assert_eq!(s.restore(&src, Cow::Borrowed("~g1~"), b0 - 1, b1 + 1), TOKEN);
         let block = s.restore(&src, Cow::Borrowed("x ~g1~\n"), 0, src.len());
         assert_eq!(block, format!("x {TOKEN}\n"));
+    }
+
+    #[test]
+    fn files_that_contain_a_placeholder_are_not_shielded() {
+        assert!(Shielded::new(&format!("k: |\n  ~g0~\n  {TOKEN}\n")).is_none());
+    }
+
+    #[test]
+    fn many_tokens_in_one_scalar_restore_in_one_pass() {
+        let lines: String = (0..2000).map(|_| format!("  {TOKEN}\n")).collect();
+        let src = format!("k: |\n{lines}");
+        let s = Shielded::new(&src).unwrap();
+        let value: String = (0..2000).map(|i| format!("~g{i}~\n")).collect();
+        let restored = s.restore(&src, Cow::Owned(value), 0, src.len());
+        assert_eq!(restored, (0..2000).map(|_| format!("{TOKEN}\n")).collect::<String>());
     }
 
     #[test]
