@@ -493,6 +493,8 @@ fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String
     match node.resolved() {
         Node::Leaf(leaf) if leaf.changed => {
             let text = match (&leaf.literal, &leaf.value) {
+                // The source text of a string the envelope restores (escapes as written).
+                (Some(l), Scalar::Str(_)) => l.clone(),
                 (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => l.clone(),
                 _ => scalar_json(&leaf.value, path)?,
             };
@@ -653,6 +655,15 @@ impl Layout<'_> {
         for _ in 0..level {
             out.push_str(&self.unit);
         }
+    }
+}
+
+/// What writing `leaf` back decrypted gives, when its value is encrypted as `payload`: strings
+/// with minimal escapes, numbers as their payload when it reads as the value.
+pub(crate) fn decrypted_text(leaf: &Leaf, payload: Option<&str>) -> Option<String> {
+    match (&leaf.value, payload) {
+        (Scalar::Int(_) | Scalar::Float(_), Some(p)) if same_number(p, &leaf.value) => Some(p.to_string()),
+        (value, _) => scalar_json(value, &[]).ok(),
     }
 }
 
@@ -862,6 +873,14 @@ mod tests {
         set(&mut doc, "z", Scalar::Time("2024-01-02T03:04:05Z".into()));
         let out = write(&doc, src, opts()).unwrap();
         assert_eq!(out, "{\n  \"a\": 1,  \"n\": \"ENC[a\\\"b]\", \"b\": -7,\n  \"z\": \"2024-01-02T03:04:05Z\"\n}\n");
+    }
+
+    #[test]
+    fn decrypted_text_is_what_write_produces() {
+        let doc = parse("{\"a\": \"caf\\u00e9\", \"n\": 1.50, \"m\": 7}").unwrap();
+        assert_eq!(decrypted_text(leaf(&doc, "a"), None).unwrap(), "\"café\"");
+        assert_eq!(decrypted_text(leaf(&doc, "n"), Some("1.50")).unwrap(), "1.50");
+        assert_eq!(decrypted_text(leaf(&doc, "m"), Some("7")).unwrap(), "7");
     }
 
     #[test]

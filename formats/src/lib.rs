@@ -124,6 +124,7 @@ pub fn decrypted_text(
 ) -> Option<String> {
     match format {
         Format::Yaml => Some(yaml::decrypted_text(src, indent.unwrap_or(4), leaf, payload)),
+        Format::Json => json::decrypted_text(leaf, payload),
         _ => None,
     }
 }
