@@ -34,10 +34,34 @@ const DEFAULT: &str = "DEFAULT";
 
 /// Parses INI text.
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
-    match scan(src, false) {
+    let doc = match scan(src, false) {
         Err(Failure::NeedsContinuation(_)) => scan(src, true).map_err(Failure::into_error),
         other => other.map_err(Failure::into_error),
+    }?;
+    reject_duplicate_keys(&doc, src)?;
+    Ok(doc)
+}
+
+/// sops (ini.v1) keeps only the last of a key repeated in a section, so its MAC would not match
+/// a file that encrypts every one: refuse such files, as YAML's duplicate keys are refused.
+fn reject_duplicate_keys(doc: &Document, src: &str) -> Result<(), ParseError> {
+    for section in sections(doc).into_iter().flatten() {
+        let MapItem::Entry(s) = section else { continue };
+        let Node::Map(items) = &s.value else { continue };
+        let mut seen = std::collections::HashSet::new();
+        for item in items {
+            if let MapItem::Entry(k) = item {
+                if !seen.insert(k.key.as_str()) {
+                    return Err(ParseError::at(
+                        src,
+                        k.span.start,
+                        format!("duplicate key {:?} in section [{}] (sops keeps only the last one)", k.key, s.key),
+                    ));
+                }
+            }
+        }
     }
+    Ok(())
 }
 
 /// Writes `doc` back into `src`: changed values and comments are replaced in place, the

@@ -19,3 +19,4 @@ mod rsa;
 mod sealing;
 mod selection;
 mod tamper;
+mod toml_ini;

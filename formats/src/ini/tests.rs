@@ -268,6 +268,15 @@ fn structure_follows_ini_v1() {
 }
 
 #[test]
+fn a_key_repeated_in_a_section_is_refused() {
+    let err = crate::parse(crate::Format::Ini, "[x]\nc=3\nc=4\n").unwrap_err();
+    assert!(err.to_string().contains("duplicate key \"c\" in section [x]"), "{err}");
+    assert_eq!(err.line, 3);
+    // Repeated sections are fine (ini.v1 keeps them apart).
+    assert!(crate::parse(crate::Format::Ini, "[x]\nc=3\n[x]\nc=4\n").is_ok());
+}
+
+#[test]
 fn changed_values_keep_or_change_their_quoting() {
     let cases: &[(&str, &str, &str)] = &[
         ("[s]\nk = v\n", "new value", "[s]\nk = new value\n"),
