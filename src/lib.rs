@@ -9,6 +9,7 @@
 
 pub mod cipher;
 pub mod cli;
+pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod keyring;

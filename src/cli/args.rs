@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// The .sops.yaml to use instead of searching the working directory and its parents
+    #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -28,6 +31,8 @@ pub(crate) enum Command {
     Reseal(super::sealing_args::ResealArgs),
     /// Check SealedSecrets offline (structure, key size, scope; with keys: full unseal)
     Validate(super::sealing_args::ValidateArgs),
+    /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
+    Filestatus(FilestatusArgs),
 }
 
 /// Where input comes from and output goes, shared by encrypt and decrypt.
@@ -109,6 +114,12 @@ pub(crate) struct EncryptArgs {
     /// The MAC covers only encrypted values, so plaintext values can be edited freely
     #[arg(long)]
     pub mac_only_encrypted: bool,
+    /// More files: with several files, -i is required and each file uses its own creation rule
+    #[arg(value_name = "MORE_FILES")]
+    pub more_files: Vec<PathBuf>,
+    /// Encrypt the files under directory arguments (hidden files and directories are skipped)
+    #[arg(long)]
+    pub recursive: bool,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +139,21 @@ pub(crate) struct DecryptArgs {
     /// (default: the colon-separated files of GITSEAL_RSA_PRIVATE_KEYS)
     #[arg(long = "rsa-private-key", value_name = "FILE")]
     pub rsa_private_key: Vec<PathBuf>,
+    /// More files: decrypted in place with -i, else written to standard output as one YAML stream
+    #[arg(value_name = "MORE_FILES")]
+    pub more_files: Vec<PathBuf>,
+    /// Decrypt the files under directory arguments (hidden files and directories are skipped)
+    #[arg(long)]
+    pub recursive: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FilestatusArgs {
+    /// The file to check
+    pub file: PathBuf,
+    /// Input format: yaml, json, dotenv or binary (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -1,14 +1,21 @@
 //! `gitseal decrypt`.
 
-use super::args::DecryptArgs;
-use super::io::{read_input, write_output};
-use super::{Failure, EXIT_TREE_PATH};
+use std::io::Write;
+
+use zeroize::Zeroizing;
+
+use super::args::{DecryptArgs, IoArgs};
+use super::files;
+use super::io::{read_input, write_output, Input};
+use super::{Failure, EXIT_CONFLICT, EXIT_TREE_PATH};
 
 /// sops `DuplicateDecryptionKeyType`: a bad `--decryption-order`.
 const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
+use crate::config::Config;
 use crate::envelope::{self, DecryptOptions};
 use crate::keyring::{self, Keyring};
-use crate::treepath;
+use crate::treepath::{self, Step};
+use gitseal_formats::Format;
 
 pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
     let steps = match &a.extract {
@@ -27,19 +34,92 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
     if !a.rsa_private_key.is_empty() {
         keys.set_rsa_key_files(a.rsa_private_key.clone());
     }
-    let input = read_input(&a.io, false)?;
-    let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-    let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
-    let opts = DecryptOptions {
-        output_format: Some(input.output_format),
-        ignore_mac: a.ignore_mac,
-        indent: a.io.indent,
-        extract: steps.as_deref(),
-    };
-    let result = opened.decrypt(&key, &opts)?;
-    for w in &result.warnings {
-        eprintln!("gitseal: warning: {}: {w}", input.name);
+    let files = files::expand(a.io.file.as_ref(), &a.more_files, a.recursive)?;
+    if files.is_some() {
+        files::check_multi_flags(&a.io)?;
+        if a.extract.is_some() {
+            return Err(Failure::new(EXIT_CONFLICT, "--extract takes one file; run once per file"));
+        }
     }
-    let output = zeroize::Zeroizing::new(result.output);
-    write_output(&a.io, &input, &output, true)
+    // Decrypt needs only `stores` from the config: a broken one is a warning, not an error.
+    let config = files::load_config(false)?;
+    let mut d = Decryptor { a: &a, keys, steps: steps.as_deref(), config };
+    let Some(files) = files else {
+        let (input, output) = d.one(&a.io)?;
+        return write_output(&a.io, &input, &output, true);
+    };
+    if a.io.in_place {
+        return files::each(&files, |f| {
+            let io = files::io_for(&a.io, f);
+            let (input, output) = d.one(&io)?;
+            write_output(&io, &input, &output, true)
+        });
+    }
+    // Standard output: one YAML stream, each file a document (or several, for multi-document
+    // files), separated by `---`.
+    let mut stdout = std::io::stdout().lock();
+    let mut written = 0usize;
+    let mut ends_with_newline = true;
+    files::each(&files, |f| {
+        let io = files::io_for(&a.io, f);
+        let (input, output) = d.one(&io)?;
+        if input.output_format != Format::Yaml {
+            return Err(Failure::new(
+                1,
+                format!(
+                    "{}: decrypts to {}, but several files go to standard output as one YAML stream; use -i, --output-type yaml, or decrypt it alone",
+                    input.name,
+                    input.output_format.name()
+                ),
+            ));
+        }
+        let mut chunk = Zeroizing::new(Vec::with_capacity(output.len() + 5));
+        if !ends_with_newline {
+            chunk.push(b'\n');
+        }
+        if written > 0 && !output.starts_with(b"---") {
+            chunk.extend_from_slice(b"---\n");
+        }
+        chunk.extend_from_slice(&output);
+        match stdout.write_all(&chunk).and_then(|_| stdout.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(Failure::new(3, format!("cannot write standard output: {e}")))
+            }
+            _ => {}
+        }
+        written += 1;
+        if !output.is_empty() {
+            ends_with_newline = output.ends_with(b"\n");
+        }
+        Ok(())
+    })
+}
+
+/// What every file of one `decrypt` command shares (the keyring keeps loaded identities).
+struct Decryptor<'a> {
+    a: &'a DecryptArgs,
+    keys: Keyring,
+    steps: Option<&'a [Step]>,
+    config: Option<Config>,
+}
+
+impl Decryptor<'_> {
+    /// Reads and decrypts one file; nothing is written.
+    fn one(&mut self, io: &IoArgs) -> Result<(Input, Zeroizing<Vec<u8>>), Failure> {
+        let input = read_input(io, false)?;
+        let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
+        let key = self.keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
+        let indent = io.indent.or_else(|| self.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format)));
+        let opts = DecryptOptions {
+            output_format: Some(input.output_format),
+            ignore_mac: self.a.ignore_mac,
+            indent,
+            extract: self.steps,
+        };
+        let result = opened.decrypt(&key, &opts)?;
+        for w in &result.warnings {
+            eprintln!("gitseal: warning: {}: {w}", input.name);
+        }
+        Ok((input, Zeroizing::new(result.output)))
+    }
 }

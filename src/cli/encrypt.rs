@@ -7,7 +7,10 @@ use gitseal_keys::sealing::{RsaRecipient, Scope};
 use gitseal_keys::{KeyError, MasterKey};
 use regex::Regex;
 
-use super::args::EncryptArgs;
+use std::path::PathBuf;
+
+use super::args::{EncryptArgs, IoArgs};
+use super::files;
 use super::io::{read_input, write_output};
 use super::sealing_io::load_cert;
 use super::{Failure, EXIT_CONFLICT};
@@ -26,6 +29,7 @@ struct KeyOptions {
     rsa_scope: Option<Scope>,
     kms: KmsOptions,
 }
+use crate::config::Config;
 use crate::envelope::{self, EncryptOptions};
 use crate::selection::Rule;
 
@@ -39,27 +43,96 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     };
     let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
         .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
-    let kms = KmsOptions { context, profile: a.aws_profile.clone().unwrap_or_default() };
+    let kms = KmsOptions { context: context.clone(), profile: a.aws_profile.clone().unwrap_or_default() };
     let key_groups = key_groups(&a, &KeyOptions { rsa_scope, kms })?;
-    let input = read_input(&a.io, true)?;
+    let files = files::expand(a.io.file.as_ref(), &a.more_files, a.recursive)?;
+    if files.is_some() {
+        files::check_multi_flags(&a.io)?;
+        if !a.io.in_place {
+            return Err(Failure::new(
+                EXIT_CONFLICT,
+                "encrypting several files needs -i (--in-place): each file is replaced by its encrypted form",
+            ));
+        }
+    }
+    let config = files::load_config(true)?;
+    let plan = Plan { rule, key_groups, context, config };
+    match files {
+        None => encrypt_one(&a, &a.io, &plan),
+        Some(files) => files::each(&files, |f| encrypt_one(&a, &files::io_for(&a.io, f), &plan)),
+    }
+}
+
+/// What the command line and `.sops.yaml` give every file.
+struct Plan {
+    /// The selection rule from the command line.
+    rule: Option<Rule>,
+    /// Master keys from the command line (they win over the creation rule's).
+    key_groups: Vec<Vec<MasterKey>>,
+    /// `--encryption-context`, also used for the rule's flat KMS keys (as sops does).
+    context: std::collections::BTreeMap<String, String>,
+    config: Option<Config>,
+}
+
+fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure> {
+    let input = read_input(io, true)?;
+    let target = io.filename_override.as_ref().map(PathBuf::from).or(input.path.clone());
+    let creation = match (&plan.config, &target) {
+        (Some(c), Some(t)) => c.rule_for(t).map(|r| (c, r)),
+        _ => None,
+    };
+    let key_groups = if !plan.key_groups.is_empty() {
+        plan.key_groups.clone()
+    } else if let Some((cfg, r)) = creation {
+        let groups =
+            r.key_groups(&cfg.name, &plan.context).map_err(|e| Failure::new(1, format!("{}: {e}", input.name)))?;
+        if groups.iter().all(Vec::is_empty) {
+            return Err(Failure::new(
+                1,
+                format!(
+                    "{}: {} of {} has no keys; add age, pgp, kms or key_groups to it, or pass --age RECIPIENT",
+                    input.name,
+                    r.describe(),
+                    cfg.name
+                ),
+            ));
+        }
+        groups
+    } else if let (Some(cfg), Some(t)) = (&plan.config, &target) {
+        return Err(Failure::new(
+            1,
+            format!(
+                "{}: no creation rule of {} matches {:?}; add a rule, or pass --age RECIPIENT, --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group",
+                input.name,
+                cfg.name,
+                cfg.match_path(t)
+            ),
+        ));
+    } else {
+        Vec::new()
+    };
     if key_groups.is_empty() {
         return Err(Failure::new(
             1,
             format!(
-                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group",
+                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group, or add a creation rule to .sops.yaml",
                 input.name
             ),
         ));
     }
+    let rule_of_config = creation.map(|(_, r)| r);
     let opts = EncryptOptions {
-        rule,
-        mac_only_encrypted: a.mac_only_encrypted,
+        rule: plan.rule.clone().or_else(|| rule_of_config.and_then(|r| r.selection.clone())),
+        mac_only_encrypted: a.mac_only_encrypted || rule_of_config.is_some_and(|r| r.mac_only_encrypted),
         key_groups,
-        shamir_threshold: a.shamir_secret_sharing_threshold.filter(|&t| t > 0),
-        indent: a.io.indent,
+        shamir_threshold: a
+            .shamir_secret_sharing_threshold
+            .filter(|&t| t > 0)
+            .or_else(|| rule_of_config.and_then(|r| r.shamir_threshold)),
+        indent: io.indent.or_else(|| plan.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format))),
     };
     let out = envelope::encrypt(&input.bytes, input.input_format, input.output_format, &opts, &input.name)?;
-    write_output(&a.io, &input, &out, false)
+    write_output(io, &input, &out, false)
 }
 
 /// The key groups: `--age`/`--pgp`/`--rsa` (and their variables) form the first group when

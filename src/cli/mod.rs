@@ -3,6 +3,8 @@
 mod args;
 mod decrypt;
 mod encrypt;
+mod files;
+mod filestatus;
 mod io;
 mod keygen;
 mod keygen_sealing;
@@ -59,6 +61,7 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    crate::config::set_explicit_path(cli.config.clone());
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(*a),
         Command::Decrypt(a) => decrypt::run(a),
@@ -67,6 +70,7 @@ pub fn main() -> i32 {
         Command::Unseal(a) => unseal::run(a),
         Command::Reseal(a) => reseal::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Filestatus(a) => filestatus::run(a),
     };
     match result {
         Ok(()) => 0,

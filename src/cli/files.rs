@@ -1,0 +1,143 @@
+//! What several commands share: loading `.sops.yaml` for the CLI, and the multi-file mode
+//! (several files or `--recursive` directories in one process, which sops lacks: getsops/sops #945).
+
+use std::path::{Path, PathBuf};
+
+use super::args::IoArgs;
+use super::{Failure, EXIT_CONFLICT};
+use crate::config::{self, Config};
+
+/// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from
+/// the working directory), printing its warnings. With `required`, a broken config is an error;
+/// without (decrypt only reads `stores`), it is a warning and no config is used.
+pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let located = config::locate(config::explicit_path(), &cwd);
+    for w in &located.warnings {
+        eprintln!("gitseal: warning: {w}");
+    }
+    let Some(path) = located.path else { return Ok(None) };
+    match Config::load(&path) {
+        Ok(cfg) => {
+            for w in &cfg.warnings {
+                eprintln!("gitseal: warning: {w}");
+            }
+            Ok(Some(cfg))
+        }
+        Err(e) if required => Err(Failure::new(1, e.to_string())),
+        Err(e) => {
+            eprintln!("gitseal: warning: {e} (the config is not used)");
+            Ok(None)
+        }
+    }
+}
+
+/// The files of a multi-file command, or `None` for the classic single-file (or stdin) mode.
+/// Directories are refused unless `recursive`; then the regular files under them are taken,
+/// sorted, skipping hidden names (such as `.git` and `.sops.yaml`). Duplicates are dropped.
+pub(crate) fn expand(
+    first: Option<&PathBuf>,
+    more: &[PathBuf],
+    recursive: bool,
+) -> Result<Option<Vec<PathBuf>>, Failure> {
+    let Some(first) = first else { return Ok(None) };
+    if more.is_empty() && !first.is_dir() {
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    for arg in std::iter::once(first).chain(more) {
+        if arg.as_os_str() == "-" {
+            return Err(Failure::new(EXIT_CONFLICT, "standard input (-) cannot be combined with other files"));
+        }
+        if arg.is_dir() {
+            if !recursive {
+                return Err(Failure::new(
+                    1,
+                    format!(
+                        "{}: is a directory; pass --recursive to process the files under it, or name the files (e.g. {}/*.yaml)",
+                        arg.display(),
+                        arg.display().to_string().trim_end_matches('/')
+                    ),
+                ));
+            }
+            let before = files.len();
+            walk(arg, &mut files).map_err(|e| Failure::new(2, format!("{}: cannot list: {e}", arg.display())))?;
+            if files.len() == before {
+                return Err(Failure::new(1, format!("{}: no files under this directory", arg.display())));
+            }
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(config::absolute(f)));
+    Ok(Some(files))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = e.path();
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The I/O settings for one file of a multi-file command.
+pub(crate) fn io_for(io: &IoArgs, file: &Path) -> IoArgs {
+    IoArgs {
+        file: Some(file.to_path_buf()),
+        in_place: io.in_place,
+        output: None,
+        input_type: io.input_type.clone(),
+        output_type: io.output_type.clone(),
+        filename_override: None,
+        indent: io.indent,
+    }
+}
+
+/// Checks the flags that make no sense with several files.
+pub(crate) fn check_multi_flags(io: &IoArgs) -> Result<(), Failure> {
+    if io.output.is_some() {
+        return Err(Failure::new(
+            EXIT_CONFLICT,
+            "--output takes one file; with several files use -i (--in-place), or run once per file",
+        ));
+    }
+    if io.filename_override.is_some() {
+        return Err(Failure::new(EXIT_CONFLICT, "--filename-override takes one file; with several files drop it"));
+    }
+    Ok(())
+}
+
+/// Runs `one` on every file; a failure is reported (with the file name) and the others still
+/// run. The result fails with the exit code of the first failure.
+pub(crate) fn each(files: &[PathBuf], mut one: impl FnMut(&Path) -> Result<(), Failure>) -> Result<(), Failure> {
+    let mut first_code = None;
+    let mut failed = 0;
+    for f in files {
+        if let Err(e) = one(f) {
+            let name = f.display().to_string();
+            if e.message.starts_with(&name) {
+                eprintln!("gitseal: {}", e.message);
+            } else {
+                eprintln!("gitseal: {name}: {}", e.message);
+            }
+            failed += 1;
+            first_code.get_or_insert(e.code);
+        }
+    }
+    match first_code {
+        None => Ok(()),
+        Some(code) => Err(Failure::new(code, format!("{failed} of {} files failed", files.len()))),
+    }
+}

@@ -1,0 +1,596 @@
+//! `.sops.yaml`: finding it, reading it, and picking the creation rule for a file
+//! (`reference/sops-cli.md` §3).
+//!
+//! The file is read with gitseal's own YAML codec, so every error names the config file and the
+//! line. Unlike sops, unknown keys are reported as warnings instead of being dropped silently, and
+//! key strings are turned into master keys only when their rule is used.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use gitseal_formats::{Format, MapItem, Node, Scalar, SeqItem, Value};
+use gitseal_keys::age::Recipient;
+use gitseal_keys::kms::KmsKey;
+use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::MasterKey;
+use regex::Regex;
+
+use crate::selection::Rule;
+
+/// The name sops looks for.
+pub const FILE_NAME: &str = ".sops.yaml";
+/// How many directories the upward search visits (sops `maxDepth`).
+const MAX_DEPTH: usize = 100;
+
+/// A `.sops.yaml` problem: the file, the line when known, and what is wrong (never a key).
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(": line {l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The config file as the user knows it.
+    pub file: String,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+static EXPLICIT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Records the config file named by `--config` (or `SOPS_CONFIG`) for this process.
+pub fn set_explicit_path(path: Option<PathBuf>) {
+    let _ = EXPLICIT.set(path.filter(|p| !p.as_os_str().is_empty()));
+}
+
+/// The config file named on the command line, if any.
+pub fn explicit_path() -> Option<&'static Path> {
+    EXPLICIT.get().and_then(|p| p.as_deref())
+}
+
+/// The result of the upward search.
+pub struct Located {
+    /// The config file, if one was found.
+    pub path: Option<PathBuf>,
+    /// `.sops.yml` files seen on the way (sops ignores them too, but says so only once).
+    pub warnings: Vec<String>,
+}
+
+/// Finds the config file as sops does: `explicit` (from `--config` or `SOPS_CONFIG`) if given,
+/// else the first `.sops.yaml` in `cwd` or one of its parents (at most 100 levels).
+pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Located {
+    if let Some(p) = explicit {
+        return Located { path: Some(p.to_path_buf()), warnings: Vec::new() };
+    }
+    let mut warnings = Vec::new();
+    let mut dir = Some(cwd);
+    for _ in 0..MAX_DEPTH {
+        let Some(d) = dir else { break };
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Located { path: Some(candidate), warnings };
+        }
+        let yml = d.join(".sops.yml");
+        if yml.exists() {
+            warnings.push(format!(
+                "ignoring {}: the config file must be called \".sops.yaml\" (sops ignores it too)",
+                yml.display()
+            ));
+        }
+        dir = d.parent();
+    }
+    Located { path: None, warnings }
+}
+
+/// Per-format options from `stores`.
+#[derive(Clone, Debug, Default)]
+pub struct Stores {
+    /// `stores.yaml.indent`.
+    pub yaml_indent: Option<usize>,
+    /// `stores.json.indent` (`None` for the default, a tab).
+    pub json_indent: Option<usize>,
+    /// `stores.json_binary.indent`.
+    pub json_binary_indent: Option<usize>,
+}
+
+impl Stores {
+    /// The indentation configured for output in `format`.
+    pub fn indent_for(&self, format: Format) -> Option<usize> {
+        match format {
+            Format::Yaml => self.yaml_indent,
+            Format::Json => self.json_indent,
+            Format::Binary => self.json_binary_indent,
+            _ => None,
+        }
+    }
+}
+
+/// A parsed `.sops.yaml`.
+#[derive(Debug)]
+pub struct Config {
+    /// The file as the user named it (for messages).
+    pub name: String,
+    /// The absolute directory the file is in; rule paths are relative to it.
+    pub dir: PathBuf,
+    /// `creation_rules`, in order.
+    pub rules: Vec<CreationRule>,
+    /// `stores`.
+    pub stores: Stores,
+    /// Unknown keys, one message each.
+    pub warnings: Vec<String>,
+}
+
+/// A key string from the config and the line it is on.
+#[derive(Clone, Debug)]
+struct KeyText {
+    text: String,
+    line: usize,
+}
+
+/// A KMS entry of a key group.
+#[derive(Clone, Debug)]
+struct KmsEntry {
+    arn: String,
+    role: Option<String>,
+    context: BTreeMap<String, String>,
+    aws_profile: String,
+    line: usize,
+}
+
+/// One entry of `key_groups`.
+#[derive(Clone, Debug, Default)]
+struct GroupSpec {
+    age: Vec<KeyText>,
+    pgp: Vec<KeyText>,
+    kms: Vec<KmsEntry>,
+    /// Key kinds gitseal cannot use yet, with their line.
+    unsupported: Vec<(String, usize)>,
+}
+
+/// One entry of `creation_rules`.
+#[derive(Debug)]
+pub struct CreationRule {
+    /// 1-based position in `creation_rules`.
+    pub number: usize,
+    /// The line the rule starts on.
+    pub line: usize,
+    path_regex: Option<Regex>,
+    age: Vec<KeyText>,
+    pgp: Vec<KeyText>,
+    kms: Vec<KeyText>,
+    aws_profile: String,
+    groups: Vec<GroupSpec>,
+    unsupported: Vec<(String, usize)>,
+    /// `shamir_threshold`.
+    pub shamir_threshold: Option<usize>,
+    /// The selection key (at most one of the six).
+    pub selection: Option<Rule>,
+    /// `mac_only_encrypted`.
+    pub mac_only_encrypted: bool,
+}
+
+impl Config {
+    /// Reads and parses the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
+            file: name.clone(),
+            line: None,
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => "config file not found".into(),
+                _ => format!("cannot read the config file: {e}"),
+            },
+        })?;
+        let src = String::from_utf8(bytes).map_err(|_| ConfigError {
+            file: name.clone(),
+            line: None,
+            message: "the config file is not UTF-8".into(),
+        })?;
+        let dir = absolute(path).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+        Config::parse(&src, &name, dir)
+    }
+
+    /// Parses config text; `name` is used in messages, `dir` anchors relative rule paths.
+    pub fn parse(src: &str, name: &str, dir: PathBuf) -> Result<Config, ConfigError> {
+        let p = Parser { src, file: name };
+        let doc = gitseal_formats::parse(Format::Yaml, src).map_err(|e| ConfigError {
+            file: name.into(),
+            line: Some(e.line),
+            message: format!("invalid YAML: {}", e.message),
+        })?;
+        let mut cfg = Config { name: name.into(), dir, rules: Vec::new(), stores: Stores::default(), warnings: vec![] };
+        let Some(root) = doc.roots.first() else { return Ok(cfg) };
+        let items = match root.node.resolved() {
+            Node::Map(items) => items,
+            Node::Leaf(l) if matches!(l.value, Scalar::Null) => return Ok(cfg),
+            _ => return Err(p.err(1, "the top level must be a mapping (creation_rules, stores, ...)")),
+        };
+        for (key, value, line) in entries(items, src) {
+            match key {
+                "creation_rules" => {
+                    for (i, (node, line)) in p.list(value, line, "creation_rules")?.into_iter().enumerate() {
+                        cfg.rules.push(p.rule(node, line, i + 1, &mut cfg.warnings)?);
+                    }
+                }
+                "stores" => cfg.stores = p.stores(value, line, &mut cfg.warnings)?,
+                // `destination_rules` belong to `sops publish`; `keys` is the usual home of anchors.
+                "destination_rules" | "keys" => {}
+                other => cfg.warnings.push(p.unknown(line, other, "at the top level")),
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// The first rule whose `path_regex` matches `file` (sops: the path relative to the config
+    /// directory, or the absolute path for files outside it; the search is unanchored).
+    pub fn rule_for(&self, file: &Path) -> Option<&CreationRule> {
+        let rel = self.match_path(file);
+        self.rules.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
+    }
+
+    /// The text `path_regex` is matched against for `file`.
+    pub fn match_path(&self, file: &Path) -> String {
+        let abs = absolute(file).to_string_lossy().into_owned();
+        let mut dir = self.dir.to_string_lossy().into_owned();
+        if !dir.ends_with('/') {
+            dir.push('/');
+        }
+        abs.strip_prefix(&dir).map(str::to_string).unwrap_or(abs)
+    }
+}
+
+impl CreationRule {
+    /// Where the rule is, for messages: `creation rule 2 (line 7)`.
+    pub fn describe(&self) -> String {
+        format!("creation rule {} (line {})", self.number, self.line)
+    }
+
+    /// The rule's master keys: `key_groups` when given, else one group of the flat keys.
+    /// `context` is the KMS encryption context from the command line, used for flat KMS keys.
+    pub fn key_groups(
+        &self,
+        config: &str,
+        context: &BTreeMap<String, String>,
+    ) -> Result<Vec<Vec<MasterKey>>, ConfigError> {
+        let err = |line: usize, message: String| ConfigError { file: config.into(), line: Some(line), message };
+        if let Some((what, line)) = self.unsupported.first().or(self.groups.iter().find_map(|g| g.unsupported.first()))
+        {
+            return Err(err(*line, format!("{what} is not supported by gitseal yet; use age, pgp or kms keys")));
+        }
+        let age =
+            |k: &KeyText| Recipient::parse(k.text.trim()).map(MasterKey::Age).map_err(|e| err(k.line, e.to_string()));
+        let pgp =
+            |k: &KeyText| PgpKey::parse(k.text.trim()).map(MasterKey::Pgp).map_err(|e| err(k.line, e.to_string()));
+        if !self.groups.is_empty() {
+            let mut groups = Vec::new();
+            for g in &self.groups {
+                let mut keys = Vec::new();
+                for k in &g.kms {
+                    let key = KmsKey::new(k.arn.clone(), k.role.clone(), k.context.clone(), k.aws_profile.clone())
+                        .map_err(|e| err(k.line, e.to_string()))?;
+                    keys.push(MasterKey::Kms(key));
+                }
+                keys.extend(g.pgp.iter().map(pgp).collect::<Result<Vec<_>, _>>()?);
+                keys.extend(g.age.iter().map(age).collect::<Result<Vec<_>, _>>()?);
+                groups.push(keys);
+            }
+            return Ok(groups);
+        }
+        let mut keys = Vec::new();
+        for k in &self.kms {
+            let key =
+                KmsKey::parse(&k.text, context.clone(), &self.aws_profile).map_err(|e| err(k.line, e.to_string()))?;
+            keys.push(MasterKey::Kms(key));
+        }
+        keys.extend(self.pgp.iter().map(pgp).collect::<Result<Vec<_>, _>>()?);
+        keys.extend(self.age.iter().map(age).collect::<Result<Vec<_>, _>>()?);
+        Ok(if keys.is_empty() { Vec::new() } else { vec![keys] })
+    }
+}
+
+/// The entries of a mapping with their 1-based lines.
+fn entries<'a>(items: &'a [MapItem], src: &str) -> Vec<(&'a str, &'a Node, usize)> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            MapItem::Entry(e) => Some((e.key.as_str(), &e.value, line_of(src, e.span.start))),
+            MapItem::Comment(_) => None,
+        })
+        .collect()
+}
+
+fn line_of(src: &str, at: usize) -> usize {
+    src.as_bytes()[..at.min(src.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    file: &'a str,
+}
+
+/// Key kinds of sops that gitseal does not implement.
+const UNSUPPORTED_KINDS: [&str; 6] =
+    ["gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hc_vault", "hckms", "merge"];
+
+impl Parser<'_> {
+    fn err(&self, line: usize, message: impl Into<String>) -> ConfigError {
+        ConfigError { file: self.file.into(), line: Some(line), message: message.into() }
+    }
+
+    fn unknown(&self, line: usize, key: &str, place: &str) -> String {
+        format!("{}: line {line}: unknown key {key:?} {place} (ignored)", self.file)
+    }
+
+    fn map<'n>(&self, node: &'n Node, line: usize, what: &str) -> Result<&'n [MapItem], ConfigError> {
+        match node.resolved() {
+            Node::Map(items) => Ok(items),
+            _ => Err(self.err(line, format!("{what} must be a mapping"))),
+        }
+    }
+
+    /// The items of a sequence with their lines (a null value is an empty list).
+    fn list<'n>(&self, node: &'n Node, line: usize, what: &str) -> Result<Vec<(&'n Node, usize)>, ConfigError> {
+        match node.resolved() {
+            Node::Seq(items) => Ok(items
+                .iter()
+                .filter_map(|i| match i {
+                    SeqItem::Node { start, node } => Some((node, line_of(self.src, *start))),
+                    SeqItem::Comment(_) => None,
+                })
+                .collect()),
+            Node::Leaf(l) if matches!(l.value, Scalar::Null) => Ok(Vec::new()),
+            _ => Err(self.err(line, format!("{what} must be a list"))),
+        }
+    }
+
+    fn string(&self, node: &Node, line: usize, what: &str) -> Result<String, ConfigError> {
+        match &Value::from_node(node) {
+            Value::Scalar(Scalar::Str(s)) => Ok(s.clone()),
+            Value::Scalar(Scalar::Null) => Ok(String::new()),
+            _ => Err(self.err(line, format!("{what} must be a string"))),
+        }
+    }
+
+    fn int(&self, node: &Node, line: usize, what: &str) -> Result<i64, ConfigError> {
+        match &Value::from_node(node) {
+            Value::Scalar(Scalar::Int(i)) => Ok(*i),
+            _ => Err(self.err(line, format!("{what} must be an integer"))),
+        }
+    }
+
+    /// A key list: a comma-separated string or a YAML list of strings (sops 3.11 takes both).
+    fn keys(&self, node: &Node, line: usize, what: &str) -> Result<Vec<KeyText>, ConfigError> {
+        if let Node::Seq(_) = node.resolved() {
+            let mut out = Vec::new();
+            for (item, l) in self.list(node, line, what)? {
+                let text = self.string(item, l, &format!("each entry of {what}"))?;
+                if !text.trim().is_empty() {
+                    out.push(KeyText { text: text.trim().to_string(), line: l });
+                }
+            }
+            return Ok(out);
+        }
+        let text = self.string(node, line, &format!("{what} (a comma-separated string or a list)"))?;
+        Ok(text
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| KeyText { text: k.to_string(), line })
+            .collect())
+    }
+
+    fn rule(
+        &self,
+        node: &Node,
+        line: usize,
+        number: usize,
+        warnings: &mut Vec<String>,
+    ) -> Result<CreationRule, ConfigError> {
+        let place = format!("creation rule {number}");
+        let mut rule = CreationRule {
+            number,
+            line,
+            path_regex: None,
+            age: vec![],
+            pgp: vec![],
+            kms: vec![],
+            aws_profile: String::new(),
+            groups: vec![],
+            unsupported: vec![],
+            shamir_threshold: None,
+            selection: None,
+            mac_only_encrypted: false,
+        };
+        let mut selection: Vec<(&str, usize)> = Vec::new();
+        for (key, value, l) in entries(self.map(node, line, &place)?, self.src) {
+            match key {
+                "path_regex" => {
+                    let text = self.string(value, l, "path_regex")?;
+                    if !text.is_empty() {
+                        let re = Regex::new(&text).map_err(|e| self.err(l, format!("invalid path_regex: {e}")))?;
+                        rule.path_regex = Some(re);
+                    }
+                }
+                "age" => rule.age = self.keys(value, l, "age")?,
+                "pgp" => rule.pgp = self.keys(value, l, "pgp")?,
+                "kms" => rule.kms = self.keys(value, l, "kms")?,
+                "aws_profile" => rule.aws_profile = self.string(value, l, "aws_profile")?,
+                "key_groups" => {
+                    for (g, gl) in self.list(value, l, "key_groups")? {
+                        rule.groups.push(self.group(g, gl, &place, warnings)?);
+                    }
+                }
+                "shamir_threshold" => {
+                    let n = self.int(value, l, "shamir_threshold")?;
+                    if n < 0 {
+                        return Err(self.err(l, "shamir_threshold must not be negative"));
+                    }
+                    rule.shamir_threshold = usize::try_from(n).ok().filter(|&n| n > 0);
+                }
+                "mac_only_encrypted" => match &Value::from_node(value) {
+                    Value::Scalar(Scalar::Bool(b)) => rule.mac_only_encrypted = *b,
+                    _ => return Err(self.err(l, "mac_only_encrypted must be true or false")),
+                },
+                k if Rule::FIELDS.contains(&k) => {
+                    let text = self.string(value, l, k)?;
+                    let r = Rule::from_field(k, &text).map_err(|e| self.err(l, format!("invalid {k}: {e}")))?;
+                    rule.selection = r;
+                    selection.push((k, l));
+                }
+                k if UNSUPPORTED_KINDS.contains(&k) => rule.unsupported.push((k.to_string(), l)),
+                other => warnings.push(self.unknown(l, other, &format!("in {place}"))),
+            }
+        }
+        if selection.len() > 1 {
+            let names: Vec<&str> = selection.iter().map(|(k, _)| *k).collect();
+            return Err(self.err(
+                selection[1].1,
+                format!("{place} uses {}; a rule can use only one of the six selection keys", names.join(" and ")),
+            ));
+        }
+        Ok(rule)
+    }
+
+    fn group(
+        &self,
+        node: &Node,
+        line: usize,
+        place: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<GroupSpec, ConfigError> {
+        let mut g = GroupSpec::default();
+        for (key, value, l) in entries(self.map(node, line, "each entry of key_groups")?, self.src) {
+            match key {
+                "age" => g.age = self.keys(value, l, "age")?,
+                "pgp" => g.pgp = self.keys(value, l, "pgp")?,
+                "kms" => {
+                    for (k, kl) in self.list(value, l, "kms in a key group")? {
+                        g.kms.push(self.kms_entry(k, kl, warnings)?);
+                    }
+                }
+                k if UNSUPPORTED_KINDS.contains(&k) => g.unsupported.push((k.to_string(), l)),
+                other => warnings.push(self.unknown(l, other, &format!("in a key group of {place}"))),
+            }
+        }
+        Ok(g)
+    }
+
+    fn kms_entry(&self, node: &Node, line: usize, warnings: &mut Vec<String>) -> Result<KmsEntry, ConfigError> {
+        let mut k =
+            KmsEntry { arn: String::new(), role: None, context: BTreeMap::new(), aws_profile: String::new(), line };
+        let items = self.map(node, line, "a kms entry of a key group ({arn: ..., role: ..., context: ...})")?;
+        for (key, value, l) in entries(items, self.src) {
+            match key {
+                "arn" => k.arn = self.string(value, l, "arn")?,
+                "role" => k.role = Some(self.string(value, l, "role")?),
+                "aws_profile" => k.aws_profile = self.string(value, l, "aws_profile")?,
+                "context" => {
+                    for (ck, cv, cl) in entries(self.map(value, l, "context")?, self.src) {
+                        k.context.insert(ck.to_string(), self.string(cv, cl, "a context value")?);
+                    }
+                }
+                other => warnings.push(self.unknown(l, other, "in a kms entry")),
+            }
+        }
+        if k.arn.is_empty() {
+            return Err(self.err(line, "a kms entry of a key group needs an arn"));
+        }
+        Ok(k)
+    }
+
+    fn stores(&self, node: &Node, line: usize, warnings: &mut Vec<String>) -> Result<Stores, ConfigError> {
+        let mut s = Stores::default();
+        for (key, value, l) in entries(self.map(node, line, "stores")?, self.src) {
+            match key {
+                "yaml" | "json" | "json_binary" | "dotenv" | "ini" => {}
+                other => {
+                    warnings.push(self.unknown(l, other, "in stores"));
+                    continue;
+                }
+            }
+            for (opt, v, ol) in entries(self.map(value, l, &format!("stores.{key}"))?, self.src) {
+                if opt != "indent" || key == "dotenv" || key == "ini" {
+                    warnings.push(self.unknown(ol, opt, &format!("in stores.{key}")));
+                    continue;
+                }
+                let n = self.int(v, ol, &format!("stores.{key}.indent"))?;
+                let indent = match (key, n) {
+                    ("yaml", n) if n >= 0 => Some(n as usize),
+                    ("yaml", _) => return Err(self.err(ol, "stores.yaml.indent must not be negative")),
+                    (_, -1) => None,
+                    (_, n) if n >= 0 => Some(n as usize),
+                    _ => return Err(self.err(ol, format!("stores.{key}.indent must be -1 (a tab) or more"))),
+                };
+                match key {
+                    "yaml" => s.yaml_indent = indent,
+                    "json" => s.json_indent = indent,
+                    _ => s.json_binary_indent = indent,
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// `path` made absolute against the working directory and cleaned of `.` and `..` without
+/// touching the file system (Go's `filepath.Abs`).
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+    };
+    let mut out = PathBuf::from("/");
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(src: &str) -> Config {
+        Config::parse(src, ".sops.yaml", PathBuf::from("/repo")).unwrap()
+    }
+
+    #[test]
+    fn first_matching_rule_wins_and_regex_is_unanchored() {
+        let c = cfg("creation_rules:\n  - path_regex: prod\n    age: a\n  - path_regex: ''\n    age: b\n");
+        assert_eq!(c.rule_for(Path::new("/repo/x/prod/a.yaml")).unwrap().number, 1);
+        assert_eq!(c.rule_for(Path::new("/repo/dev.yaml")).unwrap().number, 2);
+        assert_eq!(c.match_path(Path::new("/repo/sub/a.yaml")), "sub/a.yaml");
+        assert_eq!(c.match_path(Path::new("/elsewhere/a.yaml")), "/elsewhere/a.yaml");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = Config::parse("creation_rules:\n  - path_regex: '('\n", ".sops.yaml", PathBuf::from("/")).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        let e = Config::parse("creation_rules:\n  - shamir_threshold: x\n", "c", PathBuf::from("/")).unwrap_err();
+        assert!(e.to_string().starts_with("c: line 2: shamir_threshold"), "{e}");
+    }
+
+    #[test]
+    fn two_selection_keys_are_refused() {
+        let e = Config::parse("creation_rules:\n  - encrypted_regex: a\n    encrypted_suffix: b\n", "c", "/".into())
+            .unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn empty_config_has_no_rules() {
+        assert!(cfg("").rules.is_empty());
+        assert!(cfg("# only a comment\n").rules.is_empty());
+    }
+
+    #[test]
+    fn absolute_cleans_dots() {
+        assert_eq!(absolute(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+    }
+}
