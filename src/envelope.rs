@@ -115,14 +115,14 @@ pub fn encrypt(
 
 /// A parsed encrypted file, waiting for its data key.
 pub struct Opened {
-    doc: Document,
-    src: String,
-    input_format: Format,
-    file: String,
+    pub(crate) doc: Document,
+    pub(crate) src: String,
+    pub(crate) input_format: Format,
+    pub(crate) file: String,
     /// The file's metadata (which master keys wrap the data key).
     pub metadata: Metadata,
     /// The encrypted layout memory, when the file has one.
-    layout: Option<String>,
+    pub(crate) layout: Option<String>,
 }
 
 /// What decryption produced.
@@ -248,7 +248,7 @@ impl Opened {
 
     /// Puts back the source text of values whose layout was remembered; a layout that no longer
     /// fits the file is ignored with a warning (the values are right either way).
-    fn restore_layout(&mut self, key: &DataKey, enc: &str, warnings: &mut Vec<String>) -> Option<Layout> {
+    pub(crate) fn restore_layout(&mut self, key: &DataKey, enc: &str, warnings: &mut Vec<String>) -> Option<Layout> {
         let layout = cipher::decrypt(key, enc, layout::AAD)
             .ok()
             .and_then(|(plain, _)| String::from_utf8(plain.to_vec()).ok())
@@ -265,7 +265,7 @@ impl Opened {
         }
     }
 
-    fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {
+    pub(crate) fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {
         let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string() };
         let Some(enc) = &self.metadata.mac else {
             return Err(mac_err("file has no MAC; use --ignore-mac to decrypt anyway"));
@@ -315,19 +315,19 @@ fn rsa_labels(groups: &[Vec<MasterKey>], binding: &Binding, file: &str) -> Resul
         .map_err(|why| Error::Metadata { file: file.into(), message: keyring::bind_error(&why) })
 }
 
-fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {
+pub(crate) fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {
     std::str::from_utf8(input).map_err(|e| Error::Parse {
         file: file.into(),
         message: format!("not valid UTF-8 text at byte {} (use --input-type binary for binary files)", e.valid_up_to()),
     })
 }
 
-fn parse(format: Format, src: &str, file: &str) -> Result<Document, Error> {
+pub(crate) fn parse(format: Format, src: &str, file: &str) -> Result<Document, Error> {
     formats::parse(format, src)
         .map_err(|e| Error::Parse { file: file.into(), message: format!("invalid {}: {e}", format.name()) })
 }
 
-fn walk_error(e: WalkError, file: &str) -> Error {
+pub(crate) fn walk_error(e: WalkError, file: &str) -> Error {
     if e.encrypting {
         Error::EncryptValue { file: file.into(), path: e.path, message: e.message }
     } else {
@@ -335,7 +335,7 @@ fn walk_error(e: WalkError, file: &str) -> Error {
     }
 }
 
-fn metadata_key(format: Format) -> fn(&str) -> bool {
+pub(crate) fn metadata_key(format: Format) -> fn(&str) -> bool {
     match format {
         Format::Dotenv => |k| k.starts_with("sops_"),
         _ => |k| k == "sops",
@@ -351,7 +351,7 @@ fn strip_metadata(doc: &mut Document) {
     }
 }
 
-fn binary_document(enc: String) -> Document {
+pub(crate) fn binary_document(enc: String) -> Document {
     let leaf = Leaf {
         value: Scalar::Str(enc),
         span: Span::default(),
@@ -376,6 +376,6 @@ fn binary_data(doc: &Document) -> Option<Vec<u8>> {
     }
 }
 
-fn hex_upper(bytes: &[u8]) -> String {
+pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

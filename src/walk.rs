@@ -59,6 +59,8 @@ pub struct Walk<'k> {
     pub layout: crate::layout::Layout,
     /// How many alias expansions the walk is inside (their leaves' source text is the anchor's).
     in_alias: usize,
+    /// IVs of decrypted values, to reuse when the same values are encrypted again.
+    stash: Option<crate::stash::Stash>,
 }
 
 impl<'k> Walk<'k> {
@@ -90,6 +92,34 @@ impl<'k> Walk<'k> {
             record: None,
             layout: crate::layout::Layout::default(),
             in_alias: 0,
+            stash: None,
+        }
+    }
+
+    /// Decrypting: remember every value's IV in `stash`. Encrypting: reuse the IVs it holds for
+    /// values unchanged at their key path (see [`crate::stash`]).
+    pub fn with_stash(mut self, stash: crate::stash::Stash) -> Self {
+        self.stash = Some(stash);
+        self
+    }
+
+    /// The stash given to [`Walk::with_stash`], with what decryption recorded.
+    pub fn take_stash(&mut self) -> Option<crate::stash::Stash> {
+        self.stash.take()
+    }
+
+    /// Encrypts one value, with its stashed IV when there is one.
+    fn seal(&self, plaintext: &[u8], ty: ValueType) -> String {
+        match self.stash.as_ref().and_then(|s| s.iv(self.aad(), plaintext, ty)) {
+            Some(iv) => self.cipher.encrypt_with_iv(plaintext, self.aad(), ty, &iv),
+            None => self.cipher.encrypt(plaintext, self.aad(), ty),
+        }
+    }
+
+    fn stash_record(&mut self, plaintext: &[u8], ty: ValueType, encrypted: &str) {
+        let aad = if self.aad.is_empty() { ":" } else { &self.aad };
+        if let Some(stash) = self.stash.as_mut() {
+            stash.record(aad, plaintext, ty, encrypted);
         }
     }
 
@@ -256,7 +286,7 @@ impl<'k> Walk<'k> {
         }
         match self.direction {
             Direction::Encrypt => {
-                c.text = self.cipher.encrypt(c.text.as_bytes(), self.aad(), ValueType::Comment);
+                c.text = self.seal(c.text.as_bytes(), ValueType::Comment);
                 c.changed = true;
             }
             Direction::Decrypt => {
@@ -266,7 +296,8 @@ impl<'k> Walk<'k> {
                 match self.cipher.decrypt(&c.text, self.aad()) {
                     Ok((plain, ValueType::Comment)) => match String::from_utf8(plain.to_vec()) {
                         Ok(text) => {
-                            c.text = text;
+                            let encrypted = std::mem::replace(&mut c.text, text);
+                            self.stash_record(&plain, ValueType::Comment, &encrypted);
                             c.changed = true;
                         }
                         Err(_) => self
@@ -318,7 +349,7 @@ impl<'k> Walk<'k> {
                         Some(_) => self.layout.count += 1,
                         None => {}
                     }
-                    leaf.value = Scalar::Str(self.cipher.encrypt(payload, self.aad(), ty));
+                    leaf.value = Scalar::Str(self.seal(payload, ty));
                     leaf.literal = None;
                     leaf.changed = true;
                 }
@@ -330,6 +361,10 @@ impl<'k> Walk<'k> {
                         Scalar::Str(s) => {
                             let (plain, ty) =
                                 self.cipher.decrypt(s, self.aad()).map_err(|e| self.fail(e.to_string()))?;
+                            if self.stash.is_some() {
+                                let encrypted = s.clone();
+                                self.stash_record(&plain, ty, &encrypted);
+                            }
                             let v = typed(&plain, ty).map_err(|m| self.fail(m))?;
                             let literal = matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
                                 .then(|| String::from_utf8_lossy(&plain).into_owned());

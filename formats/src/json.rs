@@ -494,7 +494,7 @@ fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String
         Node::Leaf(leaf) if leaf.changed => {
             let text = match (&leaf.literal, &leaf.value) {
                 // The source text of a string the envelope restores (escapes as written).
-                (Some(l), Scalar::Str(_)) => l.clone(),
+                (Some(l), Scalar::Str(_)) if l.starts_with('"') => l.clone(),
                 (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => l.clone(),
                 _ => scalar_json(&leaf.value, path)?,
             };

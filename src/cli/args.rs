@@ -31,6 +31,10 @@ pub(crate) enum Command {
     Reseal(super::sealing_args::ResealArgs),
     /// Check SealedSecrets offline (structure, key size, scope; with keys: full unseal)
     Validate(super::sealing_args::ValidateArgs),
+    /// Set the value at a tree path in an encrypted file, in place: set FILE '["a"]["b"]' JSON
+    Set(super::set::SetArgs),
+    /// Remove the key or list item at a tree path from an encrypted file, in place
+    Unset(super::set::UnsetArgs),
     /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
     Filestatus(FilestatusArgs),
 }

@@ -12,6 +12,7 @@ mod reseal;
 mod seal;
 mod sealing_args;
 mod sealing_io;
+mod set;
 mod unseal;
 mod validate;
 
@@ -70,6 +71,8 @@ pub fn main() -> i32 {
         Command::Unseal(a) => unseal::run(a),
         Command::Reseal(a) => reseal::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Set(a) => set::run_set(a),
+        Command::Unset(a) => set::run_unset(a),
         Command::Filestatus(a) => filestatus::run(a),
     };
     match result {

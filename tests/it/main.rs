@@ -18,5 +18,6 @@ mod pgp;
 mod rsa;
 mod sealing;
 mod selection;
+mod set;
 mod tamper;
 mod toml_ini;

@@ -9,7 +9,13 @@ use crate::scalar::{format_float, parse_rfc3339};
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
 pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step: usize) -> String {
     match value {
-        Scalar::Str(_) if leaf.literal.is_some() => leaf.literal.clone().unwrap_or_default(),
+        // A string's literal is its source text (restored layout); a number's spelling left
+        // on a leaf that now holds a string is not.
+        Scalar::Str(_)
+            if leaf.literal.as_deref().is_some_and(|l| matches!(resolve_plain(l), Resolved::Value(Scalar::Str(_)))) =>
+        {
+            leaf.literal.clone().unwrap_or_default()
+        }
         Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
         other => match &leaf.literal {
             Some(l) if literal_reads_as(l, other) => l.clone(),
