@@ -55,26 +55,28 @@ pub struct Located {
 }
 
 /// Finds the config file as sops does: `explicit` (from `--config` or `SOPS_CONFIG`) if given,
-/// else the first `.sops.yaml` in `cwd` or one of its parents (at most 100 levels).
+/// else the first `.sops.yaml` in `cwd` or one of its parents (at most 100 levels), as a path
+/// relative to `cwd` (`.sops.yaml`, `../.sops.yaml`, ...), which must be the working directory.
 pub fn locate(explicit: Option<&Path>, cwd: &Path) -> Located {
     if let Some(p) = explicit {
         return Located { path: Some(p.to_path_buf()), warnings: Vec::new() };
     }
     let mut warnings = Vec::new();
+    // Named relative to the working directory in messages, as sops does (`../.sops.yaml`).
+    let mut up = PathBuf::new();
     let mut dir = Some(cwd);
     for _ in 0..MAX_DEPTH {
         let Some(d) = dir else { break };
-        let candidate = d.join(FILE_NAME);
-        if candidate.is_file() {
-            return Located { path: Some(candidate), warnings };
+        if d.join(FILE_NAME).is_file() {
+            return Located { path: Some(up.join(FILE_NAME)), warnings };
         }
-        let yml = d.join(".sops.yml");
-        if yml.exists() {
+        if d.join(".sops.yml").exists() {
             warnings.push(format!(
                 "ignoring {}: the config file must be called \".sops.yaml\" (sops ignores it too)",
-                yml.display()
+                up.join(".sops.yml").display()
             ));
         }
+        up.push("..");
         dir = d.parent();
     }
     Located { path: None, warnings }
@@ -405,7 +407,8 @@ impl Parser<'_> {
                 "path_regex" => {
                     let text = self.string(value, l, "path_regex")?;
                     if !text.is_empty() {
-                        let re = Regex::new(&text).map_err(|e| self.err(l, format!("invalid path_regex: {e}")))?;
+                        let re = Regex::new(&text)
+                            .map_err(|e| self.err(l, format!("invalid path_regex: {}", one_line(&e))))?;
                         rule.path_regex = Some(re);
                     }
                 }
@@ -431,7 +434,8 @@ impl Parser<'_> {
                 },
                 k if Rule::FIELDS.contains(&k) => {
                     let text = self.string(value, l, k)?;
-                    let r = Rule::from_field(k, &text).map_err(|e| self.err(l, format!("invalid {k}: {e}")))?;
+                    let r = Rule::from_field(k, &text)
+                        .map_err(|e| self.err(l, format!("invalid {k}: {}", one_line(&e))))?;
                     rule.selection = r;
                     selection.push((k, l));
                 }
@@ -528,6 +532,13 @@ impl Parser<'_> {
         }
         Ok(s)
     }
+}
+
+/// A regex error on one line (the regex crate draws a caret under the pattern).
+fn one_line(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 /// `path` made absolute against the working directory and cleaned of `.` and `..` without

@@ -5,6 +5,7 @@
 
 mod age_ssh;
 mod bad_input;
+mod config;
 mod corpus;
 mod examples;
 mod fidelity;
@@ -13,6 +14,7 @@ mod interop;
 mod key_groups;
 mod keys;
 mod kms;
+mod multifile;
 mod peers;
 mod pgp;
 mod rsa;
