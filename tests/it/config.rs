@@ -267,6 +267,15 @@ fn key_groups_and_shamir_threshold_from_the_config() {
     assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
     let out = run(work.gitseal().env("SOPS_AGE_KEY_FILE", demo_key()).args(["decrypt", "a.yaml"]), None);
     assert_eq!(out.status.code(), Some(128));
+    // sops reads the same groups and threshold, and opens gitseal's file with two keys.
+    if let Some(sops) = find_peer("sops") {
+        file(&work, "c.yaml", PLAIN);
+        let theirs = String::from_utf8(must(work.peer(&sops).args(["encrypt", "c.yaml"]), None)).unwrap();
+        assert!(theirs.contains("shamir_threshold: 2"), "{theirs}");
+        assert_eq!(recipients(&theirs), [DEMO_RECIPIENT, OTHER_RECIPIENT, third.as_str()]);
+        let plain = must(work.peer(&sops).env("SOPS_AGE_KEY_FILE", &both).args(["decrypt", "a.yaml"]), None);
+        assert_eq!(String::from_utf8(plain).unwrap(), PLAIN);
+    }
     // The command line's threshold wins.
     file(&work, "b.yaml", PLAIN);
     must(work.gitseal().args(["encrypt", "-i", "--shamir-secret-sharing-threshold", "3", "b.yaml"]), None);
@@ -387,4 +396,40 @@ fn filestatus_on_plain_encrypted_and_missing_files() {
             assert_eq!(run(work.peer(sops).args(["filestatus", name]), None).status.code(), Some(1), "sops on {name}");
         }
     }
+}
+
+#[test]
+fn bad_keys_in_a_rule_name_their_line() {
+    let work = Work::new();
+    file(&work, "a.yaml", PLAIN);
+    for (text, line, what) in [
+        ("creation_rules:\n  - pgp: [zz]\n", 2, "invalid pgp key"),
+        ("creation_rules:\n  - key_groups:\n      - kms:\n          - arn: nope\n", 4, "invalid kms key"),
+        ("creation_rules:\n  - key_groups:\n      - kms:\n          - role: r\n", 4, "needs an arn"),
+        ("creation_rules:\n  - kms: arn:aws:kms:nowhere\n", 2, "invalid kms key"),
+    ] {
+        config(&work, ".sops.yaml", text);
+        let out = run(work.gitseal().args(["encrypt", "a.yaml"]), None);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!(".sops.yaml: line {line}: ")) && err.contains(what), "{text}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn a_sops_yml_in_a_parent_is_named_relative_and_decrypt_tolerates_a_missing_config() {
+    let work = Work::new();
+    config(&work, ".sops.yml", &format!("creation_rules:\n  - age: {DEMO_RECIPIENT}\n"));
+    file(&work, "sub/a.yaml", PLAIN);
+    let mut cmd = work.gitseal();
+    cmd.current_dir(work.path("sub")).args(["encrypt", "-i", "--age", DEMO_RECIPIENT, "a.yaml"]);
+    let out = run(&mut cmd, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ignoring ../.sops.yml"), "{}", stderr(&out));
+
+    let out = run(work.gitseal_with_key().args(["--config", "nope.yaml", "decrypt", "sub/a.yaml"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), PLAIN);
+    assert!(stderr(&out).contains("nope.yaml: config file not found"), "{}", stderr(&out));
 }
