@@ -433,3 +433,20 @@ fn a_sops_yml_in_a_parent_is_named_relative_and_decrypt_tolerates_a_missing_conf
     assert_eq!(stdout(&out), PLAIN);
     assert!(stderr(&out).contains("nope.yaml: config file not found"), "{}", stderr(&out));
 }
+
+#[test]
+fn standard_input_is_matched_by_its_filename_override() {
+    let work = Work::new();
+    config(
+        &work,
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: ^secrets/\n    encrypted_regex: ^password$\n    age: {DEMO_RECIPIENT}\n"
+        ),
+    );
+    let out = must(work.gitseal().args(["encrypt", "--filename-override", "secrets/x.yaml"]), Some(PLAIN.as_bytes()));
+    assert_eq!(encrypted_keys(&String::from_utf8(out).unwrap()), ["password"]);
+    let out = run(work.gitseal().args(["encrypt", "--filename-override", "other/x.yaml"]), Some(PLAIN.as_bytes()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("\"other/x.yaml\""), "{}", stderr(&out));
+}
