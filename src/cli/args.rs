@@ -35,6 +35,10 @@ pub(crate) enum Command {
     Set(super::set::SetArgs),
     /// Remove the key or list item at a tree path from an encrypted file, in place
     Unset(super::set::UnsetArgs),
+    /// Run a command with the file's top-level values in its environment (/bin/sh -c)
+    ExecEnv(super::exec::ExecEnvArgs),
+    /// Run a command with the decrypted file at {} (a FIFO by default) in a private directory
+    ExecFile(super::exec::ExecFileArgs),
     /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
     Filestatus(FilestatusArgs),
 }

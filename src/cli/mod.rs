@@ -3,6 +3,7 @@
 mod args;
 mod decrypt;
 mod encrypt;
+mod exec;
 mod files;
 mod filestatus;
 mod io;
@@ -73,6 +74,8 @@ pub fn main() -> i32 {
         Command::Validate(a) => validate::run(a),
         Command::Set(a) => set::run_set(a),
         Command::Unset(a) => set::run_unset(a),
+        Command::ExecEnv(a) => exec::run_env(a),
+        Command::ExecFile(a) => exec::run_file(a),
         Command::Filestatus(a) => filestatus::run(a),
     };
     match result {

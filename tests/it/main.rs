@@ -8,6 +8,7 @@ mod bad_input;
 mod config;
 mod corpus;
 mod examples;
+mod exec;
 mod fidelity;
 mod fixtures;
 mod interop;

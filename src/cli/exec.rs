@@ -1,0 +1,244 @@
+//! `gitseal exec-env` and `gitseal exec-file`: run a command with the decrypted values, in its
+//! environment or in a file (a FIFO by default) inside a private directory that is removed when
+//! the command exits. The command runs under `/bin/sh -c`; its exit code is passed through.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Args;
+use gitseal_formats::{self as formats, Format, MapItem, Node, Scalar};
+use zeroize::Zeroizing;
+
+use super::args::IoArgs;
+use super::io::read_input;
+use super::Failure;
+use crate::envelope::{self, DecryptOptions};
+use crate::keyring::{self, Keyring};
+
+/// sops `DuplicateDecryptionKeyType`.
+const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
+
+#[derive(Args, Debug)]
+pub(crate) struct ExecEnvArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// The command, run as /bin/sh -c COMMAND with the file's top-level keys in its environment
+    pub command: String,
+    /// Start from an empty environment: only the file's values
+    #[arg(long)]
+    pub pristine: bool,
+    /// Input format: yaml, json, dotenv, ini, toml (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExecFileArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// The command, run as /bin/sh -c COMMAND; every {} is replaced by the plaintext file's path
+    pub command: String,
+    /// Write a regular file (mode 0600) instead of a FIFO, for commands that read it twice
+    #[arg(long)]
+    pub no_fifo: bool,
+    /// The plaintext file's name inside the private directory
+    #[arg(long, default_value = "tmp-file")]
+    pub filename: String,
+    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
+    /// Format of the plaintext file (default: the input format)
+    #[arg(long)]
+    pub output_type: Option<String>,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
+    let (plain, format, name) = decrypt(&a.file, a.input_type.clone(), None, a.decryption_order.as_deref())?;
+    if format == Format::Binary {
+        return Err(Failure::new(1, format!("{name}: exec-env needs a structured file (not binary)")));
+    }
+    let src =
+        std::str::from_utf8(&plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
+    let doc = formats::parse(format, src).map_err(|e| Failure::new(2, format!("{name}: {e}")))?;
+    let mut vars = Vec::new();
+    let mut complex = Vec::new();
+    if let Some(Node::Map(items)) = doc.roots.first().map(|r| r.node.resolved()) {
+        for item in items {
+            let MapItem::Entry(e) = item else { continue };
+            if e.key.contains('=') || e.key.is_empty() || e.key.contains('\0') {
+                return Err(Failure::new(
+                    1,
+                    format!("{name}: the key {:?} cannot be an environment variable name", e.key),
+                ));
+            }
+            match e.value.resolved() {
+                Node::Leaf(l) => vars.push((e.key.clone(), Zeroizing::new(env_text(&l.value, l.literal.as_deref())))),
+                _ => complex.push(e.key.clone()),
+            }
+        }
+    }
+    if !complex.is_empty() {
+        return Err(Failure::new(
+            1,
+            format!("{name}: cannot use complex value in environment; offending keys: {}", complex.join(", ")),
+        ));
+    }
+    if vars.iter().any(|(_, v)| v.contains('\0')) {
+        return Err(Failure::new(1, format!("{name}: a value holds a NUL byte and cannot be an environment variable")));
+    }
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(&a.command);
+    if a.pristine {
+        cmd.env_clear();
+    }
+    for (k, v) in &vars {
+        cmd.env(k, v.as_str());
+    }
+    finish(cmd.status())
+}
+
+pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
+    let name_ok = !a.filename.is_empty() && !a.filename.contains('/') && a.filename != "." && a.filename != "..";
+    if !name_ok {
+        return Err(Failure::new(1, format!("--filename {:?}: must be a plain file name", a.filename)));
+    }
+    let (plain, _, _) = decrypt(&a.file, a.input_type.clone(), a.output_type.clone(), a.decryption_order.as_deref())?;
+    let dir = tempfile::Builder::new()
+        .prefix(".gitseal")
+        .tempdir()
+        .and_then(|d| fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).map(|()| d))
+        .map_err(|e| Failure::new(3, format!("cannot create a private temporary directory: {e}")))?;
+    let path = dir.path().join(&a.filename);
+    let command = a.command.replace("{}", &path.to_string_lossy());
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(&command);
+    let status = if a.no_fifo {
+        write_private(&path, &plain).map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+        drop(plain);
+        cmd.status()
+    } else {
+        run_with_fifo(&path, plain, cmd)?
+    };
+    // The directory (and the plaintext in it) goes before the exit code is passed on.
+    let removed = dir.close();
+    let result = finish(status);
+    removed.map_err(|e| Failure::new(3, format!("cannot remove the temporary directory: {e}")))?;
+    result
+}
+
+/// Decrypts `file` into the output format (default: its own); returns the plaintext, that
+/// format and the file's name for messages.
+fn decrypt(
+    file: &Path,
+    input_type: Option<String>,
+    output_type: Option<String>,
+    decryption_order: Option<&str>,
+) -> Result<(Zeroizing<Vec<u8>>, Format, String), Failure> {
+    let io = IoArgs {
+        file: Some(file.to_path_buf()),
+        in_place: false,
+        output: None,
+        input_type,
+        output_type,
+        filename_override: None,
+        indent: None,
+    };
+    let input = read_input(&io, false)?;
+    let mut keys = Keyring::new();
+    if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
+        let order = keyring::parse_decryption_order(order).map_err(|m| {
+            Failure::new(EXIT_DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+        })?;
+        keys.set_decryption_order(order);
+    }
+    let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
+    let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
+    let opts = DecryptOptions { output_format: Some(input.output_format), ..DecryptOptions::default() };
+    let result = opened.decrypt(&key, &opts)?;
+    for w in &result.warnings {
+        eprintln!("gitseal: warning: {}: {w}", input.name);
+    }
+    Ok((Zeroizing::new(result.output), input.output_format, input.name))
+}
+
+/// A value as the environment gets it: strings as they are, other scalars as text.
+fn env_text(value: &Scalar, literal: Option<&str>) -> String {
+    match (value, literal) {
+        (Scalar::Str(s), _) => s.clone(),
+        (_, Some(l)) => l.to_string(),
+        (Scalar::Int(i), None) => i.to_string(),
+        (Scalar::Float(f), None) => formats::format_float(*f),
+        (Scalar::Bool(b), None) => b.to_string(),
+        (Scalar::Time(t), None) => t.clone(),
+        (Scalar::Null, None) => String::new(),
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// Makes a FIFO (mode 0600) at `path`, feeds it the plaintext once from a thread, and runs the
+/// command. A command that never opens the FIFO leaves the writer waiting; it is then released
+/// by opening the FIFO here and discarding what it writes.
+fn run_with_fifo(
+    path: &Path,
+    plain: Zeroizing<Vec<u8>>,
+    mut cmd: Command,
+) -> Result<std::io::Result<std::process::ExitStatus>, Failure> {
+    let made = Command::new("mkfifo")
+        .arg("-m")
+        .arg("600")
+        .arg("--")
+        .arg(path)
+        .status()
+        .map_err(|e| Failure::new(3, format!("cannot run mkfifo: {e} (use --no-fifo)")))?;
+    if !made.success() {
+        return Err(Failure::new(3, format!("mkfifo {} failed ({made}); use --no-fifo", path.display())));
+    }
+    let fifo = path.to_path_buf();
+    let writer = std::thread::spawn(move || {
+        // A reader that goes away early makes the write fail (EPIPE): nothing to report.
+        if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&fifo) {
+            let _ = f.write_all(&plain);
+        }
+        drop(plain);
+    });
+    let status = cmd.status();
+    if !writer.is_finished() {
+        let fifo = path.to_path_buf();
+        std::thread::spawn(move || {
+            if let Ok(mut f) = fs::File::open(&fifo) {
+                let mut sink = Zeroizing::new(vec![0u8; 65536]);
+                while matches!(f.read(&mut sink), Ok(n) if n > 0) {}
+            }
+        });
+    }
+    let _ = writer.join();
+    Ok(status)
+}
+
+/// The child's exit code passed through (128 + the signal for a child killed by one).
+fn finish(status: std::io::Result<std::process::ExitStatus>) -> Result<(), Failure> {
+    let status = status.map_err(|e| Failure::new(1, format!("cannot run /bin/sh: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(Failure::new(code, format!("exit status {code}"))),
+        None => {
+            let signal = status.signal().unwrap_or(0);
+            Err(Failure::new(128 + signal, format!("the command was killed by signal {signal}")))
+        }
+    }
+}
