@@ -477,7 +477,7 @@ fn run_key_command(cmd: &str, recipient: Option<&str>) -> Result<Zeroizing<Strin
 
 /// Splits a command line into words the way a POSIX shell would for quotes and backslashes
 /// (no expansion).
-fn split_command(s: &str) -> Option<Vec<String>> {
+pub fn split_command(s: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;

@@ -39,6 +39,8 @@ pub(crate) enum Command {
     ExecEnv(super::exec::ExecEnvArgs),
     /// Run a command with the decrypted file at {} (a FIFO by default) in a private directory
     ExecFile(super::exec::ExecFileArgs),
+    /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR; a new file starts from an example
+    Edit(Box<super::edit::EditArgs>),
     /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
     Filestatus(FilestatusArgs),
 }

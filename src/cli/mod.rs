@@ -2,6 +2,7 @@
 
 mod args;
 mod decrypt;
+mod edit;
 mod encrypt;
 mod exec;
 mod files;
@@ -76,6 +77,7 @@ pub fn main() -> i32 {
         Command::Unset(a) => set::run_unset(a),
         Command::ExecEnv(a) => exec::run_env(a),
         Command::ExecFile(a) => exec::run_file(a),
+        Command::Edit(a) => edit::run(*a),
         Command::Filestatus(a) => filestatus::run(a),
     };
     match result {

@@ -1,0 +1,238 @@
+//! `gitseal edit FILE`: decrypt into a private temporary directory, run the editor, and encrypt
+//! the result back in place, keeping the data key, the master keys and the ciphertext of every
+//! value that did not change (see [`crate::reencrypt`]).
+//!
+//! The plaintext exists only in a fresh 0700 directory, as a 0600 file with the target's base
+//! name (so editors pick the syntax); the directory is removed on every way out: success,
+//! an unchanged file, an editor failure, invalid content without a terminal, and SIGINT,
+//! SIGTERM or SIGHUP while the editor runs.
+
+use std::fs;
+use std::io::{BufRead, IsTerminal, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use gitseal_formats::{self as formats, Format};
+use sha2::{Digest, Sha256};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use zeroize::Zeroizing;
+
+use super::args::EncryptArgs;
+use super::io::{read_input, write_atomic};
+use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+
+/// sops `FileHasNotBeenModified`.
+const EXIT_NOT_MODIFIED: i32 = 200;
+/// sops `NoEditorFound`: also any editor failure.
+const EXIT_EDITOR: i32 = 201;
+
+#[derive(Args, Debug)]
+pub(crate) struct EditArgs {
+    /// The file and, for a new file, its master keys and selection rule, as for encrypt
+    #[command(flatten)]
+    pub enc: EncryptArgs,
+    /// Decrypt even if the MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Edit the sops metadata too (not supported yet)
+    #[arg(short = 's', long)]
+    pub show_master_keys: bool,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+/// The signals that end an edit, each with its flag.
+struct Signals {
+    flags: Vec<(i32, Arc<AtomicBool>)>,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, Failure> {
+        let mut flags = Vec::new();
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            let flag = Arc::new(AtomicBool::new(false));
+            signal_hook::flag::register(sig, Arc::clone(&flag))
+                .map_err(|e| Failure::new(1, format!("cannot install a signal handler: {e}")))?;
+            flags.push((sig, flag));
+        }
+        Ok(Signals { flags })
+    }
+
+    fn received(&self) -> Option<i32> {
+        self.flags.iter().find(|(_, f)| f.load(Ordering::Relaxed)).map(|(s, _)| *s)
+    }
+}
+
+pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
+    if a.show_master_keys {
+        return Err(Failure::new(
+            1,
+            "--show-master-keys is not supported yet; edit the values, or use rotate/updatekeys for keys",
+        ));
+    }
+    if a.enc.io.output.is_some() || !a.enc.more_files.is_empty() {
+        return Err(Failure::new(EXIT_CONFLICT, "edit works on one file in place: no --output, no further files"));
+    }
+    let target = match a.enc.io.file.clone() {
+        Some(p) if p.as_os_str() != "-" => p,
+        _ => return Err(Failure::new(EXIT_NO_FILE, "edit needs a file name (standard input cannot be edited)")),
+    };
+    let name = target.display().to_string();
+    let signals = Signals::install()?;
+    let editor = editor_command()?;
+    let exists = target.exists();
+    let (original, mut reenc, format) = if exists {
+        a.enc.io.in_place = false;
+        let input = read_input(&a.enc.io, false)?;
+        let (plain, reenc) = super::set::open_for_edit(&input, a.ignore_mac, a.decryption_order.as_deref())?;
+        let format = reenc.format();
+        (plain, Some(reenc), format)
+    } else {
+        let format = match &a.enc.io.input_type {
+            Some(t) => Format::from_name(t).ok_or_else(|| Failure::new(1, format!("unknown --input-type {t:?}")))?,
+            None => Format::from_path(&name),
+        };
+        (Zeroizing::new(example(format).as_bytes().to_vec()), None, format)
+    };
+    let dir = private_dir()?;
+    let base = target.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
+    let tmp = dir.path().join(base);
+    write_private(&tmp, &original).map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
+    let before = Sha256::digest(original.as_slice());
+    let edited = loop {
+        run_editor(&editor, &tmp, &signals)?;
+        let edited = Zeroizing::new(
+            fs::read(&tmp).map_err(|e| Failure::new(2, format!("cannot read the edited file back: {e}")))?,
+        );
+        if Sha256::digest(edited.as_slice()) == before {
+            return Err(Failure::new(EXIT_NOT_MODIFIED, format!("{name}: file has not changed, exiting")));
+        }
+        match check(&edited, format, &name) {
+            Ok(()) => break edited,
+            Err(f) if std::io::stdin().is_terminal() => {
+                eprintln!("gitseal: {}", f.message);
+                eprint!("gitseal: press Enter to return to the editor, or Ctrl-C to give up (the change is lost) ");
+                let _ = std::io::stderr().flush();
+                let mut line = String::new();
+                if std::io::stdin().lock().read_line(&mut line).map_or(true, |n| n == 0) {
+                    return Err(f);
+                }
+            }
+            Err(f) => return Err(f),
+        }
+    };
+    match reenc.as_mut() {
+        Some(reenc) => {
+            let out = reenc.encrypt(&edited)?;
+            write_atomic(&target, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))
+        }
+        None => {
+            // A new file is encrypted exactly as `encrypt` would: keys and rules from the
+            // command line or the creation rule for the target's name.
+            let mut enc = a.enc;
+            enc.io.file = Some(tmp.clone());
+            enc.io.filename_override = Some(name.clone());
+            enc.io.output = Some(target.clone());
+            enc.io.in_place = false;
+            super::encrypt::run(enc)
+        }
+    }
+}
+
+/// Checks the edited plaintext before anything is encrypted; a failure names the file.
+fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
+    if format == Format::Binary {
+        return Ok(());
+    }
+    let text =
+        std::str::from_utf8(plain).map_err(|_| Failure::new(2, format!("{name}: the edited file is not UTF-8")))?;
+    if text.trim().is_empty() {
+        return Err(Failure::new(92, format!("{name}: the edited file is empty")));
+    }
+    let doc = formats::parse(format, text)
+        .map_err(|e| Failure::new(2, format!("{name}: invalid {} after editing: {e}", format.name())))?;
+    if formats::has_metadata(&doc) {
+        return Err(Failure::new(
+            2,
+            format!("{name}: the edited file has a top-level sops key; remove it (gitseal writes the metadata)"),
+        ));
+    }
+    Ok(())
+}
+
+/// SOPS_EDITOR, then EDITOR (split like a shell would, no expansion), then the first of vim,
+/// nano and vi on PATH.
+fn editor_command() -> Result<Vec<String>, Failure> {
+    for var in ["SOPS_EDITOR", "EDITOR"] {
+        if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            let words = gitseal_keys::age::split_command(&v).filter(|w| !w.is_empty()).ok_or_else(|| {
+                Failure::new(EXIT_EDITOR, format!("{var}: cannot split {v:?} into words (unbalanced quotes)"))
+            })?;
+            return Ok(words);
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["vim", "nano", "vi"] {
+        if std::env::split_paths(&path).any(|d| d.join(name).is_file()) {
+            return Ok(vec![name.to_string()]);
+        }
+    }
+    Err(Failure::new(EXIT_EDITOR, "no editor found: set SOPS_EDITOR or EDITOR"))
+}
+
+/// Runs the editor on `file` and waits; a signal to gitseal ends the editor and the edit.
+fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), Failure> {
+    let mut child = Command::new(&editor[0])
+        .args(&editor[1..])
+        .arg(file)
+        .spawn()
+        .map_err(|e| Failure::new(EXIT_EDITOR, format!("could not run editor {:?}: {e}", editor[0])))?;
+    loop {
+        if let Some(sig) = signals.received() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Failure::new(
+                128 + sig,
+                "interrupted; the plaintext copy was removed and the file left as it was",
+            ));
+        }
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(Failure::new(EXIT_EDITOR, format!("could not run editor: {status}"))),
+            Ok(None) => std::thread::sleep(Duration::from_millis(25)),
+            Err(e) => return Err(Failure::new(EXIT_EDITOR, format!("could not wait for the editor: {e}"))),
+        }
+    }
+}
+
+fn private_dir() -> Result<tempfile::TempDir, Failure> {
+    tempfile::Builder::new()
+        .prefix(".gitseal-edit")
+        .tempdir()
+        .and_then(|d| fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).map(|()| d))
+        .map_err(|e| Failure::new(3, format!("cannot create a private temporary directory: {e}")))
+}
+
+fn write_private(path: &PathBuf, data: &[u8]) -> std::io::Result<()> {
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// What a new file starts with: a short example of the format.
+fn example(format: Format) -> &'static str {
+    match format {
+        Format::Yaml => "# A new file: replace these examples with your values. Keys ending in\n# _unencrypted stay readable.\ngreeting: hello from gitseal\ndatabase:\n  user: app\n  password: change-me\nports:\n  - 8080\n  - 8443\nenabled: true\nnote_unencrypted: visible in the encrypted file\n",
+        Format::Json => "{\n  \"greeting\": \"hello from gitseal\",\n  \"database\": {\n    \"user\": \"app\",\n    \"password\": \"change-me\"\n  },\n  \"ports\": [8080, 8443],\n  \"enabled\": true\n}\n",
+        Format::Dotenv => "# A new file: replace these examples with your values.\nGREETING=hello from gitseal\nDB_PASSWORD=change-me\n",
+        Format::Toml => "# A new file: replace these examples with your values.\ngreeting = \"hello from gitseal\"\n\n[database]\nuser = \"app\"\npassword = \"change-me\"\n",
+        Format::Ini => "; A new file: replace these examples with your values.\n[database]\nuser = app\npassword = change-me\n",
+        Format::Binary => "A new file: replace this text with your secret.\n",
+    }
+}

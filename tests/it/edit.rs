@@ -1,0 +1,176 @@
+//! `gitseal edit` with fake editors (shell scripts as SOPS_EDITOR; no terminal): the change
+//! lands with only its own ciphertext line plus `lastmodified` and `mac` changed, failures
+//! exit with sops's codes and write nothing, and no plaintext is left in TMPDIR, not even
+//! after SIGTERM while the editor runs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::peers::{find_peer, run, Work, DEMO_RECIPIENT};
+
+const PLAIN: &str = "app:\n  user: admin\n  password: hunter2\nport: 5432\n";
+
+/// A work dir with `s.yaml` (PLAIN encrypted by gitseal) and an empty `tmp/` for TMPDIR.
+fn setup() -> Work {
+    let work = Work::new();
+    work.write("plain.yaml", PLAIN);
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "plain.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    work.write("s.yaml", &out.stdout);
+    std::fs::create_dir(work.path("tmp")).unwrap();
+    work
+}
+
+/// An executable script `name` in the work dir with `body` (the edited file is "$1").
+fn editor(work: &Work, name: &str, body: &str) -> String {
+    let path = work.write(name, format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn edit_cmd(work: &Work, editor: &str) -> Command {
+    let mut cmd = work.gitseal_with_key();
+    cmd.env("TMPDIR", work.path("tmp")).env("SOPS_EDITOR", editor).env_remove("EDITOR");
+    cmd
+}
+
+fn assert_tmp_empty(work: &Work) {
+    let left: Vec<_> = std::fs::read_dir(work.path("tmp")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "plaintext left behind: {left:?}");
+}
+
+fn decrypted(work: &Work, name: &str) -> String {
+    let out = run(work.gitseal_with_key().args(["decrypt", name]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn an_edit_changes_only_that_value_line_lastmodified_and_mac() {
+    let work = setup();
+    let before = work.read_string("s.yaml");
+    let ed = editor(&work, "ed.sh", r#"sed -i 's/hunter2/changed/' "$1""#);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "s.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let after = work.read_string("s.yaml");
+    let (b, a): (Vec<_>, Vec<_>) = (before.lines().collect(), after.lines().collect());
+    assert_eq!(b.len(), a.len());
+    let changed: Vec<&str> = b
+        .iter()
+        .zip(&a)
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x.trim_start().split(':').next().unwrap())
+        .filter(|k| *k != "lastmodified")
+        .collect();
+    assert_eq!(changed, ["password", "mac"]);
+    assert_eq!(decrypted(&work, "s.yaml"), PLAIN.replace("hunter2", "changed"));
+    assert_tmp_empty(&work);
+    if let Some(sops) = find_peer("sops") {
+        let out = run(work.peer_with_key(&sops).args(["decrypt", "s.yaml"]), None);
+        assert!(out.status.success(), "sops: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("password: changed"));
+    }
+}
+
+#[test]
+fn the_editor_gets_a_private_copy_with_the_files_name() {
+    let work = setup();
+    let report = work.path("report");
+    let body = format!(
+        r#"stat -c '%a' "$1" "$(dirname "$1")" > {r}; basename "$1" >> {r}; dirname "$(dirname "$1")" >> {r}"#,
+        r = report.display()
+    );
+    let ed = editor(&work, "ed.sh", &body);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "s.yaml"]), None);
+    assert_eq!(out.status.code(), Some(200), "{}", String::from_utf8_lossy(&out.stderr));
+    let tmp = std::fs::canonicalize(work.path("tmp")).unwrap();
+    assert_eq!(work.read_string("report"), format!("600\n700\ns.yaml\n{}\n", tmp.display()));
+    assert_tmp_empty(&work);
+}
+
+#[test]
+fn failures_exit_with_sops_codes_and_leave_the_file_alone() {
+    let work = setup();
+    let before = work.read("s.yaml");
+    let cases = [
+        ("fail.sh", r#"sed -i 's/hunter2/lost/' "$1"; exit 1"#, 201, "could not run editor"),
+        ("noop.sh", "true", 200, "file has not changed"),
+        ("bad.sh", r#"printf 'a: [\n' > "$1""#, 2, "s.yaml: invalid yaml after editing"),
+        ("meta.sh", r#"printf 'sops: x\n' >> "$1""#, 2, "top-level sops key"),
+        ("empty.sh", r#": > "$1""#, 92, "empty"),
+    ];
+    for (name, body, code, message) in cases {
+        let ed = editor(&work, name, body);
+        let out = run(edit_cmd(&work, &ed).args(["edit", "s.yaml"]).stdin(Stdio::null()), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+        assert!(stderr.contains(message) && stderr.lines().count() == 1, "{name}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert_eq!(work.read("s.yaml"), before, "{name} changed the file");
+        assert_tmp_empty(&work);
+    }
+    let missing = run(edit_cmd(&work, "/nonexistent/editor").args(["edit", "s.yaml"]), None);
+    assert_eq!(missing.status.code(), Some(201));
+    assert_tmp_empty(&work);
+}
+
+#[test]
+fn a_new_file_starts_from_an_example_and_needs_keys() {
+    let work = setup();
+    let ed = editor(&work, "ed.sh", r#"sed -i 's/change-me/picked/' "$1""#);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "--age", DEMO_RECIPIENT, "new.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(decrypted(&work, "new.yaml").contains("password: picked"));
+    // Unchanged: nothing is created.
+    let noop = editor(&work, "noop.sh", "true");
+    let out = run(edit_cmd(&work, &noop).args(["edit", "--age", DEMO_RECIPIENT, "other.yaml"]), None);
+    assert_eq!(out.status.code(), Some(200));
+    assert!(!work.exists("other.yaml"));
+    // No key: nothing is created, one line says what to pass.
+    let out = run(edit_cmd(&work, &ed).args(["edit", "third.yaml"]), None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--age"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!work.exists("third.yaml"));
+    assert_tmp_empty(&work);
+}
+
+fn wait_for(what: &str, deadline: Instant, mut done: impl FnMut() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// sops 3.11 leaves the plaintext behind when killed while the editor runs; gitseal must not.
+#[test]
+fn sigterm_while_the_editor_runs_leaves_no_plaintext() {
+    let work = setup();
+    let before = work.read("s.yaml");
+    let marker = work.path("editor-started");
+    let body = format!(r#"echo "$1" > {}; exec sleep 60"#, marker.display());
+    let ed = editor(&work, "slow.sh", &body);
+    let mut child = edit_cmd(&work, &ed)
+        .args(["edit", "s.yaml"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_for("the editor to start", deadline, || std::fs::read_to_string(&marker).is_ok_and(|s| s.ends_with('\n')));
+    let plaintext = std::fs::read_to_string(&marker).unwrap();
+    assert!(Path::new(plaintext.trim_end()).exists(), "the editor's file exists while it runs");
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    wait_for("gitseal to exit", deadline, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(status.unwrap().code(), Some(143));
+    assert!(!Path::new(plaintext.trim_end()).exists());
+    assert_tmp_empty(&work);
+    assert_eq!(work.read("s.yaml"), before);
+}
