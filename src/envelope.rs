@@ -287,7 +287,7 @@ impl Opened {
 
 /// The object a single-document file holds: its top-level `kind` and `metadata.namespace` and
 /// `metadata.name`, where they are plaintext strings (an encrypted value does not count).
-fn binding_of(doc: &Document) -> Binding {
+pub(crate) fn binding_of(doc: &Document) -> Binding {
     let [root] = doc.roots.as_slice() else { return Binding::default() };
     fn plain(node: Option<&Node>, key: &str) -> Option<String> {
         match node?.get(key).map(|e| &e.value) {

@@ -23,6 +23,8 @@ pub struct Reencryptor {
     stash: Stash,
     format: Format,
     file: String,
+    /// The object the RSA keys bind the data key to, as the file had it.
+    binding: crate::keyring::Binding,
 }
 
 impl Opened {
@@ -34,6 +36,7 @@ impl Opened {
         ignore_mac: bool,
     ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
         let file = self.file.clone();
+        let binding = self.binding();
         let mut stash = Stash::new();
         let plaintext = if self.input_format == Format::Binary {
             self.decrypt_binary_stashed(&key, ignore_mac, &mut stash)?
@@ -70,7 +73,7 @@ impl Opened {
         };
         let format = self.input_format;
         let metadata = self.metadata;
-        Ok((Zeroizing::new(plaintext), Reencryptor { key, metadata, stash, format, file }))
+        Ok((Zeroizing::new(plaintext), Reencryptor { key, metadata, stash, format, file, binding }))
     }
 
     fn decrypt_binary_stashed(&self, key: &DataKey, ignore_mac: bool, stash: &mut Stash) -> Result<Vec<u8>, Error> {
@@ -102,6 +105,19 @@ impl Opened {
 }
 
 impl Reencryptor {
+    /// RSA keys bind the data key to the object's namespace and name (and `kind: Secret` picks
+    /// their default scope): a change to those would leave a file no key opens.
+    fn check_binding(&self, encrypted: &formats::Document) -> Result<(), Error> {
+        if self.metadata.key_groups.iter().all(|g| g.rsa.is_empty()) || envelope::binding_of(encrypted) == self.binding
+        {
+            return Ok(());
+        }
+        Err(Error::Metadata {
+            file: self.file.clone(),
+            message: "the file's RSA keys bind the data key to its kind, metadata.namespace and metadata.name; changing them would make the file unreadable, so keep them (or encrypt the new object anew)".into(),
+        })
+    }
+
     /// The file's format (what the plaintext is written in).
     pub fn format(&self) -> Format {
         self.format
@@ -147,6 +163,7 @@ impl Reencryptor {
             self.stash = walk.take_stash().unwrap_or_default();
             walked?;
             let layout = std::mem::take(&mut walk.layout);
+            self.check_binding(&doc)?;
             (doc, src, walk.mac(), layout)
         };
         let mut meta = self.metadata.clone();

@@ -197,3 +197,28 @@ fn same_results_as_sops_set_and_unset() {
         assert_eq!(data("ours.yaml"), data("theirs.yaml"), "{args:?}");
     }
 }
+
+/// RSA keys bind the data key to the Secret's namespace and name: moving it by `set` would
+/// write a file that no RSA key opens, so that is refused and the file stays as it was.
+#[test]
+fn set_refuses_to_move_an_rsa_bound_secret() {
+    let work = Work::new();
+    let cert = crate::peers::manifest_dir().join("keys/testdata/sealing/test-cert.pem").display().to_string();
+    work.write(
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: prod\nstringData:\n  password: hunter2\n",
+    );
+    let args =
+        ["encrypt", "--rsa", &cert, "--age", DEMO_RECIPIENT, "--encrypted-regex", "^(data|stringData)$", "secret.yaml"];
+    let out = run(work.gitseal().args(args), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    work.write("s.yaml", &out.stdout);
+    let moved = run(work.gitseal_with_key().args(["set", "s.yaml", r#"["metadata"]["name"]"#, r#""other""#]), None);
+    let stderr = String::from_utf8_lossy(&moved.stderr);
+    assert_eq!(moved.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("s.yaml") && stderr.contains("metadata.name"), "{stderr}");
+    assert_eq!(work.read("s.yaml"), out.stdout);
+    let value = run(work.gitseal_with_key().args(["set", "s.yaml", r#"["stringData"]["password"]"#, r#""new""#]), None);
+    assert!(value.status.success(), "{}", String::from_utf8_lossy(&value.stderr));
+    assert!(decrypted(&work, "s.yaml").contains("password: new"));
+}
