@@ -47,13 +47,15 @@ pub(crate) struct EditArgs {
     pub decryption_order: Option<String>,
 }
 
-/// The signals that end an edit, each with its flag.
-struct Signals {
+/// The signals that end an edit (or an exec-file run), each with its flag.
+pub(crate) struct Signals {
     flags: Vec<(i32, Arc<AtomicBool>)>,
 }
 
 impl Signals {
-    fn install() -> Result<Signals, Failure> {
+    /// From now on SIGINT, SIGTERM and SIGHUP only raise their flag: the caller polls
+    /// [`Signals::received`], cleans up and exits.
+    pub(crate) fn install() -> Result<Signals, Failure> {
         let mut flags = Vec::new();
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             let flag = Arc::new(AtomicBool::new(false));
@@ -64,7 +66,8 @@ impl Signals {
         Ok(Signals { flags })
     }
 
-    fn received(&self) -> Option<i32> {
+    /// The first signal received, if any.
+    pub(crate) fn received(&self) -> Option<i32> {
         self.flags.iter().find(|(_, f)| f.load(Ordering::Relaxed)).map(|(s, _)| *s)
     }
 }

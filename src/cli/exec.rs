@@ -14,6 +14,7 @@ use gitseal_formats::{self as formats, Format, MapItem, Node, Scalar};
 use zeroize::Zeroizing;
 
 use super::args::IoArgs;
+use super::edit::Signals;
 use super::io::read_input;
 use super::Failure;
 use crate::envelope::{self, DecryptOptions};
@@ -113,6 +114,7 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
         return Err(Failure::new(1, format!("--filename {:?}: must be a plain file name", a.filename)));
     }
     let (plain, _, _) = decrypt(&a.file, a.input_type.clone(), a.output_type.clone(), a.decryption_order.as_deref())?;
+    let signals = Signals::install()?;
     let dir = tempfile::Builder::new()
         .prefix(".gitseal")
         .tempdir()
@@ -125,13 +127,16 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     let status = if a.no_fifo {
         write_private(&path, &plain).map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
         drop(plain);
-        cmd.status()
+        wait(cmd, &signals)
     } else {
-        run_with_fifo(&path, plain, cmd)?
+        run_with_fifo(&path, plain, cmd, &signals)?
     };
     // The directory (and the plaintext in it) goes before the exit code is passed on.
     let removed = dir.close();
-    let result = finish(status);
+    let result = match status {
+        Ok(status) => finish(status),
+        Err(sig) => Err(Failure::new(128 + sig, "interrupted; the plaintext file was removed")),
+    };
     removed.map_err(|e| Failure::new(3, format!("cannot remove the temporary directory: {e}")))?;
     result
 }
@@ -193,11 +198,7 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// Makes a FIFO (mode 0600) at `path`, feeds it the plaintext once from a thread, and runs the
 /// command. A command that never opens the FIFO leaves the writer waiting; it is then released
 /// by opening the FIFO here and discarding what it writes.
-fn run_with_fifo(
-    path: &Path,
-    plain: Zeroizing<Vec<u8>>,
-    mut cmd: Command,
-) -> Result<std::io::Result<std::process::ExitStatus>, Failure> {
+fn run_with_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: &Signals) -> Result<Waited, Failure> {
     let made = Command::new("mkfifo")
         .arg("-m")
         .arg("600")
@@ -216,7 +217,7 @@ fn run_with_fifo(
         }
         drop(plain);
     });
-    let status = cmd.status();
+    let status = wait(cmd, signals);
     if !writer.is_finished() {
         let fifo = path.to_path_buf();
         std::thread::spawn(move || {
@@ -228,6 +229,30 @@ fn run_with_fifo(
     }
     let _ = writer.join();
     Ok(status)
+}
+
+/// How the command ended, or the signal that ended gitseal's wait for it.
+type Waited = Result<std::io::Result<std::process::ExitStatus>, i32>;
+
+/// Runs the command and waits for it; a signal to gitseal kills it (so the plaintext can be
+/// removed) and is returned as `Err`.
+fn wait(mut cmd: Command, signals: &Signals) -> Waited {
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    loop {
+        if let Some(sig) = signals.received() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(sig);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(Ok(status)),
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
 }
 
 /// The child's exit code passed through (128 + the signal for a child killed by one).

@@ -129,3 +129,42 @@ fn exec_file_rejects_a_path_as_filename() {
     assert!(out.stdout.is_empty());
     assert_tmp_empty(&work);
 }
+
+/// SIGTERM to gitseal while the command runs: the command is ended and the plaintext removed.
+#[test]
+fn exec_file_sigterm_removes_the_plaintext() {
+    for fifo in [false, true] {
+        let work = setup(PLAIN);
+        let marker = work.path("started");
+        let script = format!(r#"echo {{}} > {}; exec sleep 60"#, marker.display());
+        let mut cmd = gitseal(&work);
+        cmd.arg("exec-file");
+        if !fifo {
+            cmd.arg("--no-fifo");
+        }
+        let mut child = cmd
+            .args(["s.yaml", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&marker).is_ok_and(|s| s.ends_with('\n')) {
+            assert!(Instant::now() < deadline, "the command did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let plaintext = std::fs::read_to_string(&marker).unwrap().trim_end().to_string();
+        assert!(std::path::Path::new(&plaintext).exists());
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "gitseal did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(143), "fifo: {fifo}");
+        assert_tmp_empty(&work);
+    }
+}
