@@ -25,6 +25,9 @@ pub struct Reencryptor {
     file: String,
     /// The object the RSA keys bind the data key to, as the file had it.
     binding: crate::keyring::Binding,
+    /// The encrypted file as read (tree and text), to change in place when the new content
+    /// has the same shape: then every other byte, the metadata's included, stays as it was.
+    original: (formats::Document, String),
 }
 
 impl Opened {
@@ -37,6 +40,7 @@ impl Opened {
     ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
         let file = self.file.clone();
         let binding = self.binding();
+        let original = (self.doc.clone(), self.src.clone());
         let mut stash = Stash::new();
         let plaintext = if self.input_format == Format::Binary {
             self.decrypt_binary_stashed(&key, ignore_mac, &mut stash)?
@@ -73,7 +77,7 @@ impl Opened {
         };
         let format = self.input_format;
         let metadata = self.metadata;
-        Ok((Zeroizing::new(plaintext), Reencryptor { key, metadata, stash, format, file, binding }))
+        Ok((Zeroizing::new(plaintext), Reencryptor { key, metadata, stash, format, file, binding, original }))
     }
 
     fn decrypt_binary_stashed(&self, key: &DataKey, ignore_mac: bool, stash: &mut Stash) -> Result<Vec<u8>, Error> {
@@ -105,6 +109,71 @@ impl Opened {
 }
 
 impl Reencryptor {
+    /// The original file with only the changed values, `lastmodified`, `mac` and the layout
+    /// replaced, when `new` has the original's shape (same keys, items and comments in the
+    /// same places) and the metadata has those fields; `None` otherwise (the file is then
+    /// written anew, as sops always does).
+    fn in_place(
+        &self,
+        new: &formats::Document,
+        meta: &Metadata,
+        layout_enc: Option<&str>,
+    ) -> Option<Result<Vec<u8>, Error>> {
+        let (orig, src) = &self.original;
+        let mut doc = orig.clone();
+        let is_meta = envelope::metadata_key(doc.format);
+        if doc.roots.len() != new.roots.len() {
+            return None;
+        }
+        for (o, n) in doc.roots.iter_mut().zip(&new.roots) {
+            if !transplant(&mut o.node, &n.node, Some(is_meta)) {
+                return None;
+            }
+        }
+        let mac = meta.mac.as_deref()?;
+        let dotenv = doc.format == Format::Dotenv;
+        for root in &mut doc.roots {
+            let formats::Node::Map(items) = &mut root.node else { return None };
+            let mut fields: Vec<(&str, &mut formats::Leaf)> = Vec::new();
+            for item in items.iter_mut() {
+                let formats::MapItem::Entry(e) = item else { continue };
+                match (&mut e.value, dotenv) {
+                    (formats::Node::Leaf(l), true) if is_meta(&e.key) => fields.push((&e.key[5..], l)),
+                    (formats::Node::Map(children), false) if is_meta(&e.key) => {
+                        for c in children.iter_mut() {
+                            if let formats::MapItem::Entry(ce) = c {
+                                if let formats::Node::Leaf(l) = &mut ce.value {
+                                    fields.push((&ce.key, l));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let wanted =
+                [("lastmodified", Some(meta.lastmodified.as_str())), ("mac", Some(mac)), (layout::FIELD, layout_enc)];
+            for (name, value) in wanted {
+                let found = fields.iter_mut().find(|(k, _)| *k == name);
+                match (found, value) {
+                    (Some((_, leaf)), Some(v)) => {
+                        leaf.value = formats::Scalar::Str(v.to_string());
+                        leaf.literal = None;
+                        leaf.changed = true;
+                    }
+                    (None, None) => {}
+                    _ => return None,
+                }
+            }
+        }
+        let wopts = WriteOptions { metadata: None, strip_metadata: false, indent: None };
+        Some(
+            formats::write(&doc, src, wopts)
+                .map(String::into_bytes)
+                .map_err(|e| Error::Emit { file: self.file.clone(), message: e.to_string() }),
+        )
+    }
+
     /// RSA keys bind the data key to the object's namespace and name (and `kind: Secret` picks
     /// their default scope): a change to those would leave a file no key opens.
     fn check_binding(&self, encrypted: &formats::Document) -> Result<(), Error> {
@@ -169,13 +238,15 @@ impl Reencryptor {
         let mut meta = self.metadata.clone();
         meta.lastmodified = crate::timefmt::now_rfc3339();
         meta.mac = Some(cipher.encrypt(mac.as_bytes(), &meta.lastmodified, ValueType::Str));
+        let layout_enc = (!layout.entries.is_empty() || !layout.aliases.is_empty())
+            .then(|| reuse(&self.stash, layout.encode().as_bytes(), layout::AAD));
+        if let Some(out) = self.in_place(&doc, &meta, layout_enc.as_deref()) {
+            return out;
+        }
         let mut meta_value = meta.to_value();
-        if !layout.entries.is_empty() || !layout.aliases.is_empty() {
+        if let Some(enc) = layout_enc {
             if let Value::Map(fields) = &mut meta_value {
-                fields.push((
-                    layout::FIELD.into(),
-                    Value::str(reuse(&self.stash, layout.encode().as_bytes(), layout::AAD)),
-                ));
+                fields.push((layout::FIELD.into(), Value::str(enc)));
             }
         }
         let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: false, indent: None };
@@ -186,4 +257,61 @@ impl Reencryptor {
         };
         out.map(String::into_bytes).map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })
     }
+}
+
+/// Copies the values and comments of `new` into `orig` where they differ; false when the two
+/// trees do not have the same shape. `skip` names top-level metadata keys that only `orig` has.
+fn transplant(orig: &mut formats::Node, new: &formats::Node, skip: Option<fn(&str) -> bool>) -> bool {
+    use formats::{MapItem, Node, SeqItem};
+    match (orig, new) {
+        (Node::Leaf(o), Node::Leaf(n)) => {
+            if o.value != n.value {
+                o.value = n.value.clone();
+                o.literal = None;
+                o.changed = true;
+            }
+            true
+        }
+        (Node::Map(o), Node::Map(n)) => {
+            let o: Vec<&mut MapItem> =
+                o.iter_mut().filter(|i| !matches!((i, skip), (MapItem::Entry(e), Some(f)) if f(&e.key))).collect();
+            o.len() == n.len()
+                && o.into_iter().zip(n).all(|(o, n)| match (o, n) {
+                    (MapItem::Entry(eo), MapItem::Entry(en)) => {
+                        eo.key == en.key && transplant(&mut eo.value, &en.value, None)
+                    }
+                    (MapItem::Comment(co), MapItem::Comment(cn)) => comment(co, cn),
+                    _ => false,
+                })
+        }
+        (Node::Seq(o), Node::Seq(n)) => {
+            o.len() == n.len()
+                && o.iter_mut().zip(n).all(|(o, n)| match (o, n) {
+                    (SeqItem::Node { node: no, .. }, SeqItem::Node { node: nn, .. }) => transplant(no, nn, None),
+                    (SeqItem::Comment(co), SeqItem::Comment(cn)) => comment(co, cn),
+                    // sops writes a comment inside a sequence as an item `- ENC[...,type:comment]`.
+                    (SeqItem::Node { node: Node::Leaf(l), .. }, SeqItem::Comment(cn))
+                        if matches!(&l.value, formats::Scalar::Str(s) if s.ends_with(",type:comment]"))
+                            && cipher::is_encrypted(&cn.text) =>
+                    {
+                        if !matches!(&l.value, formats::Scalar::Str(s) if *s == cn.text) {
+                            l.value = formats::Scalar::Str(cn.text.clone());
+                            l.changed = true;
+                        }
+                        true
+                    }
+                    _ => false,
+                })
+        }
+        (Node::Alias(o), Node::Alias(n)) => transplant(&mut o.node, &n.node, None),
+        _ => false,
+    }
+}
+
+fn comment(orig: &mut formats::Comment, new: &formats::Comment) -> bool {
+    if orig.text != new.text {
+        orig.text = new.text.clone();
+        orig.changed = true;
+    }
+    true
 }

@@ -269,9 +269,12 @@ impl<'k> Walk<'k> {
             return Ok(None);
         }
         match self.cipher.decrypt(s, self.aad()) {
-            Ok((plain, ValueType::Comment)) => String::from_utf8(plain.to_vec())
-                .map(Some)
-                .map_err(|_| self.fail("the decrypted comment is not valid UTF-8")),
+            Ok((plain, ValueType::Comment)) => {
+                self.stash_record(&plain, ValueType::Comment, s);
+                String::from_utf8(plain.to_vec())
+                    .map(Some)
+                    .map_err(|_| self.fail("the decrypted comment is not valid UTF-8"))
+            }
             Ok(_) => Ok(None),
             Err(e) => Err(self.fail(e.to_string())),
         }

@@ -222,3 +222,55 @@ fn set_refuses_to_move_an_rsa_bound_secret() {
     assert!(value.status.success(), "{}", String::from_utf8_lossy(&value.stderr));
     assert!(decrypted(&work, "s.yaml").contains("password: new"));
 }
+
+/// On files that sops wrote (YAML with a comment inside a list, JSON, dotenv), `set` of one
+/// value changes that value's line, `lastmodified` and `mac`, and nothing else: the metadata
+/// keeps sops's own layout byte for byte.
+#[test]
+fn set_on_sops_files_changes_only_the_value_lastmodified_and_mac() {
+    let Some(sops) = find_peer("sops") else { return };
+    let cases = [
+        (
+            "p.yaml",
+            "# top\napp:\n  user: admin # who\n  password: hunter2\nlist:\n  - a\n  # in the list\n  - b\n",
+            r#"["app"]["password"]"#,
+            "password",
+        ),
+        ("p.json", "{\"a\": \"x\", \"b\": {\"c\": 1}}", r#"["b"]["c"]"#, "\"c\""),
+        ("p.env", "A=1\nB=two\n", r#"["B"]"#, "B=ENC"),
+    ];
+    for (plain, text, path, changed_key) in cases {
+        let work = Work::new();
+        work.write(plain, text);
+        let out = run(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, plain]), None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ext = plain.rsplit('.').next().unwrap();
+        let (ours, theirs) = (format!("ours.{ext}"), format!("theirs.{ext}"));
+        work.write(&ours, &out.stdout);
+        work.write(&theirs, &out.stdout);
+        let before = String::from_utf8(out.stdout).unwrap();
+        let set = run(work.gitseal_with_key().args(["set", &ours, path, r#""new""#]), None);
+        assert!(set.status.success(), "{plain}: {}", String::from_utf8_lossy(&set.stderr));
+        let sops_set = run(work.peer_with_key(&sops).args(["set", &theirs, path, r#""new""#]), None);
+        assert!(sops_set.status.success(), "{plain}: {}", String::from_utf8_lossy(&sops_set.stderr));
+        let diff = changed_lines(&before, &work.read_string(&ours)).expect("same line count");
+        let other: Vec<_> = diff
+            .iter()
+            .filter(|(b, _)| {
+                let b = b.trim_start().trim_start_matches('"').trim_start_matches("sops_");
+                !(b.starts_with(changed_key.trim_matches('"')) || b.starts_with("lastmodified") || b.starts_with("mac"))
+            })
+            .collect();
+        assert!(other.is_empty() && !diff.is_empty(), "{plain}: {diff:#?}");
+        let data = |name: &str| {
+            let out = run(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", name]), None);
+            assert!(
+                out.status.success(),
+                "{plain}: sops cannot decrypt {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        assert_eq!(data(&ours), data(&theirs), "{plain}");
+    }
+}
