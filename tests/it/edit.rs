@@ -174,3 +174,65 @@ fn sigterm_while_the_editor_runs_leaves_no_plaintext() {
     assert_tmp_empty(&work);
     assert_eq!(work.read("s.yaml"), before);
 }
+
+/// The same fake editors through sops and gitseal on copies of a sops-encrypted file: the same
+/// exit codes and the same data afterwards. (Invalid content is left out: sops 3.11 loops
+/// forever on it when standard input is at its end.)
+#[test]
+fn same_results_as_sops_edit() {
+    let Some(sops) = find_peer("sops") else { return };
+    let work = Work::new();
+    std::fs::create_dir(work.path("tmp")).unwrap();
+    work.write("plain.yaml", PLAIN);
+    let out = run(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "plain.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let original = out.stdout;
+    let editors = [
+        ("change.sh", r#"sed -i 's/hunter2/changed/; s/5432/6543/' "$1""#),
+        ("add.sh", r#"printf 'extra: added\n' >> "$1""#),
+        ("noop.sh", "true"),
+        ("fail.sh", "exit 3"),
+    ];
+    for (name, body) in editors {
+        let ed = editor(&work, name, body);
+        work.write("theirs.yaml", &original);
+        work.write("ours.yaml", &original);
+        let mut theirs = work.peer_with_key(&sops);
+        theirs.env("SOPS_EDITOR", &ed).env_remove("EDITOR").args(["edit", "theirs.yaml"]);
+        let theirs = run(&mut theirs, None);
+        let ours = run(edit_cmd(&work, &ed).args(["edit", "ours.yaml"]), None);
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{name}: gitseal said {}, sops said {}",
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+        let data = |file: &str| {
+            let out = run(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", file]), None);
+            assert!(
+                out.status.success(),
+                "{name}: sops cannot decrypt {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        assert_eq!(data("ours.yaml"), data("theirs.yaml"), "{name}");
+        if name == "change.sh" {
+            // Only the two edited values' lines, lastmodified and mac differ from sops's file.
+            let before = String::from_utf8(original.clone()).unwrap();
+            let after = work.read_string("ours.yaml");
+            let (b, a): (Vec<_>, Vec<_>) = (before.lines().collect(), after.lines().collect());
+            assert_eq!(b.len(), a.len());
+            let changed: Vec<&str> = b
+                .iter()
+                .zip(&a)
+                .filter(|(x, y)| x != y)
+                .map(|(x, _)| x.trim_start().split(':').next().unwrap())
+                .filter(|k| *k != "lastmodified")
+                .collect();
+            assert_eq!(changed, ["password", "port", "mac"]);
+        }
+    }
+    assert_tmp_empty(&work);
+}
