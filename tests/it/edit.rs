@@ -236,3 +236,16 @@ fn same_results_as_sops_edit() {
     }
     assert_tmp_empty(&work);
 }
+
+/// A new file takes its keys from the .sops.yaml creation rule, as `encrypt` does.
+#[test]
+fn a_new_file_uses_the_creation_rule() {
+    let work = setup();
+    work.write(".sops.yaml", format!("creation_rules:\n  - path_regex: \\.yaml$\n    age: {DEMO_RECIPIENT}\n"));
+    let ed = editor(&work, "ed.sh", r#"sed -i 's/change-me/from-rule/' "$1""#);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "ruled.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(work.read_string("ruled.yaml").contains(DEMO_RECIPIENT));
+    assert!(decrypted(&work, "ruled.yaml").contains("password: from-rule"));
+    assert_tmp_empty(&work);
+}
