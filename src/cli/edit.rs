@@ -87,7 +87,6 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         _ => return Err(Failure::new(EXIT_NO_FILE, "edit needs a file name (standard input cannot be edited)")),
     };
     let name = target.display().to_string();
-    let signals = Signals::install()?;
     let editor = editor_command()?;
     let exists = target.exists();
     let (original, mut reenc, format) = if exists {
@@ -103,6 +102,8 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         };
         (Zeroizing::new(example(format).as_bytes().to_vec()), None, format)
     };
+    // From here on a signal must not end gitseal before the plaintext copy is removed.
+    let signals = Signals::install()?;
     let dir = private_dir()?;
     let base = target.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
