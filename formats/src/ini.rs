@@ -529,6 +529,14 @@ fn value(
         Some(i) => (trimmed[..i].trim_end(), inline_comment(src, start + i, start + trimmed.len())),
         None => (trimmed, None),
     };
+    // `k = \;x`: a backslash before the comment, which ini.v1 reads as an escape.
+    if value_text.ends_with('\\') {
+        return Err(ParseError::at(
+            src,
+            start + value_text.len() - 1,
+            "a value ending in '\\' before a comment is not supported",
+        ));
+    }
     let (inner_start, inner, style) = if surrounded(value_text, '"') {
         (start + 1, &value_text[1..value_text.len() - 1], Style::DoubleQuoted)
     } else if surrounded(value_text, '\'') {

@@ -15,6 +15,8 @@ mod dotenv;
 mod ini;
 mod json;
 mod model;
+#[cfg(test)]
+mod mutate;
 mod scalar;
 mod text;
 mod toml;

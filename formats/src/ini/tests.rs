@@ -396,13 +396,6 @@ fn malformed_input_is_rejected_with_position() {
 
 #[test]
 fn mutated_inputs_never_panic() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
     let mut bases: Vec<String> = LAYOUTS.iter().map(|s| s.to_string()).collect();
     bases.extend(corpus().into_iter().filter(|(n, _)| n.starts_with("synthetic")).map(|(_, s)| s));
     let pieces = [
@@ -412,24 +405,7 @@ fn mutated_inputs_never_panic() {
     let m = meta();
     let mut parsed = 0;
     for base in &bases {
-        for _ in 0..300 {
-            let mut s: Vec<char> = base.chars().collect();
-            for _ in 0..(1 + next() % 3) {
-                let at = (next() as usize) % (s.len() + 1);
-                match next() % 3 {
-                    0 if at < s.len() => {
-                        s.remove(at);
-                    }
-                    1 => {
-                        let p = pieces[(next() as usize) % pieces.len()];
-                        for (k, c) in p.chars().enumerate() {
-                            s.insert(at + k, c);
-                        }
-                    }
-                    _ => s.truncate(at),
-                }
-            }
-            let src: String = s.into_iter().collect();
+        for src in crate::mutate::mutations(base, 300, &pieces, 0x9e37_79b9_7f4a_7c15) {
             let Ok(doc) = parse(Format::Ini, &src) else { continue };
             parsed += 1;
             assert_eq!(write(&doc, &src, opts()).unwrap(), src, "{src:?}");

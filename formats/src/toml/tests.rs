@@ -520,13 +520,6 @@ fn deep_nesting_is_an_error_not_a_crash() {
 
 #[test]
 fn mutated_inputs_never_panic() {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
     let mut bases: Vec<String> = LAYOUTS.iter().map(|s| s.to_string()).collect();
     bases.push(include_str!("../../tests/corpus/toml/synthetic__everything.toml").to_string());
     bases.push(include_str!("../../tests/corpus/toml/tokio-rs__tokio__Cargo.toml").to_string());
@@ -561,24 +554,7 @@ fn mutated_inputs_never_panic() {
     let m = meta();
     let mut parsed = 0;
     for base in &bases {
-        for _ in 0..300 {
-            let mut s: Vec<char> = base.chars().collect();
-            for _ in 0..(1 + next() % 3) {
-                let at = (next() as usize) % (s.len() + 1);
-                match next() % 3 {
-                    0 if at < s.len() => {
-                        s.remove(at);
-                    }
-                    1 => {
-                        let p = pieces[(next() as usize) % pieces.len()];
-                        for (k, c) in p.chars().enumerate() {
-                            s.insert(at + k, c);
-                        }
-                    }
-                    _ => s.truncate(at),
-                }
-            }
-            let src: String = s.into_iter().collect();
+        for src in crate::mutate::mutations(base, 300, &pieces, 0x2545_f491_4f6c_dd1d) {
             let Ok(doc) = parse(Format::Toml, &src) else { continue };
             parsed += 1;
             assert_eq!(write(&doc, &src, opts()).unwrap(), src, "{src:?}");
