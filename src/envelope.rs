@@ -53,7 +53,7 @@ pub fn encrypt(
     let (doc, src, mac, rule, layout) = if input_format == Format::Binary {
         rsa_labels(&opts.key_groups, &binding, file)?;
         let enc = if input.is_empty() { String::new() } else { cipher::encrypt(&key, input, "data:", ValueType::Str) };
-        (binary_document(enc), String::new(), hex_upper(&Sha512::digest(input)), None, Layout::default())
+        (binary_document(enc), "", hex_upper(&Sha512::digest(input)), None, Layout::default())
     } else {
         let src = text(input, file)?;
         if src.trim().is_empty() {
@@ -83,7 +83,8 @@ pub fn encrypt(
                 message: "the RSA key binds the data key to metadata.namespace and metadata.name (its scope), but the selection rule encrypts them; keep them plaintext (e.g. --encrypted-regex '^(data|stringData)$') or give --rsa-scope cluster-wide".into(),
             });
         }
-        (doc, src.to_string(), walk.mac(), Some(rule), layout)
+        // The source text stays borrowed from the (zeroized) input: no plaintext copy.
+        (doc, src, walk.mac(), Some(rule), layout)
     };
     let lastmodified = crate::timefmt::now_rfc3339();
     let (key_groups, shamir_threshold) = keyring::wrap(&opts.key_groups, opts.shamir_threshold, &key, &binding, file)?;
@@ -99,14 +100,15 @@ pub fn encrypt(
     let mut meta_value = meta.to_value();
     if !layout.entries.is_empty() || !layout.aliases.is_empty() {
         if let Value::Map(fields) = &mut meta_value {
-            let enc = cipher::encrypt(&key, layout.encode().as_bytes(), layout::AAD, ValueType::Str);
+            let encoded = zeroize::Zeroizing::new(layout.encode());
+            let enc = cipher::encrypt(&key, encoded.as_bytes(), layout::AAD, ValueType::Str);
             fields.push((layout::FIELD.into(), Value::str(enc)));
         }
     }
     let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: false, indent: opts.indent };
     let out_format = if output_format == Format::Binary { Format::Json } else { output_format };
     let out = if out_format == doc.format && input_format != Format::Binary {
-        formats::write(&doc, &src, wopts)
+        formats::write(&doc, src, wopts)
     } else {
         formats::emit(&doc, out_format, wopts)
     };

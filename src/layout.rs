@@ -30,6 +30,20 @@ pub struct Layout {
     pub aliases: Vec<(String, String)>,
 }
 
+// The remembered texts are source text of encrypted values.
+impl Drop for Layout {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (_, text) in &mut self.entries {
+            text.zeroize();
+        }
+        for (expansion, alias) in &mut self.aliases {
+            expansion.zeroize();
+            alias.zeroize();
+        }
+    }
+}
+
 impl Layout {
     /// `count` line, then for each entry `index length` and the text.
     pub fn encode(&self) -> String {
@@ -139,7 +153,7 @@ mod tests {
         };
         let back = Layout::decode(&l.encode()).unwrap();
         let out = back.restore_aliases("x: {a: 1}\ny: {a: 1}\n");
-        assert_eq!((back.count, back.entries, back.aliases), (7, l.entries, l.aliases));
+        assert_eq!((back.count, &back.entries, &back.aliases), (7, &l.entries, &l.aliases));
         assert_eq!(out, "x: *base\ny: {a: 1}\n");
         assert!(Layout::decode("x\n").is_none());
         assert!(Layout::decode("1\n0 99\nshort").is_none());
