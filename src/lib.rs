@@ -16,6 +16,7 @@ pub mod keyring;
 pub mod layout;
 pub mod metadata;
 pub mod reencrypt;
+pub mod rotate;
 pub mod sealed;
 pub mod selection;
 pub mod stash;

@@ -18,13 +18,15 @@ use crate::walk::{Direction, Walk};
 
 /// What encrypts a changed plaintext back into the file it was decrypted from.
 pub struct Reencryptor {
-    key: DataKey,
-    metadata: Metadata,
-    stash: Stash,
+    pub(crate) key: DataKey,
+    pub(crate) metadata: Metadata,
+    pub(crate) stash: Stash,
     format: Format,
-    file: String,
+    pub(crate) file: String,
     /// The object the RSA keys bind the data key to, as the file had it.
-    binding: crate::keyring::Binding,
+    pub(crate) binding: crate::keyring::Binding,
+    /// The master keys changed ([`crate::rotate`]): the file is written anew with the new metadata.
+    pub(crate) rekeyed: bool,
     /// The encrypted file as read (tree and text), to change in place when the new content
     /// has the same shape: then every other byte, the metadata's included, stays as it was.
     original: (formats::Document, String),
@@ -77,7 +79,10 @@ impl Opened {
         };
         let format = self.input_format;
         let metadata = self.metadata;
-        Ok((Zeroizing::new(plaintext), Reencryptor { key, metadata, stash, format, file, binding, original }))
+        Ok((
+            Zeroizing::new(plaintext),
+            Reencryptor { key, metadata, stash, format, file, binding, rekeyed: false, original },
+        ))
     }
 
     fn decrypt_binary_stashed(&self, key: &DataKey, ignore_mac: bool, stash: &mut Stash) -> Result<Vec<u8>, Error> {
@@ -119,6 +124,9 @@ impl Reencryptor {
         meta: &Metadata,
         layout_enc: Option<&str>,
     ) -> Option<Result<Vec<u8>, Error>> {
+        if self.rekeyed {
+            return None;
+        }
         let (orig, src) = &self.original;
         let mut doc = orig.clone();
         let is_meta = envelope::metadata_key(doc.format);

@@ -7,15 +7,18 @@ mod encrypt;
 mod exec;
 mod files;
 mod filestatus;
+mod groups;
 mod io;
 mod keygen;
 mod keygen_sealing;
 mod reseal;
+mod rotate;
 mod seal;
 mod sealing_args;
 mod sealing_io;
 mod set;
 mod unseal;
+mod updatekeys;
 mod validate;
 
 use std::io::Write;
@@ -79,6 +82,9 @@ pub fn main() -> i32 {
         Command::ExecFile(a) => exec::run_file(a),
         Command::Edit(a) => edit::run(*a),
         Command::Filestatus(a) => filestatus::run(a),
+        Command::Rotate(a) => rotate::run(a),
+        Command::Updatekeys(a) => updatekeys::run(a),
+        Command::Groups(c) => groups::run(c),
     };
     match result {
         Ok(()) => 0,

@@ -19,6 +19,7 @@ mod kms;
 mod multifile;
 mod peers;
 mod pgp;
+mod rotate;
 mod rsa;
 mod sealing;
 mod selection;

@@ -1,0 +1,134 @@
+//! `gitseal rotate`: a new data key, every value encrypted anew, and the master keys changed by
+//! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`crate::rotate`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+use gitseal_keys::age::Recipient;
+use gitseal_keys::kms::{self, KmsKey};
+use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::MasterKey;
+
+use super::args::IoArgs;
+use super::io::{read_input, write_output};
+use super::set::open_for_edit;
+use super::Failure;
+use crate::rotate;
+
+/// sops `CannotChangeKeysFromNonExistentFile`.
+const EXIT_CHANGE_KEYS_OF_MISSING_FILE: i32 = 49;
+/// sops `ErrorInvalidKMSEncryptionContextFormat`.
+const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
+
+#[derive(Args, Debug)]
+pub(crate) struct RotateArgs {
+    /// The encrypted file
+    pub file: Option<PathBuf>,
+    /// Write the result back to the file (atomically) instead of standard output
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Write the result to this file instead of standard output
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
+    /// age recipients to add to the first key group, comma-separated
+    #[arg(long = "add-age", value_name = "RECIPIENTS")]
+    pub add_age: Option<String>,
+    /// age recipients to remove, comma-separated
+    #[arg(long = "rm-age", value_name = "RECIPIENTS")]
+    pub rm_age: Option<String>,
+    /// PGP fingerprints to add to the first key group, comma-separated
+    #[arg(long = "add-pgp", value_name = "FINGERPRINTS")]
+    pub add_pgp: Option<String>,
+    /// PGP fingerprints to remove, comma-separated
+    #[arg(long = "rm-pgp", value_name = "FINGERPRINTS")]
+    pub rm_pgp: Option<String>,
+    /// AWS KMS key ARNs to add to the first key group, comma-separated (ARN+ROLE_ARN for a role)
+    #[arg(long = "add-kms", value_name = "ARNS")]
+    pub add_kms: Option<String>,
+    /// AWS KMS key ARNs to remove, comma-separated
+    #[arg(long = "rm-kms", value_name = "ARNS")]
+    pub rm_kms: Option<String>,
+    /// KMS encryption context for the keys of --add-kms, e.g. 'app:web,env:prod'
+    #[arg(long = "encryption-context", value_name = "K:V,K2:V2")]
+    pub encryption_context: Option<String>,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+impl RotateArgs {
+    fn changes_keys(&self) -> bool {
+        [&self.add_age, &self.rm_age, &self.add_pgp, &self.rm_pgp, &self.add_kms, &self.rm_kms]
+            .iter()
+            .any(|o| o.as_deref().is_some_and(|s| !s.trim().is_empty()))
+    }
+}
+
+pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
+    if let Some(f) = a.file.as_ref().filter(|f| f.as_os_str() != "-") {
+        if a.changes_keys() && !f.exists() {
+            return Err(Failure::new(
+                EXIT_CHANGE_KEYS_OF_MISSING_FILE,
+                format!("{}: cannot add or remove keys of a non-existent file", f.display()),
+            ));
+        }
+    }
+    let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
+        .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
+    let parse = |kind: &str, list: &Option<String>| -> Result<Vec<MasterKey>, Failure> {
+        let list = list.as_deref().unwrap_or_default();
+        let keys = match kind {
+            "age" => Recipient::parse_list(list).map(|v| v.into_iter().map(MasterKey::Age).collect()),
+            "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
+            _ => KmsKey::parse_list(list, &context, "").map(|v| v.into_iter().map(MasterKey::Kms).collect()),
+        };
+        keys.map_err(|e| Failure::new(1, e.to_string()))
+    };
+    let mut add = parse("kms", &a.add_kms)?;
+    add.extend(parse("pgp", &a.add_pgp)?);
+    add.extend(parse("age", &a.add_age)?);
+    let mut rm = parse("kms", &a.rm_kms)?;
+    rm.extend(parse("pgp", &a.rm_pgp)?);
+    rm.extend(parse("age", &a.rm_age)?);
+
+    let io = IoArgs {
+        file: a.file.clone(),
+        in_place: a.in_place,
+        output: a.output.clone(),
+        input_type: a.input_type.clone(),
+        output_type: None,
+        filename_override: None,
+        indent: None,
+    };
+    let input = read_input(&io, false)?;
+    let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
+    let mut groups = rotate::file_key_groups(&reenc)?;
+    for g in &mut groups {
+        g.retain(|k| !rm.iter().any(|r| same_key(k, r)));
+    }
+    if let Some(first) = groups.first_mut() {
+        for k in add {
+            if !first.iter().any(|e| same_key(e, &k)) {
+                first.push(k);
+            }
+        }
+    }
+    let threshold = rotate::file_threshold(&reenc);
+    reenc.rotate(&groups, threshold)?;
+    let out = reenc.encrypt(&plain)?;
+    write_output(&io, &input, &out, false)
+}
+
+/// Whether two master keys name the same key (recipient, fingerprint or ARN).
+pub(crate) fn same_key(a: &MasterKey, b: &MasterKey) -> bool {
+    match (a, b) {
+        (MasterKey::Age(x), MasterKey::Age(y)) => x.as_str() == y.as_str(),
+        (MasterKey::Pgp(x), MasterKey::Pgp(y)) => x.fingerprint().eq_ignore_ascii_case(y.fingerprint()),
+        (MasterKey::Kms(x), MasterKey::Kms(y)) => x.arn() == y.arn(),
+        (MasterKey::Rsa(x), MasterKey::Rsa(y)) => x.fingerprint() == y.fingerprint(),
+        _ => false,
+    }
+}

@@ -1,0 +1,124 @@
+//! `gitseal updatekeys`: sync the master keys of encrypted files to their creation rule in
+//! `.sops.yaml`. The data key is kept and wrapped for the new keys; values keep their exact
+//! ciphertext. The change is shown as a unified diff of the key lists and confirmed unless
+//! `-y`; without a terminal on standard input, `-y` is required (sops fails with an EOF error).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::args::IoArgs;
+use super::files;
+use super::io::{read_input, write_atomic};
+use super::set::open_for_edit;
+use super::{Failure, EXIT_NO_FILE};
+use crate::config::Config;
+use crate::rotate;
+
+/// sops `CouldNotRetrieveKey`, which its updatekeys uses for a failed update.
+const EXIT_UPDATE_FAILED: i32 = 128;
+
+#[derive(Args, Debug)]
+pub(crate) struct UpdatekeysArgs {
+    /// The encrypted files to update, in place (atomically)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Apply the change without asking
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
+    #[arg(long)]
+    pub input_type: Option<String>,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
+    let config = files::load_config(true)?.ok_or_else(|| {
+        Failure::new(1, "no .sops.yaml found (searched the working directory and its parents); pass --config PATH")
+    })?;
+    if a.files.len() == 1 {
+        return update(&a, &config, &a.files[0]);
+    }
+    let mut failed = 0;
+    for f in &a.files {
+        if let Err(e) = update(&a, &config, f) {
+            eprintln!("gitseal: {}", e.message);
+            failed += 1;
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Failure::new(1, format!("{n} of {} files could not be updated", a.files.len()))),
+    }
+}
+
+fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failure> {
+    if !file.exists() {
+        return Err(Failure::new(EXIT_NO_FILE, format!("{}: cannot operate on non-existent file", file.display())));
+    }
+    let rule = config.rule_for(file).ok_or_else(|| {
+        Failure::new(
+            1,
+            format!("{}: no creation rule of {} matches {:?}", file.display(), config.name, config.match_path(file)),
+        )
+    })?;
+    let name = file.display().to_string();
+    let wanted =
+        rule.key_groups(&config.name, &BTreeMap::new()).map_err(|e| Failure::new(1, format!("{name}: {e}")))?;
+    if wanted.iter().all(Vec::is_empty) {
+        return Err(Failure::new(1, format!("{name}: {} of {} has no keys", rule.describe(), config.name)));
+    }
+    let io = IoArgs {
+        file: Some(file.to_path_buf()),
+        in_place: true,
+        output: None,
+        input_type: a.input_type.clone(),
+        output_type: None,
+        filename_override: None,
+        indent: None,
+    };
+    let input = read_input(&io, false)?;
+    let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
+    let current = rotate::file_key_groups(&reenc)?;
+    let old_threshold = rotate::file_threshold(&reenc);
+    let threshold = rule.shamir_threshold.filter(|&t| t > 0).or((wanted.len() > 1).then_some(wanted.len()));
+    let old_text = rotate::describe_groups(&current, old_threshold);
+    let new_text = rotate::describe_groups(&wanted, threshold);
+    if old_text == new_text {
+        eprintln!("{name}: already up to date");
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(&old_text, &new_text);
+    let shown =
+        diff.unified_diff().context_radius(3).header(&format!("{name} (now)"), &format!("{name} (rule)")).to_string();
+    eprintln!("The following changes will be made to the file's key groups:\n{shown}");
+    if !a.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return Err(Failure::new(
+                1,
+                format!("{name}: standard input is not a terminal, so the change cannot be confirmed; pass -y (--yes) to apply it"),
+            ));
+        }
+        eprint!("Is this okay? (y/n): ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer).map_err(|e| Failure::new(1, format!("cannot read the answer: {e}")))?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("{name}: changes not applied");
+            return Ok(());
+        }
+    }
+    rotate::check_groups(&wanted, threshold)
+        .map_err(|m| Failure::new(EXIT_UPDATE_FAILED, format!("{name}: refusing to write: {m}")))?;
+    reenc.rekey(&wanted, threshold).map_err(|e| Failure::new(EXIT_UPDATE_FAILED, e.to_string()))?;
+    let out = reenc.encrypt(&plain)?;
+    let path = input.path.as_deref().unwrap_or(file);
+    write_atomic(path, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))?;
+    eprintln!("{name}: key groups updated");
+    Ok(())
+}
