@@ -11,6 +11,7 @@ mod groups;
 mod io;
 mod keygen;
 mod keygen_sealing;
+mod legacy;
 mod reseal;
 mod rotate;
 mod seal;
@@ -59,7 +60,20 @@ impl From<crate::Error> for Failure {
 
 /// Runs the CLI with the process arguments; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    // sops's invocation model (`gitseal -d FILE`, a binary named sops) becomes subcommand form.
+    let args = match legacy::rewrite(std::env::args_os().collect()) {
+        Ok(r) => {
+            for w in &r.warnings {
+                let _ = writeln!(std::io::stderr(), "gitseal: warning: {w}");
+            }
+            r.args
+        }
+        Err(f) => {
+            let _ = writeln!(std::io::stderr(), "gitseal: {}", f.message);
+            return f.code;
+        }
+    };
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };

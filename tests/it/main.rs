@@ -16,6 +16,7 @@ mod interop;
 mod key_groups;
 mod keys;
 mod kms;
+mod legacy;
 mod multifile;
 mod peers;
 mod pgp;
