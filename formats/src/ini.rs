@@ -96,17 +96,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
     let mut out = apply_checked(src, edits, "ini")?;
     if let Some(meta) = opts.metadata {
         let nl = if out.contains("\r\n") { "\r\n" } else { "\n" };
-        let mut block = metadata_block(meta, nl)?;
-        if out.is_empty() {
-            block.truncate(block.len() - nl.len());
-        } else if out.ends_with('\n') {
-            out.push_str(nl);
-        } else {
-            out.push_str(nl);
-            out.push_str(nl);
-            block.truncate(block.len() - nl.len());
-        }
-        out.push_str(&block);
+        crate::text::append_block(&mut out, metadata_block(meta, nl)?, nl);
     }
     Ok(out)
 }

@@ -43,3 +43,18 @@ pub fn line_start(src: &str, at: usize) -> usize {
 pub fn next_line_start(src: &str, at: usize) -> usize {
     src[at..].find('\n').map_or(src.len(), |i| at + i + 1)
 }
+
+/// Appends a metadata `block` (ending with `nl`) after a blank line. The result ends with a line
+/// break exactly when `out` did, so that stripping the block restores `out` byte for byte.
+pub(crate) fn append_block(out: &mut String, mut block: String, nl: &str) {
+    if out.is_empty() {
+        block.truncate(block.len() - nl.len());
+    } else if out.ends_with('\n') {
+        out.push_str(nl);
+    } else {
+        out.push_str(nl);
+        out.push_str(nl);
+        block.truncate(block.len() - nl.len());
+    }
+    out.push_str(&block);
+}

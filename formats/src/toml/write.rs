@@ -154,17 +154,7 @@ fn append_metadata(out: &mut String, meta: &Value) -> Result<(), EmitError> {
     let nl = if out.contains("\r\n") { "\r\n" } else { "\n" };
     let mut e = Emitter { nl, out: String::new() };
     e.metadata(meta)?;
-    let mut block = e.out;
-    if out.is_empty() {
-        block.truncate(block.len() - nl.len());
-    } else if out.ends_with('\n') {
-        out.push_str(nl);
-    } else {
-        out.push_str(nl);
-        out.push_str(nl);
-        block.truncate(block.len() - nl.len());
-    }
-    out.push_str(&block);
+    crate::text::append_block(out, e.out, nl);
     Ok(())
 }
 
