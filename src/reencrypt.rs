@@ -30,6 +30,8 @@ pub struct Reencryptor {
     /// The encrypted file as read (tree and text), to change in place when the new content
     /// has the same shape: then every other byte, the metadata's included, stays as it was.
     original: (formats::Document, String),
+    /// Write the encrypted file in another format (`--output-type`); `None`: the file's own.
+    output_format: Option<Format>,
 }
 
 impl Opened {
@@ -81,7 +83,7 @@ impl Opened {
         let metadata = self.metadata;
         Ok((
             Zeroizing::new(plaintext),
-            Reencryptor { key, metadata, stash, format, file, binding, rekeyed: false, original },
+            Reencryptor { key, metadata, stash, format, file, binding, rekeyed: false, original, output_format: None },
         ))
     }
 
@@ -124,7 +126,7 @@ impl Reencryptor {
         meta: &Metadata,
         layout_enc: Option<&str>,
     ) -> Option<Result<Vec<u8>, Error>> {
-        if self.rekeyed {
+        if self.rekeyed || self.output_format.is_some() {
             return None;
         }
         let (orig, src) = &self.original;
@@ -200,6 +202,13 @@ impl Reencryptor {
         self.format
     }
 
+    /// Writes the encrypted file in `format` instead of its own (sops `--output-type` of
+    /// `set`, `unset` and `rotate`). The file is then written anew, without layout memory,
+    /// which only describes a file in its own format.
+    pub fn set_output_format(&mut self, format: Format) {
+        self.output_format = Some(format).filter(|&f| f != self.format);
+    }
+
     /// Encrypts `plaintext` (the changed file, in [`Reencryptor::format`]) with the file's data
     /// key and master keys. Fails, naming the file, when the plaintext does not parse or holds
     /// a top-level `sops` key.
@@ -231,8 +240,10 @@ impl Reencryptor {
             let mac_only = self.metadata.mac_only_encrypted;
             let mut walk =
                 Walk::new(&self.key, rule, mac_only, Direction::Encrypt, envelope::metadata_key(self.format))
-                    .remember_layout(self.format, doc.indent, src)
                     .with_stash(std::mem::take(&mut self.stash));
+            if self.output_format.is_none() {
+                walk = walk.remember_layout(self.format, doc.indent, src);
+            }
             let walked: Result<(), Error> = doc
                 .roots
                 .iter_mut()
@@ -258,10 +269,10 @@ impl Reencryptor {
             }
         }
         let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: false, indent: None };
-        let out = if self.format == Format::Binary {
-            formats::emit(&doc, Format::Json, wopts)
-        } else {
-            formats::write(&doc, src, wopts)
+        let out = match self.output_format {
+            Some(format) => formats::emit(&doc, format, wopts),
+            None if self.format == Format::Binary => formats::emit(&doc, Format::Json, wopts),
+            None => formats::write(&doc, src, wopts),
         };
         out.map(String::into_bytes).map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })
     }

@@ -137,6 +137,10 @@ pub(crate) struct EncryptArgs {
     /// Encrypt the files under directory arguments (hidden files and directories are skipped)
     #[arg(long)]
     pub recursive: bool,
+    #[command(flatten)]
+    pub foreign: ForeignKeyArgs,
+    #[command(flatten)]
+    pub keyservice: KeyserviceArgs,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +166,8 @@ pub(crate) struct DecryptArgs {
     /// Decrypt the files under directory arguments (hidden files and directories are skipped)
     #[arg(long)]
     pub recursive: bool,
+    #[command(flatten)]
+    pub keyservice: KeyserviceArgs,
 }
 
 #[derive(Args, Debug)]
@@ -191,4 +197,106 @@ pub(crate) struct KeygenArgs {
     /// With --sealing: the certificate's common name (empty, as the controller's default)
     #[arg(long, default_value = "", requires = "sealing")]
     pub my_cn: String,
+}
+
+/// sops's key-service flags. gitseal always uses the keys of this machine and talks to no key
+/// service, so `--keyservice` is an error rather than a flag that is silently dropped.
+#[derive(Args, Debug, Default)]
+pub(crate) struct KeyserviceArgs {
+    /// Accepted for sops compatibility: gitseal always uses the local keys
+    #[arg(long, hide = true, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub enable_local_keyservice: Option<bool>,
+    /// sops key services (not supported: gitseal uses the local keys)
+    #[arg(long, hide = true, env = "SOPS_KEYSERVICE", value_delimiter = ',', value_name = "URI")]
+    pub keyservice: Vec<String>,
+}
+
+impl KeyserviceArgs {
+    /// Fails when a key service was asked for.
+    pub(crate) fn check(&self) -> Result<(), super::Failure> {
+        match self.keyservice.iter().find(|k| !k.trim().is_empty()) {
+            Some(k) => Err(super::Failure::new(
+                1,
+                format!("--keyservice {k}: sops key services are not supported; gitseal uses the keys of this machine (unset SOPS_KEYSERVICE)"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The master-key kinds of sops that gitseal does not encrypt for. Accepted so that they fail
+/// with a clear message instead of an unknown-flag error or, worse, a file written without them.
+#[derive(Args, Debug, Default)]
+pub(crate) struct ForeignKeyArgs {
+    /// GCP KMS resource IDs (not supported)
+    #[arg(long = "gcp-kms", hide = true, env = "SOPS_GCP_KMS_IDS", value_name = "IDS")]
+    pub gcp_kms: Option<String>,
+    /// Azure Key Vault key URLs (not supported)
+    #[arg(long = "azure-kv", hide = true, env = "SOPS_AZURE_KEYVAULT_URLS", value_name = "URLS")]
+    pub azure_kv: Option<String>,
+    /// HashiCorp Vault transit URIs (not supported)
+    #[arg(long = "hc-vault-transit", hide = true, env = "SOPS_VAULT_URIS", value_name = "URIS")]
+    pub hc_vault_transit: Option<String>,
+    /// HuaweiCloud KMS key IDs (not supported)
+    #[arg(long = "hckms", hide = true, value_name = "IDS")]
+    pub hckms: Option<String>,
+}
+
+impl ForeignKeyArgs {
+    /// Fails when a key of a kind gitseal does not support was given.
+    pub(crate) fn check(&self) -> Result<(), super::Failure> {
+        foreign_check(&[
+            ("--gcp-kms", &self.gcp_kms),
+            ("--azure-kv", &self.azure_kv),
+            ("--hc-vault-transit", &self.hc_vault_transit),
+            ("--hckms", &self.hckms),
+        ])
+    }
+}
+
+/// [`ForeignKeyArgs`] for `rotate`: the `--add-*`/`--rm-*` forms.
+#[derive(Args, Debug, Default)]
+pub(crate) struct ForeignRotateArgs {
+    #[arg(long = "add-gcp-kms", hide = true, value_name = "IDS")]
+    pub add_gcp_kms: Option<String>,
+    #[arg(long = "rm-gcp-kms", hide = true, value_name = "IDS")]
+    pub rm_gcp_kms: Option<String>,
+    #[arg(long = "add-azure-kv", hide = true, value_name = "URLS")]
+    pub add_azure_kv: Option<String>,
+    #[arg(long = "rm-azure-kv", hide = true, value_name = "URLS")]
+    pub rm_azure_kv: Option<String>,
+    #[arg(long = "add-hc-vault-transit", hide = true, value_name = "URIS")]
+    pub add_hc_vault_transit: Option<String>,
+    #[arg(long = "rm-hc-vault-transit", hide = true, value_name = "URIS")]
+    pub rm_hc_vault_transit: Option<String>,
+    #[arg(long = "add-hckms", hide = true, value_name = "IDS")]
+    pub add_hckms: Option<String>,
+    #[arg(long = "rm-hckms", hide = true, value_name = "IDS")]
+    pub rm_hckms: Option<String>,
+}
+
+impl ForeignRotateArgs {
+    /// Fails when a key of a kind gitseal does not support was given.
+    pub(crate) fn check(&self) -> Result<(), super::Failure> {
+        foreign_check(&[
+            ("--add-gcp-kms", &self.add_gcp_kms),
+            ("--rm-gcp-kms", &self.rm_gcp_kms),
+            ("--add-azure-kv", &self.add_azure_kv),
+            ("--rm-azure-kv", &self.rm_azure_kv),
+            ("--add-hc-vault-transit", &self.add_hc_vault_transit),
+            ("--rm-hc-vault-transit", &self.rm_hc_vault_transit),
+            ("--add-hckms", &self.add_hckms),
+            ("--rm-hckms", &self.rm_hckms),
+        ])
+    }
+}
+
+fn foreign_check(flags: &[(&str, &Option<String>)]) -> Result<(), super::Failure> {
+    match flags.iter().find(|(_, v)| v.as_deref().is_some_and(|v| !v.trim().is_empty())) {
+        Some((flag, _)) => Err(super::Failure::new(
+            1,
+            format!("{flag}: this kind of master key is not supported; gitseal encrypts for age, PGP, AWS KMS and RSA sealing keys"),
+        )),
+        None => Ok(()),
+    }
 }

@@ -18,6 +18,7 @@ use crate::treepath::{self, Step};
 use gitseal_formats::Format;
 
 pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
+    a.keyservice.check()?;
     let steps = match &a.extract {
         Some(p) => {
             Some(treepath::parse(p).map_err(|m| Failure::new(EXIT_TREE_PATH, format!("invalid --extract path: {m}")))?)

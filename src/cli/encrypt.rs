@@ -34,6 +34,8 @@ use crate::envelope::{self, EncryptOptions};
 use crate::selection::Rule;
 
 pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
+    a.foreign.check()?;
+    a.keyservice.check()?;
     let rule = selection_rule(&a)?;
     let rsa_scope = match a.rsa_scope.as_deref() {
         None => None,
@@ -87,6 +89,10 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
         let groups =
             r.key_groups(&cfg.name, &plan.context).map_err(|e| Failure::new(1, format!("{}: {e}", input.name)))?;
         if groups.iter().all(Vec::is_empty) {
+            if super::as_sops() {
+                // sops's wording, matched exactly by scripts and sops's own tests.
+                return Err(Failure::new(1, "Could not generate data key: [empty key group provided]"));
+            }
             return Err(Failure::new(
                 1,
                 format!(

@@ -45,6 +45,8 @@ pub(crate) struct GroupsFileArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    #[command(flatten)]
+    pub keyservice: super::args::KeyserviceArgs,
 }
 
 #[derive(Args, Debug)]
@@ -66,6 +68,8 @@ pub(crate) struct GroupsAddArgs {
     /// AWS shared-config profile for the keys of --kms
     #[arg(long = "aws-profile", value_name = "PROFILE")]
     pub aws_profile: Option<String>,
+    #[command(flatten)]
+    pub foreign: super::args::ForeignKeyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +83,8 @@ pub(crate) struct GroupsDeleteArgs {
 pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
     match c {
         GroupsCommand::Add(a) => {
+            a.foreign.check()?;
+            a.common.keyservice.check()?;
             let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
                 .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
             let profile = a.aws_profile.clone().unwrap_or_default();
@@ -102,6 +108,7 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
             })
         }
         GroupsCommand::Delete(a) => {
+            a.common.keyservice.check()?;
             let index = a.index;
             change(&a.common, |groups| {
                 if index >= groups.len() {

@@ -73,8 +73,9 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
 }
 
 fn parse_format(name: &str, flag: &str) -> Result<Format, Failure> {
-    Format::from_name(name)
-        .ok_or_else(|| Failure::new(1, format!("unknown {flag} {name:?}: expected yaml, json, dotenv or binary")))
+    Format::from_name(name).ok_or_else(|| {
+        Failure::new(1, format!("unknown {flag} {name:?}: expected yaml, json, dotenv, ini, toml or binary"))
+    })
 }
 
 /// Encrypted input on standard input without a name: JSON (or the binary store, which is JSON

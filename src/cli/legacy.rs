@@ -91,6 +91,13 @@ const SOPS_GLOBALS: &[(&str, Option<&str>, bool)] = &[
 const NO_OPS: &[&str] =
     &["verbose", "disable-version-check", "check-for-updates", "enable-local-keyservice", "keyservice"];
 
+/// sops subcommands gitseal does not have, and why (else `sops publish f` would edit a file
+/// named `publish`).
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("publish", "gitseal does not upload files to S3, GCS or Vault; re-encrypt with the destination's keys (updatekeys) and copy the file"),
+    ("keyservice", "gitseal uses the keys of this machine and runs no key service"),
+];
+
 /// The subcommands a legacy invocation can become.
 const TARGETS: &[&str] = &["encrypt", "decrypt", "edit", "set", "rotate"];
 
@@ -168,6 +175,9 @@ pub(crate) fn rewrite(args: Vec<OsString>) -> Result<Rewritten, Failure> {
 fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure> {
     let unchanged = |args: Vec<OsString>| Ok(Rewritten { args, warnings: Vec::new() });
     if args.len() < 2 {
+        if super::as_sops() {
+            return Err(Failure::new(EXIT_NO_FILE, "Error: no file specified"));
+        }
         return unchanged(args);
     }
     let mut flags = Vec::new();
@@ -213,8 +223,12 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
     let mut warnings = Vec::new();
     if let Some(p) = positional {
         let first = args[p].to_string_lossy();
-        if args[p] != "--" && model.is_subcommand(&first) && (p == 1 || args[p - 1] != "--") {
+        let named = p == 1 || args[p - 1] != "--";
+        if args[p] != "--" && model.is_subcommand(&first) && named {
             return subcommand_mode(model, &args, p, &flags);
+        }
+        if let Some((_, why)) = UNSUPPORTED.iter().find(|(name, _)| *name == first).filter(|_| named) {
+            return Err(Failure::new(1, format!("sops {first} is not supported: {why}")));
         }
     }
     // Legacy mode.

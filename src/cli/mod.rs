@@ -36,6 +36,22 @@ pub const EXIT_NO_FILE: i32 = 100;
 /// Exit code for a malformed tree path (sops `InvalidTreePathFormat`).
 pub const EXIT_TREE_PATH: i32 = 91;
 
+static AS_SOPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether the binary was invoked under the name `sops` (a drop-in): then the messages that
+/// scripts and sops's own test suite match exactly are sops's, and errors carry no prefix.
+pub(crate) fn as_sops() -> bool {
+    *AS_SOPS.get_or_init(|| {
+        std::env::args_os().next().is_some_and(|a| std::path::Path::new(&a).file_stem().is_some_and(|n| n == "sops"))
+    })
+}
+
+/// Prints a failure: `gitseal: message`, or under the name `sops` the message alone.
+fn report(message: &str) {
+    let prefix = if as_sops() { "" } else { "gitseal: " };
+    let _ = writeln!(std::io::stderr(), "{prefix}{message}");
+}
+
 /// A failure of a command: a one-line message and the exit code.
 #[derive(Debug)]
 pub struct Failure {
@@ -69,7 +85,7 @@ pub fn main() -> i32 {
             r.args
         }
         Err(f) => {
-            let _ = writeln!(std::io::stderr(), "gitseal: {}", f.message);
+            report(&f.message);
             return f.code;
         }
     };
@@ -103,7 +119,7 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(f) => {
-            let _ = writeln!(std::io::stderr(), "gitseal: {}", f.message);
+            report(&f.message);
             f.code
         }
     }

@@ -57,6 +57,16 @@ pub(crate) struct RotateArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    /// Output format: rewrite the file in this format (default: its own)
+    #[arg(long)]
+    pub output_type: Option<String>,
+    /// Use this name to pick the format (needed with standard input)
+    #[arg(long)]
+    pub filename_override: Option<String>,
+    #[command(flatten)]
+    pub foreign: super::args::ForeignRotateArgs,
+    #[command(flatten)]
+    pub keyservice: super::args::KeyserviceArgs,
 }
 
 impl RotateArgs {
@@ -68,6 +78,8 @@ impl RotateArgs {
 }
 
 pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
+    a.foreign.check()?;
+    a.keyservice.check()?;
     if let Some(f) = a.file.as_ref().filter(|f| f.as_os_str() != "-") {
         if a.changes_keys() && !f.exists() {
             return Err(Failure::new(
@@ -99,12 +111,13 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
         in_place: a.in_place,
         output: a.output.clone(),
         input_type: a.input_type.clone(),
-        output_type: None,
-        filename_override: None,
+        output_type: a.output_type.clone(),
+        filename_override: a.filename_override.clone(),
         indent: None,
     };
     let input = read_input(&io, false)?;
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
+    reenc.set_output_format(input.output_format);
     let mut groups = rotate::file_key_groups(&reenc)?;
     for g in &mut groups {
         g.retain(|k| !rm.iter().any(|r| same_key(k, r)));

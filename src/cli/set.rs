@@ -26,6 +26,9 @@ pub(crate) struct ChangeArgs {
     /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
     #[arg(long)]
     pub input_type: Option<String>,
+    /// Rewrite the encrypted file in this format (default: its own)
+    #[arg(long)]
+    pub output_type: Option<String>,
     /// Decrypt even if the MAC does not match
     #[arg(long)]
     pub ignore_mac: bool,
@@ -36,6 +39,11 @@ pub(crate) struct ChangeArgs {
     /// key is not an error
     #[arg(long)]
     pub idempotent: bool,
+    /// Accepted for sops compatibility; the file keeps its key groups and threshold
+    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N", hide = true)]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    #[command(flatten)]
+    pub keyservice: super::args::KeyserviceArgs,
 }
 
 #[derive(Args, Debug)]
@@ -195,13 +203,18 @@ fn change(
         in_place: true,
         output: None,
         input_type: common.input_type.clone(),
-        output_type: None,
+        output_type: common.output_type.clone(),
         filename_override: None,
         indent: None,
     };
+    common.keyservice.check()?;
+    if common.shamir_secret_sharing_threshold.is_some() {
+        eprintln!("gitseal: warning: --shamir-secret-sharing-threshold has no effect on set and unset (the file keeps its key groups); use groups or updatekeys to change it");
+    }
     let input = read_input(&io, false)?;
     let name = input.name.clone();
     let (plain, mut reenc) = open_for_edit(&input, common.ignore_mac, common.decryption_order.as_deref())?;
+    reenc.set_output_format(input.output_format);
     if reenc.format() == Format::Binary {
         return Err(Failure::new(1, format!("{name}: set and unset need a structured file (not binary); use edit")));
     }

@@ -34,9 +34,12 @@ pub(crate) struct UpdatekeysArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    #[command(flatten)]
+    pub keyservice: super::args::KeyserviceArgs,
 }
 
 pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
+    a.keyservice.check()?;
     let config = files::load_config(true)?.ok_or_else(|| {
         Failure::new(1, "no .sops.yaml found (searched the working directory and its parents); pass --config PATH")
     })?;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::peers::{demo_key, gitseal, other_key, run, Work, DEMO_RECIPIENT, OTHER_RECIPIENT};
+use crate::peers::{demo_key, gitseal, must, other_key, run, Work, DEMO_RECIPIENT, OTHER_RECIPIENT};
 
 const PLAIN: &str = "app:\n    user: admin\n    password: hunter2\n";
 
@@ -142,4 +142,73 @@ fn legacy_rotate_with_added_key() {
     let out = run(work.gitseal().env("SOPS_AGE_KEY_FILE", other_key()).args(["-d", "s.yaml"]), None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), PLAIN);
+}
+
+#[test]
+fn as_sops_the_messages_scripts_match_are_sops_own() {
+    let work = Work::new();
+    let sops = as_sops(&work);
+    // No arguments at all: sops's error and code, not a help page.
+    let out = run(&mut sops_cmd(&work, &sops), None);
+    assert_eq!(out.status.code(), Some(100), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "Error: no file specified\n");
+    // A creation rule without keys: sops's exact stderr (its own test suite compares it whole).
+    work.write(".sops.yaml", "creation_rules:\n  - path_regex: empty\\.yaml$\n    key_groups: []\n");
+    work.write("empty.yaml", PLAIN);
+    let out = run(sops_cmd(&work, &sops).args(["encrypt", "empty.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "Could not generate data key: [empty key group provided]\n");
+    assert!(out.stdout.is_empty());
+    // Under its own name gitseal says which rule and what to do.
+    let out = run(work.gitseal().args(["encrypt", "empty.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("gitseal: empty.yaml: creation rule 1"), "{}", stderr(&out));
+}
+
+#[test]
+fn sops_subcommands_gitseal_lacks_are_refused_not_edited() {
+    let work = Work::new();
+    let sops = as_sops(&work);
+    work.write("f.json", "{\"a\": 1}\n");
+    let marker = work.path("editor-ran");
+    let editor = work.write("ed.sh", format!("#!/bin/sh\ntouch {}\n", marker.display()));
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for sub in ["publish", "keyservice"] {
+        let out = run(sops_cmd(&work, &sops).env("SOPS_EDITOR", &editor).args([sub, "--yes", "f.json"]), None);
+        assert_eq!(out.status.code(), Some(1), "{sub}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with(&format!("sops {sub} is not supported: ")), "{}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(!marker.exists(), "{sub} started an editor");
+    }
+}
+
+#[test]
+fn key_services_and_foreign_key_kinds_are_refused_with_a_reason() {
+    let work = Work::new();
+    work.write("s.yaml", PLAIN);
+    let enc = must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "s.yaml"]), None);
+    work.write("e.yaml", &enc);
+    // The local key service is what gitseal always uses: accepted.
+    let out = run(work.gitseal_with_key().args(["decrypt", "--enable-local-keyservice", "e.yaml"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(work.gitseal_with_key().args(["--enable-local-keyservice=true", "-d", "e.yaml"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cases: &[&[&str]] = &[
+        &["decrypt", "--keyservice", "tcp://localhost:5000", "e.yaml"],
+        &["encrypt", "--age", DEMO_RECIPIENT, "--gcp-kms", "projects/p/locations/l/keyRings/r/cryptoKeys/k", "s.yaml"],
+        &["encrypt", "--age", DEMO_RECIPIENT, "--azure-kv", "https://v.vault.azure.net/keys/k/1", "s.yaml"],
+        &["rotate", "-i", "--add-hc-vault-transit", "https://vault:8200/v1/transit/keys/k", "e.yaml"],
+        &["groups", "add", "-f", "e.yaml", "--hckms", "tr-west-1:0000"],
+        &["-e", "--hc-vault-transit", "https://vault:8200/v1/transit/keys/k", "--age", DEMO_RECIPIENT, "s.yaml"],
+    ];
+    let before = work.read_string("e.yaml");
+    for args in cases {
+        let out = run(work.gitseal_with_key().args(*args), None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("not supported"), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?} wrote output");
+    }
+    assert_eq!(work.read_string("e.yaml"), before);
+    assert_eq!(work.read_string("s.yaml"), PLAIN);
 }

@@ -274,3 +274,37 @@ fn set_on_sops_files_changes_only_the_value_lastmodified_and_mac() {
         assert_eq!(data(&ours), data(&theirs), "{plain}");
     }
 }
+
+/// `set --output-type` rewrites the file in that format, as sops does (its own test suite
+/// checks this); with `--idempotent` and nothing to change, nothing is written at all.
+#[test]
+fn set_output_type_rewrites_the_file_in_that_format() {
+    let work = Work::new();
+    work.write("plain.json", "{\"a\": 2, \"b\": \"ba\"}");
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "plain.json"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    work.write("s.json", &out.stdout);
+    let args = ["set", "--output-type", "yaml", "--idempotent", "s.json", r#"["b"]"#, r#""ba""#];
+    let same = run(work.gitseal_with_key().args(args), None);
+    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+    assert_eq!(work.read("s.json"), out.stdout, "an idempotent no-op wrote the file");
+
+    let args = ["set", "--output-type", "yaml", "s.json", r#"["b"]"#, r#""new""#];
+    let changed = run(work.gitseal_with_key().args(args), None);
+    assert!(changed.status.success(), "{}", String::from_utf8_lossy(&changed.stderr));
+    let after = work.read_string("s.json");
+    assert!(after.starts_with("a: ENC[AES256_GCM,"), "{after}");
+    let plain = run(work.gitseal_with_key().args(["decrypt", "--input-type", "yaml", "s.json"]), None);
+    assert!(plain.status.success(), "{}", String::from_utf8_lossy(&plain.stderr));
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "a: 2\nb: new\n");
+    if let Some(sops) = find_peer("sops") {
+        // sops takes the output format from the file name unless told.
+        let args = ["decrypt", "--input-type", "yaml", "--output-type", "yaml", "s.json"];
+        let out = run(work.peer_with_key(&sops).args(args), None);
+        assert!(out.status.success(), "sops: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a: 2\nb: new\n");
+    }
+    let bad = run(work.gitseal_with_key().args(["unset", "--output-type", "xml", "s.json", r#"["b"]"#]), None);
+    assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert_eq!(work.read_string("s.json"), after);
+}
