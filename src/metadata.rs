@@ -133,15 +133,7 @@ impl Metadata {
         if rules.len() > 1 {
             return Err(bad("more than one of the encrypted/unencrypted suffix and regex fields is set"));
         }
-        let flat = group_from(v)?;
-        let key_groups = if flat.is_empty() {
-            match v.get("key_groups") {
-                Some(Value::Seq(groups)) => groups.iter().map(group_from).collect::<Result<Vec<_>, _>>()?,
-                _ => Vec::new(),
-            }
-        } else {
-            vec![flat]
-        };
+        let key_groups = groups_from(v, true)?;
         if key_groups.is_empty() || key_groups.iter().all(KeyGroup::is_empty) {
             return Err(bad("no master keys found in the file (no age, kms, pgp, rsa, ... entries)"));
         }
@@ -199,7 +191,7 @@ impl Metadata {
     }
 }
 
-fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
+fn group_from(v: &Value, require_enc: bool) -> Result<KeyGroup, MetadataError> {
     let mut g = KeyGroup::default();
     for kind in KEY_KINDS {
         let Some(Value::Seq(entries)) = v.get(kind) else { continue };
@@ -210,7 +202,7 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
             for e in entries {
                 let recipient = e.get("recipient").and_then(Value::as_str).unwrap_or_default().to_string();
                 let enc = e.get("enc").and_then(Value::as_str).unwrap_or_default().to_string();
-                if enc.is_empty() {
+                if require_enc && enc.is_empty() {
                     return Err(MetadataError(format!("age entry for {recipient:?} has no enc field")));
                 }
                 g.age.push(AgeEntry { recipient, enc });
@@ -220,7 +212,7 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
                 let fp = field("fp");
                 let enc = field("enc");
-                if enc.is_empty() {
+                if require_enc && enc.is_empty() {
                     return Err(MetadataError(format!("rsa entry for {fp:?} has no enc field")));
                 }
                 let (scope, label, created_at) = (field("scope"), field("label"), field("created_at"));
@@ -231,7 +223,7 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
                 let arn = field("arn");
                 let enc = field("enc");
-                if enc.is_empty() {
+                if require_enc && enc.is_empty() {
                     return Err(MetadataError(format!("kms entry for {arn:?} has no enc field")));
                 }
                 let context = match e.get("context") {
@@ -254,7 +246,7 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
                 let fp = field("fp");
                 let enc = field("enc");
-                if enc.is_empty() {
+                if require_enc && enc.is_empty() {
                     return Err(MetadataError(format!("pgp entry for {fp:?} has no enc field")));
                 }
                 g.pgp.push(PgpEntry { created_at: field("created_at"), enc, fp });
@@ -264,6 +256,34 @@ fn group_from(v: &Value) -> Result<KeyGroup, MetadataError> {
         }
     }
     Ok(g)
+}
+
+/// The key groups of a metadata tree: its top-level keys as one group, or its `key_groups`.
+fn groups_from(v: &Value, require_enc: bool) -> Result<Vec<KeyGroup>, MetadataError> {
+    let flat = group_from(v, require_enc)?;
+    if !flat.is_empty() {
+        return Ok(vec![flat]);
+    }
+    match v.get("key_groups") {
+        Some(Value::Seq(groups)) => groups.iter().map(|g| group_from(g, require_enc)).collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The key groups and threshold named by metadata that a person edited (`edit
+/// --show-master-keys`): entries may lack `enc` (keys just added), since only which keys are
+/// named matters; the data key is wrapped for them anew.
+pub fn edited_key_groups(v: &Value) -> Result<(Vec<KeyGroup>, Option<usize>), MetadataError> {
+    if !matches!(v, Value::Map(_)) {
+        return Err(MetadataError("the sops entry is not a mapping".into()));
+    }
+    let groups = groups_from(v, false)?;
+    let threshold = match v.get("shamir_threshold") {
+        None => None,
+        Some(Value::Scalar(Scalar::Int(n))) if *n > 0 => Some(*n as usize),
+        Some(_) => return Err(MetadataError("shamir_threshold is not a positive whole number".into())),
+    };
+    Ok((groups, threshold))
 }
 
 /// The fields of a group in sops's order, with gitseal's `rsa` right after `age`. Inside

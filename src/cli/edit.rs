@@ -22,9 +22,14 @@ use sha2::{Digest, Sha256};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use zeroize::Zeroizing;
 
+use gitseal_keys::MasterKey;
+
 use super::args::EncryptArgs;
 use super::io::{read_input, write_atomic};
 use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use crate::metadata::{edited_key_groups, KeyGroup};
+use crate::reencrypt::Reencryptor;
+use crate::rotate;
 
 /// sops `FileHasNotBeenModified`.
 const EXIT_NOT_MODIFIED: i32 = 200;
@@ -39,7 +44,8 @@ pub(crate) struct EditArgs {
     /// Decrypt even if the MAC does not match
     #[arg(long)]
     pub ignore_mac: bool,
-    /// Edit the sops metadata too (not supported yet)
+    /// Show the sops metadata in the editor too: keys added to or removed from its key lists
+    /// (and shamir_threshold) are applied, the data key is kept
     #[arg(short = 's', long)]
     pub show_master_keys: bool,
     /// Order in which key kinds are tried within a key group (default: age,pgp)
@@ -73,12 +79,8 @@ impl Signals {
 }
 
 pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
-    if a.show_master_keys {
-        return Err(Failure::new(
-            1,
-            "--show-master-keys is not supported yet; edit the values, or use rotate/updatekeys for keys",
-        ));
-    }
+    a.enc.foreign.check()?;
+    a.enc.keyservice.check()?;
     if a.enc.io.output.is_some() || !a.enc.more_files.is_empty() {
         return Err(Failure::new(EXIT_CONFLICT, "edit works on one file in place: no --output, no further files"));
     }
@@ -89,6 +91,12 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     let name = target.display().to_string();
     let editor = editor_command()?;
     let exists = target.exists();
+    if a.show_master_keys && !exists {
+        return Err(Failure::new(
+            1,
+            format!("{name}: --show-master-keys needs an existing encrypted file; a new file takes its keys from --age/--pgp/--kms or its creation rule"),
+        ));
+    }
     let (original, mut reenc, format) = if exists {
         a.enc.io.in_place = false;
         let input = read_input(&a.enc.io, false)?;
@@ -102,23 +110,33 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         };
         (Zeroizing::new(example(format).as_bytes().to_vec()), None, format)
     };
+    let shown = match (&reenc, a.show_master_keys) {
+        (Some(reenc), true) => with_metadata(&original, reenc, &name)?,
+        _ => original,
+    };
     // From here on a signal must not end gitseal before the plaintext copy is removed.
     let signals = Signals::install()?;
     let dir = private_dir()?;
     let base = target.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
-    write_private(&tmp, &original).map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
-    let before = Sha256::digest(original.as_slice());
-    let edited = loop {
+    write_private(&tmp, &shown).map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
+    let before = Sha256::digest(shown.as_slice());
+    drop(shown);
+    let (edited, new_keys) = loop {
         run_editor(&editor, &tmp, &signals)?;
         let edited = Zeroizing::new(
             fs::read(&tmp).map_err(|e| Failure::new(2, format!("cannot read the edited file back: {e}")))?,
         );
         if Sha256::digest(edited.as_slice()) == before {
-            return Err(Failure::new(EXIT_NOT_MODIFIED, format!("{name}: file has not changed, exiting")));
+            return Err(Failure::new(EXIT_NOT_MODIFIED, format!("{name}: File has not changed, exiting.")));
         }
-        match check(&edited, format, &name) {
-            Ok(()) => break edited,
+        let checked = match (&reenc, a.show_master_keys) {
+            (Some(reenc), true) => without_metadata(&edited, reenc, &name),
+            _ => Ok((edited, None)),
+        }
+        .and_then(|(plain, keys)| check(&plain, format, &name).map(|()| (plain, keys)));
+        match checked {
+            Ok(done) => break done,
             Err(f) if std::io::stdin().is_terminal() => {
                 eprintln!("gitseal: {}", f.message);
                 eprint!("gitseal: press Enter to return to the editor, or Ctrl-C to give up (the change is lost) ");
@@ -133,6 +151,9 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     };
     match reenc.as_mut() {
         Some(reenc) => {
+            if let Some((groups, threshold)) = new_keys {
+                reenc.rekey(&groups, threshold).map_err(|e| Failure::new(128, e.to_string()))?;
+            }
             let out = reenc.encrypt(&edited)?;
             write_atomic(&target, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))
         }
@@ -147,6 +168,96 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
             super::encrypt::run(enc)
         }
     }
+}
+
+/// The plaintext with the file's sops metadata, for `--show-master-keys`: the metadata block
+/// as the encrypted file has it (without gitseal's layout memory), the values in the clear.
+fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let format = reenc.format();
+    if format == Format::Binary {
+        return Err(Failure::new(
+            1,
+            format!("{name}: --show-master-keys needs a structured file; a binary file has no place for the metadata"),
+        ));
+    }
+    let text =
+        std::str::from_utf8(plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
+    let doc = formats::parse(format, text)
+        .map_err(|e| Failure::new(2, format!("{name}: cannot read the decrypted file: {e}")))?;
+    let meta = reenc.metadata.to_value();
+    let wopts = formats::WriteOptions { metadata: Some(&meta), strip_metadata: false, indent: doc.indent };
+    let shown = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
+    Ok(Zeroizing::new(shown.into_bytes()))
+}
+
+/// Master keys to wrap the data key for anew, and the threshold, when a `--show-master-keys`
+/// edit changed them.
+type NewKeys = Option<(Vec<Vec<MasterKey>>, Option<usize>)>;
+
+/// Splits a `--show-master-keys` edit into the plaintext and the key change it asks for.
+/// Only the key lists and `shamir_threshold` may change: `lastmodified`, `mac`, `version` and
+/// the `enc` blobs are rewritten anyway, and a change of the selection rule would change which
+/// values are encrypted, which an edit cannot do safely.
+fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Zeroizing<Vec<u8>>, NewKeys), Failure> {
+    let format = reenc.format();
+    let invalid = |m: String| Failure::new(2, format!("{name}: {m}"));
+    let text = std::str::from_utf8(edited).map_err(|_| invalid("the edited file is not UTF-8".into()))?;
+    let doc =
+        formats::parse(format, text).map_err(|e| invalid(format!("invalid {} after editing: {e}", format.name())))?;
+    let meta = formats::metadata(&doc).ok_or_else(|| {
+        invalid("the sops metadata is gone; keep the sops block when editing with --show-master-keys".into())
+    })?;
+    let current = reenc.metadata.to_value();
+    for field in [
+        "unencrypted_suffix",
+        "encrypted_suffix",
+        "unencrypted_regex",
+        "encrypted_regex",
+        "unencrypted_comment_regex",
+        "encrypted_comment_regex",
+        "mac_only_encrypted",
+    ] {
+        if meta.get(field) != current.get(field) {
+            return Err(invalid(format!(
+                "sops.{field} changed: an edit cannot change which values are encrypted; decrypt the file and encrypt it anew with the new rule"
+            )));
+        }
+    }
+    let (groups, threshold) = edited_key_groups(&meta).map_err(|e| invalid(e.to_string()))?;
+    let wopts = formats::WriteOptions { metadata: None, strip_metadata: true, indent: None };
+    let plain = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
+    let plain = Zeroizing::new(plain.into_bytes());
+    let threshold = threshold.filter(|_| groups.len() > 1);
+    let old_threshold = reenc.metadata.shamir_threshold.and_then(|t| usize::try_from(t).ok());
+    let old_threshold = old_threshold.filter(|_| reenc.metadata.key_groups.len() > 1);
+    let same = groups.len() == reenc.metadata.key_groups.len()
+        && groups.iter().zip(&reenc.metadata.key_groups).all(|(a, b)| key_ids(a) == key_ids(b))
+        && threshold.unwrap_or(groups.len()) == old_threshold.unwrap_or(groups.len());
+    if same {
+        return Ok((plain, None));
+    }
+    let keys = groups
+        .iter()
+        .map(rotate::master_keys)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| invalid(format!("cannot change the keys: {m}")))?;
+    if keys.iter().all(Vec::is_empty) {
+        return Err(invalid("no master keys are left, so nobody could open the file; keep at least one".into()));
+    }
+    let threshold = threshold.or((keys.len() > 1).then_some(keys.len()));
+    rotate::check_groups(&keys, threshold).map_err(|m| invalid(format!("cannot change the keys: {m}")))?;
+    Ok((plain, Some((keys, threshold))))
+}
+
+/// What identifies each master key of a group (not its wrapped data key), in a stable order.
+fn key_ids(g: &KeyGroup) -> Vec<String> {
+    let mut ids: Vec<String> = g.age.iter().map(|k| format!("age {}", k.recipient)).collect();
+    ids.extend(g.pgp.iter().map(|k| format!("pgp {}", k.fp.to_ascii_uppercase())));
+    ids.extend(g.kms.iter().map(|k| format!("kms {} {} {:?} {}", k.arn, k.role, k.context, k.aws_profile)));
+    ids.extend(g.rsa.iter().map(|k| format!("rsa {} {}", k.fp, k.scope)));
+    ids.extend(g.other.iter().map(|(kind, _)| format!("{kind} entries")));
+    ids.sort();
+    ids
 }
 
 /// Checks the edited plaintext before anything is encrypted; a failure names the file.
@@ -181,6 +292,13 @@ fn editor_command() -> Result<Vec<String>, Failure> {
             return Ok(words);
         }
     }
+    if !std::io::stdin().is_terminal() {
+        // vim and friends would wait forever for a terminal that is not there.
+        return Err(Failure::new(
+            EXIT_EDITOR,
+            "no editor: set SOPS_EDITOR or EDITOR (standard input is not a terminal, so vim, nano or vi cannot run)",
+        ));
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in ["vim", "nano", "vi"] {
         if std::env::split_paths(&path).any(|d| d.join(name).is_file()) {
@@ -208,7 +326,7 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
         }
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(Failure::new(EXIT_EDITOR, format!("could not run editor: {status}"))),
+            Ok(Some(status)) => return Err(Failure::new(EXIT_EDITOR, format!("Could not run editor: {status}"))),
             Ok(None) => std::thread::sleep(Duration::from_millis(25)),
             Err(e) => return Err(Failure::new(EXIT_EDITOR, format!("could not wait for the editor: {e}"))),
         }

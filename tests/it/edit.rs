@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::peers::{find_peer, run, Work, DEMO_RECIPIENT};
+use crate::peers::{find_peer, other_key, run, Work, DEMO_RECIPIENT, OTHER_RECIPIENT};
 
 const PLAIN: &str = "app:\n  user: admin\n  password: hunter2\nport: 5432\n";
 
@@ -95,8 +95,8 @@ fn failures_exit_with_sops_codes_and_leave_the_file_alone() {
     let work = setup();
     let before = work.read("s.yaml");
     let cases = [
-        ("fail.sh", r#"sed -i 's/hunter2/lost/' "$1"; exit 1"#, 201, "could not run editor"),
-        ("noop.sh", "true", 200, "file has not changed"),
+        ("fail.sh", r#"sed -i 's/hunter2/lost/' "$1"; exit 1"#, 201, "Could not run editor"),
+        ("noop.sh", "true", 200, "File has not changed, exiting."),
         ("bad.sh", r#"printf 'a: [\n' > "$1""#, 2, "s.yaml: invalid yaml after editing"),
         ("meta.sh", r#"printf 'sops: x\n' >> "$1""#, 2, "top-level sops key"),
         ("empty.sh", r#": > "$1""#, 92, "empty"),
@@ -247,5 +247,103 @@ fn a_new_file_uses_the_creation_rule() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(work.read_string("ruled.yaml").contains(DEMO_RECIPIENT));
     assert!(decrypted(&work, "ruled.yaml").contains("password: from-rule"));
+    assert_tmp_empty(&work);
+}
+
+/// Value lines (`key: ENC[...]`) of an encrypted YAML file, metadata excluded.
+fn value_lines(text: &str) -> Vec<&str> {
+    text.lines().take_while(|l| !l.starts_with("sops:")).filter(|l| l.contains("ENC[")).collect()
+}
+
+/// `edit -s`: the editor sees the metadata; a recipient added to the age list can open the file
+/// afterwards, one removed cannot, and values that did not change keep their ciphertext.
+#[test]
+fn show_master_keys_adds_and_removes_recipients() {
+    let work = setup();
+    let before = work.read_string("s.yaml");
+    let seen = work.path("seen");
+    let body = format!(
+        r#"cp "$1" {seen}; sed -i 's/hunter2/changed/; s/^\( *\)age:$/&\n\1  - recipient: {OTHER_RECIPIENT}/' "$1""#,
+        seen = seen.display()
+    );
+    let ed = editor(&work, "add.sh", &body);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "-s", "s.yaml"]).stdin(Stdio::null()), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen = work.read_string("seen");
+    assert!(
+        seen.contains("password: hunter2") && seen.contains(DEMO_RECIPIENT) && seen.contains("\nsops:\n"),
+        "{seen}"
+    );
+    let after = work.read_string("s.yaml");
+    let (b, a) = (value_lines(&before), value_lines(&after));
+    assert_eq!(b.len(), a.len());
+    let changed: Vec<_> = b.iter().zip(&a).filter(|(x, y)| x != y).map(|(x, _)| x.trim_start()).collect();
+    assert!(changed.len() == 1 && changed[0].starts_with("password:"), "{changed:?}");
+    let with_other = run(work.gitseal().env("SOPS_AGE_KEY_FILE", other_key()).args(["decrypt", "s.yaml"]), None);
+    assert!(with_other.status.success(), "{}", String::from_utf8_lossy(&with_other.stderr));
+    assert_eq!(String::from_utf8_lossy(&with_other.stdout), PLAIN.replace("hunter2", "changed"));
+    if let Some(sops) = find_peer("sops") {
+        let out = run(work.peer(&sops).env("SOPS_AGE_KEY_FILE", other_key()).args(["decrypt", "s.yaml"]), None);
+        assert!(out.status.success(), "sops: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("password: changed"));
+    }
+
+    // Remove the demo recipient's entry (its recipient line through the end of its enc block).
+    let body = format!(r#"sed -i '/recipient: {DEMO_RECIPIENT}/,/END AGE ENCRYPTED FILE/d' "$1""#);
+    let ed = editor(&work, "rm.sh", &body);
+    let mut cmd = edit_cmd(&work, &ed);
+    cmd.env("SOPS_AGE_KEY_FILE", other_key()).args(["edit", "--show-master-keys", "s.yaml"]).stdin(Stdio::null());
+    let out = run(&mut cmd, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!work.read_string("s.yaml").contains(DEMO_RECIPIENT));
+    let with_demo = run(work.gitseal_with_key().args(["decrypt", "s.yaml"]), None);
+    assert_eq!(with_demo.status.code(), Some(128), "{}", String::from_utf8_lossy(&with_demo.stderr));
+    assert_tmp_empty(&work);
+}
+
+/// What an `edit -s` may not do: drop the metadata, change the selection rule, or leave no
+/// key. Without a terminal each fails with one line and the file stays as it was.
+#[test]
+fn show_master_keys_refuses_what_would_break_the_file() {
+    let work = setup();
+    let before = work.read("s.yaml");
+    let cases = [
+        ("nometa.sh", r#"sed -i '/^sops:/,$d' "$1""#, "sops metadata is gone"),
+        ("rule.sh", r#"sed -i 's/^\( *\)version:/\1encrypted_regex: ^pass\n&/' "$1""#, "sops.encrypted_regex changed"),
+        ("nokeys.sh", r#"sed -i '/recipient:/,/END AGE ENCRYPTED FILE/d' "$1""#, "no master keys"),
+        ("badkey.sh", r#"sed -i 's/recipient: age1/recipient: nope1/' "$1""#, "s.yaml"),
+    ];
+    for (name, body, message) in cases {
+        let ed = editor(&work, name, body);
+        let out = run(edit_cmd(&work, &ed).args(["edit", "-s", "s.yaml"]).stdin(Stdio::null()), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(message) && stderr.lines().count() == 1, "{name}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert_eq!(work.read("s.yaml"), before, "{name} changed the file");
+        assert_tmp_empty(&work);
+    }
+    let noop = editor(&work, "noop.sh", "true");
+    let out = run(edit_cmd(&work, &noop).args(["edit", "-s", "s.yaml"]), None);
+    assert_eq!(out.status.code(), Some(200));
+    let out = run(edit_cmd(&work, &noop).args(["edit", "-s", "--age", DEMO_RECIPIENT, "new.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!work.exists("new.yaml"));
+    assert_tmp_empty(&work);
+}
+
+/// Without SOPS_EDITOR/EDITOR and without a terminal, the fallback editors (vim, nano, vi)
+/// would wait forever: gitseal fails at once instead.
+#[test]
+fn no_editor_and_no_terminal_fails_at_once() {
+    let work = setup();
+    let before = work.read("s.yaml");
+    let mut cmd = work.gitseal_with_key();
+    cmd.env("TMPDIR", work.path("tmp")).env_remove("SOPS_EDITOR").env_remove("EDITOR");
+    let out = run(cmd.args(["edit", "s.yaml"]).stdin(Stdio::null()), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(201), "{stderr}");
+    assert!(stderr.contains("SOPS_EDITOR") && stderr.lines().count() == 1, "{stderr}");
+    assert_eq!(work.read("s.yaml"), before);
     assert_tmp_empty(&work);
 }
