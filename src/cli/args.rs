@@ -50,6 +50,8 @@ pub(crate) enum Command {
     /// Add or delete a key group of an encrypted file
     #[command(subcommand)]
     Groups(super::groups::GroupsCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completion(super::completion::CompletionArgs),
 }
 
 /// Where input comes from and output goes, shared by encrypt and decrypt.

@@ -1,6 +1,7 @@
 //! The `gitseal` command line: clap definitions here, the commands in their own modules.
 
 mod args;
+mod completion;
 mod decrypt;
 mod edit;
 mod encrypt;
@@ -115,6 +116,7 @@ pub fn main() -> i32 {
         Command::Rotate(a) => rotate::run(a),
         Command::Updatekeys(a) => updatekeys::run(a),
         Command::Groups(c) => groups::run(c),
+        Command::Completion(a) => completion::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -212,3 +212,23 @@ fn key_services_and_foreign_key_kinds_are_refused_with_a_reason() {
     assert_eq!(work.read_string("e.yaml"), before);
     assert_eq!(work.read_string("s.yaml"), PLAIN);
 }
+
+/// `completion` (a sops subcommand too): a script the shell accepts, for the name invoked.
+#[test]
+fn completion_scripts_parse_and_name_the_binary() {
+    let work = Work::new();
+    let script = work.path("gitseal.bash");
+    let out = must(work.gitseal().args(["completion", "bash"]), None);
+    std::fs::write(&script, &out).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&script).output().unwrap();
+    assert!(syntax.status.success(), "{}", stderr(&syntax));
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("_gitseal()") && text.contains("updatekeys"), "{text}");
+    let sops = as_sops(&work);
+    let out = run(sops_cmd(&work, &sops).args(["completion", "zsh"]), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("#compdef sops"));
+    let bad = run(work.gitseal().args(["completion", "tcsh"]), None);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(bad.stdout.is_empty());
+}

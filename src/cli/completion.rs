@@ -1,0 +1,22 @@
+//! `gitseal completion SHELL`: a shell completion script on standard output (sops has the same
+//! subcommand). Under the name `sops` the script completes `sops`.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use super::{Cli, Failure};
+
+#[derive(Args, Debug)]
+pub(crate) struct CompletionArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell
+    pub shell: Shell,
+}
+
+pub(crate) fn run(a: CompletionArgs) -> Result<(), Failure> {
+    let name = if super::as_sops() { "sops" } else { "gitseal" };
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, name, &mut out);
+    use std::io::Write;
+    std::io::stdout().write_all(&out).map_err(|e| Failure::new(3, format!("cannot write the script: {e}")))
+}
