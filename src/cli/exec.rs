@@ -1,22 +1,26 @@
 //! `gitseal exec-env` and `gitseal exec-file`: run a command with the decrypted values, in its
 //! environment or in a file (a FIFO by default) inside a private directory that is removed when
 //! the command exits. The command runs under `/bin/sh -c`; its exit code is passed through.
+//! `--user` runs it as another account (see [`RunAs`]); exec-env can also replace gitseal with
+//! the command (`--same-process`) or leave it running (`--background`, deprecated as in sops).
 
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use clap::Args;
 use gitseal_formats::{self as formats, Format, MapItem, Node, Scalar};
 use zeroize::Zeroizing;
 
-use super::args::IoArgs;
+use super::args::{IoArgs, KeyserviceArgs};
 use super::edit::Signals;
 use super::io::read_input;
-use super::Failure;
+use super::{Failure, EXIT_CONFLICT};
 use crate::envelope::{self, DecryptOptions};
 use crate::keyring::{self, Keyring};
 
@@ -38,6 +42,18 @@ pub(crate) struct ExecEnvArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    /// Run the command as this user (name or uid): its uid, primary group, HOME, USER and
+    /// LOGNAME, no supplementary groups. Needs root
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Replace gitseal with the command (exec) instead of running it as a child
+    #[arg(long)]
+    pub same_process: bool,
+    /// Deprecated: start the command and return 0 at once, without waiting for it
+    #[arg(long)]
+    pub background: bool,
+    #[command(flatten)]
+    pub keyservice: KeyserviceArgs,
 }
 
 #[derive(Args, Debug)]
@@ -61,9 +77,23 @@ pub(crate) struct ExecFileArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
+    /// Run the command as this user (name or uid), who gets the plaintext file. Needs root;
+    /// $TMPDIR must be reachable by that user
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Refused: the plaintext file is removed when gitseal returns (sops's flag, deprecated)
+    #[arg(long)]
+    pub background: bool,
+    #[command(flatten)]
+    pub keyservice: KeyserviceArgs,
 }
 
 pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
+    if a.same_process && a.background {
+        return Err(Failure::new(EXIT_CONFLICT, "--same-process and --background cannot be used together"));
+    }
+    a.keyservice.check()?;
+    let user = a.user.as_deref().map(RunAs::lookup).transpose()?;
     let (plain, format, name) = decrypt(&a.file, a.input_type.clone(), None, a.decryption_order.as_deref())?;
     if format == Format::Binary {
         return Err(Failure::new(1, format!("{name}: exec-env needs a structured file (not binary)")));
@@ -102,8 +132,21 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     if a.pristine {
         cmd.env_clear();
     }
+    if let Some(user) = &user {
+        user.apply(&mut cmd);
+    }
+    // The file's values come last: a key named HOME or USER wins over --user's.
     for (k, v) in &vars {
         cmd.env(k, v.as_str());
+    }
+    if a.same_process {
+        // Returns only if the exec (or the switch to --user) failed.
+        let e = cmd.exec();
+        return Err(Failure::new(1, format!("cannot run /bin/sh: {e}")));
+    }
+    if a.background {
+        eprintln!("gitseal: warning: --background is deprecated: the command's exit code is not reported");
+        return cmd.spawn().map(drop).map_err(|e| Failure::new(1, format!("cannot run /bin/sh: {e}")));
     }
     finish(cmd.status())
 }
@@ -113,6 +156,15 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     if !name_ok {
         return Err(Failure::new(1, format!("--filename {:?}: must be a plain file name", a.filename)));
     }
+    if a.background {
+        return Err(Failure::new(
+            1,
+            "exec-file cannot use --background: the plaintext file is removed when gitseal returns, before a \
+             command left running could read it",
+        ));
+    }
+    a.keyservice.check()?;
+    let user = a.user.as_deref().map(RunAs::lookup).transpose()?;
     let (plain, _, _) = decrypt(&a.file, a.input_type.clone(), a.output_type.clone(), a.decryption_order.as_deref())?;
     let signals = Signals::install()?;
     let dir = tempfile::Builder::new()
@@ -124,12 +176,22 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     let command = a.command.replace("{}", &path.to_string_lossy());
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(&command);
-    let status = if a.no_fifo {
+    if a.no_fifo {
         write_private(&path, &plain).map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+    } else {
+        make_fifo(&path)?;
+    }
+    if let Some(user) = &user {
+        user.share(dir.path(), &path).map_err(|e| {
+            Failure::new(3, format!("cannot give the plaintext file to user {:?}: {e}", user.name.to_string_lossy()))
+        })?;
+        user.apply(&mut cmd);
+    }
+    let status = if a.no_fifo {
         drop(plain);
         wait(cmd, &signals)
     } else {
-        run_with_fifo(&path, plain, cmd, &signals)?
+        feed_fifo(&path, plain, cmd, &signals)
     };
     // The directory (and the plaintext in it) goes before the exit code is passed on.
     let removed = dir.close();
@@ -195,10 +257,8 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Makes a FIFO (mode 0600) at `path`, feeds it the plaintext once from a thread, and runs the
-/// command. A command that never opens the FIFO leaves the writer waiting; it is then released
-/// by opening the FIFO here and discarding what it writes.
-fn run_with_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: &Signals) -> Result<Waited, Failure> {
+/// Makes a FIFO (mode 0600) at `path`.
+fn make_fifo(path: &Path) -> Result<(), Failure> {
     let made = Command::new("mkfifo")
         .arg("-m")
         .arg("600")
@@ -209,6 +269,13 @@ fn run_with_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: 
     if !made.success() {
         return Err(Failure::new(3, format!("mkfifo {} failed ({made}); use --no-fifo", path.display())));
     }
+    Ok(())
+}
+
+/// Feeds the FIFO at `path` the plaintext once from a thread, and runs the command. A command
+/// that never opens the FIFO leaves the writer waiting; it is then released by opening the FIFO
+/// here and discarding what it writes.
+fn feed_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: &Signals) -> Waited {
     let fifo = path.to_path_buf();
     let writer = std::thread::spawn(move || {
         // A reader that goes away early makes the write fail (EPIPE): nothing to report.
@@ -228,7 +295,7 @@ fn run_with_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: 
         });
     }
     let _ = writer.join();
-    Ok(status)
+    status
 }
 
 /// How the command ended, or the signal that ended gitseal's wait for it.
@@ -266,4 +333,105 @@ fn finish(status: std::io::Result<std::process::ExitStatus>) -> Result<(), Failu
             Err(Failure::new(128 + signal, format!("the command was killed by signal {signal}")))
         }
     }
+}
+
+/// The account `--user` names, as the system's user database has it.
+///
+/// The command gets the account's uid and the primary gid of its passwd entry (sops 3.11 used
+/// the uid as the gid), and HOME, USER and LOGNAME. Supplementary groups are dropped rather than
+/// set to the account's own: std's `CommandExt::uid` calls `setgroups(0)` when gitseal runs as
+/// root, while `initgroups` would need a `pre_exec` hook, which is unsafe code, forbidden in this
+/// crate. A command that needs a group gets it as the account's primary group.
+///
+/// The lookup runs `getent passwd NAME` (a name or a uid, through NSS, so LDAP or sssd users are
+/// found), or reads /etc/passwd where there is no getent: calling `getpwnam_r` would also need
+/// unsafe code.
+struct RunAs {
+    /// The account's name, for USER and LOGNAME.
+    name: OsString,
+    uid: u32,
+    gid: u32,
+    home: OsString,
+    /// Whether the ids change (gitseal runs as root); a user who names themselves keeps theirs.
+    switch: bool,
+}
+
+impl RunAs {
+    /// Looks `user` up. Refuses an unknown user, and another user when gitseal is not root (the
+    /// switch would fail in the child).
+    fn lookup(user: &str) -> Result<RunAs, Failure> {
+        let unknown = || Failure::new(1, format!("--user {user:?}: no such user"));
+        if user.is_empty() || user.starts_with('-') || user.contains([':', '\n', '\0']) {
+            return Err(unknown());
+        }
+        let line = passwd_entry(user)?.ok_or_else(unknown)?;
+        let malformed = || Failure::new(1, format!("--user {user:?}: malformed user database entry"));
+        let fields: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        let [name, _, uid, gid, _, home, _] = fields[..] else { return Err(malformed()) };
+        let number = |f: &[u8]| std::str::from_utf8(f).ok().and_then(|s| s.parse::<u32>().ok());
+        let (Some(uid), Some(gid)) = (number(uid), number(gid)) else { return Err(malformed()) };
+        let switch = match effective_uid() {
+            Some(me) if me != 0 && me != uid => {
+                return Err(Failure::new(
+                    1,
+                    format!("--user {user:?}: gitseal runs as uid {me}, not root, so it cannot switch to another user"),
+                ))
+            }
+            Some(me) => me == 0,
+            // Not known here: try, and the switch fails in the child if not allowed.
+            None => true,
+        };
+        let text = |f: &[u8]| OsStr::from_bytes(f).to_os_string();
+        Ok(RunAs { name: text(name), uid, gid, home: text(home), switch })
+    }
+
+    /// Sets the command's ids (when gitseal is root) and HOME, USER and LOGNAME.
+    fn apply(&self, cmd: &mut Command) {
+        if self.switch {
+            cmd.gid(self.gid).uid(self.uid);
+        }
+        cmd.env("HOME", &self.home).env("USER", &self.name).env("LOGNAME", &self.name);
+    }
+
+    /// Lets the account read the plaintext: the file (or FIFO) becomes its own, still mode 0600;
+    /// the directory stays root's, mode 0710 with the account's primary group, so the account
+    /// can reach the file but can neither list nor change the directory. Giving it the directory
+    /// would let it swap the FIFO for a symlink that gitseal, as root, then writes through.
+    fn share(&self, dir: &Path, file: &Path) -> std::io::Result<()> {
+        if !self.switch {
+            return Ok(());
+        }
+        std::os::unix::fs::chown(file, Some(self.uid), Some(self.gid))?;
+        std::os::unix::fs::chown(dir, None, Some(self.gid))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o710))
+    }
+}
+
+/// The passwd line of `user` (a name, or a uid), or `None` when there is no such user.
+fn passwd_entry(user: &str) -> Result<Option<Vec<u8>>, Failure> {
+    let first_line = |text: &[u8]| text.split(|&b| b == b'\n').next().map(<[u8]>::to_vec);
+    let getent =
+        Command::new("getent").args(["passwd", "--", user]).stdin(Stdio::null()).stderr(Stdio::null()).output();
+    match getent {
+        Ok(out) if out.status.success() => Ok(first_line(&out.stdout)),
+        // getent: "One or more supplied key could not be found in the database."
+        Ok(out) if out.status.code() == Some(2) => Ok(None),
+        Ok(out) => Err(Failure::new(1, format!("--user {user:?}: getent passwd failed ({})", out.status))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let all = fs::read("/etc/passwd")
+                .map_err(|e| Failure::new(1, format!("--user {user:?}: cannot read /etc/passwd: {e}")))?;
+            let field = |line: &[u8], n: usize| line.split(|&b| b == b':').nth(n).map(<[u8]>::to_vec);
+            let by = |n: usize| all.split(|&b| b == b'\n').find(|l| field(l, n).as_deref() == Some(user.as_bytes()));
+            let by_uid = || user.bytes().all(|b| b.is_ascii_digit()).then(|| by(2)).flatten();
+            Ok(by(0).or_else(by_uid).map(<[u8]>::to_vec))
+        }
+        Err(e) => Err(Failure::new(1, format!("--user {user:?}: cannot run getent: {e}"))),
+    }
+}
+
+/// gitseal's effective uid, from /proc/self/status (Linux); `None` where that is not available.
+fn effective_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+    ids.split_whitespace().nth(1)?.parse().ok()
 }
