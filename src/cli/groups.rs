@@ -22,7 +22,7 @@ const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
 #[derive(Subcommand, Debug)]
 pub(crate) enum GroupsCommand {
     /// Append a key group made of the given keys
-    Add(GroupsAddArgs),
+    Add(Box<GroupsAddArgs>),
     /// Delete the key group at INDEX (0-based)
     Delete(GroupsDeleteArgs),
 }
