@@ -7,6 +7,7 @@ mod age_ssh;
 mod bad_input;
 mod config;
 mod corpus;
+mod differential;
 mod edit;
 mod examples;
 mod exec;
