@@ -32,6 +32,10 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
             let mut block = String::new();
             emit_entry(&mut block, "sops", &node_of(meta), col, step);
             if root.end == src.len() && !src.is_empty() && !src.ends_with('\n') {
+                if let Some(at) = before_open_block_scalar(src, &root.node, root.end) {
+                    edits.push((Span::new(at, at), block));
+                    continue;
+                }
                 block.pop();
                 block.insert(0, '\n');
             }
@@ -46,6 +50,41 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         });
     }
     Ok(out)
+}
+
+/// For a document that ends the file without a final line break: when its last value is a block
+/// scalar (`|`, `>`, not `-`) that runs to the end and stays as it is, where to put the metadata
+/// instead of after it: the start of the line of the last top-level key. A line break after
+/// that scalar would add a line break to its value (for sops and for gitseal), so the MAC would
+/// no longer match; the metadata entry is read (and removed) wherever it stands.
+fn before_open_block_scalar(src: &str, node: &Node, end: usize) -> Option<usize> {
+    let Node::Map(items) = node else { return None };
+    let last = items.iter().rev().find_map(|i| match i {
+        MapItem::Entry(e) if e.key != "sops" => Some(e),
+        _ => None,
+    })?;
+    let mut value = &last.value;
+    let leaf = loop {
+        value = match value {
+            Node::Leaf(l) => break l,
+            Node::Map(items) => items.iter().rev().find_map(|i| match i {
+                MapItem::Entry(e) => Some(&e.value),
+                MapItem::Comment(_) => None,
+            })?,
+            Node::Seq(items) => items.iter().rev().find_map(|i| match i {
+                SeqItem::Node { node, .. } => Some(node),
+                SeqItem::Comment(_) => None,
+            })?,
+            Node::Alias(_) => return None,
+        };
+    };
+    let open = matches!(leaf.style, Style::Literal | Style::Folded)
+        && !leaf.changed
+        && !leaf.in_flow
+        && !super::parse::block_header(src, leaf.span.start).contains('-')
+        && src.get(leaf.span.end..end).is_some_and(|tail| tail.bytes().all(|b| matches!(b, b' ' | b'\r' | b'\n')));
+    let at = last.span.start;
+    (open && (at == 0 || src[..at].ends_with('\n'))).then_some(at)
 }
 
 /// Checks a flow-style insertion (rare, and hard to place by position alone) by reading back.

@@ -5,6 +5,7 @@
 //! one whose next item follows it, or at the end of a block collection the innermost one whose
 //! items are not indented deeper than the comment.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
@@ -417,7 +418,6 @@ impl<'s> Builder<'s> {
                 let header = header.unwrap_or(start);
                 let st = if style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
                 let header_text = self.src[header..start.max(header)].lines().next().unwrap_or("");
-                let content_end = block_content_end(self.src, start, end, header_text.contains('+'));
                 let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
                 let indent = match explicit {
                     Some(d) => {
@@ -425,19 +425,24 @@ impl<'s> Builder<'s> {
                         line.len() - line.trim_start_matches(' ').len() + d
                     }
                     None => {
-                        self.src[start.min(content_end)..content_end]
+                        self.src[start.min(end)..end]
                             .lines()
                             .find(|l| !l.trim().is_empty())
                             .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
                             + (start - line_start(self.src, start))
                     }
                 };
+                let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
                 (st, Span::new(header, content_end), indent)
             }
         };
         let text = match self.events.shield {
             Some(sh) => sh.restore(self.src, text, span.start, span.end),
             None => text,
+        };
+        let text = match st {
+            Style::Literal | Style::Folded => eof_chomped(self.src, span.start, end, indent, text),
+            _ => text,
         };
         let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
         let literal = match (&value, st, &tag_suffix) {
@@ -731,8 +736,10 @@ fn quoted_end(src: &str, start: usize, end: usize, single: bool) -> usize {
 }
 
 /// End of a block scalar's last content line (newline excluded). With keep chomping (`+`) the
-/// trailing blank lines are content, so only the final newline is left out.
-fn block_content_end(src: &str, start: usize, end: usize, keep: bool) -> usize {
+/// trailing blank lines are content, so only the final newline is left out. A line of blanks
+/// that runs past the content's indentation `indent` is content too (its extra blanks are
+/// part of the value).
+fn block_content_end(src: &str, start: usize, end: usize, keep: bool, indent: usize) -> usize {
     let text = &src[start..end];
     if keep {
         return if text.ends_with('\n') { end - 1 } else { end };
@@ -740,7 +747,9 @@ fn block_content_end(src: &str, start: usize, end: usize, keep: bool) -> usize {
     let mut e = end;
     for line in text.lines().rev() {
         let line_end_pos = start + (line.as_ptr() as usize - text.as_ptr() as usize) + line.len();
-        if !line.trim().is_empty() {
+        let whole = &src[line_start(src, line_end_pos)..line_end_pos];
+        let lead = whole.len() - whole.trim_start_matches(' ').len();
+        if !line.trim().is_empty() || (lead >= indent && whole.len() > indent) {
             e = line_end_pos;
             break;
         }
@@ -750,6 +759,39 @@ fn block_content_end(src: &str, start: usize, end: usize, keep: bool) -> usize {
         e -= 1;
     }
     e
+}
+
+/// The value of a block scalar whose header starts at `header` and whose text runs to `end`,
+/// read as go-yaml v3 (and so sops) reads it. saphyr takes the end of a file without a final
+/// line break for one: it adds a line break to a clipped or kept value whose last line is at
+/// least as indented as its content (`|` then `  multi` then `  line` at the end of the file:
+/// `multi\nline\n`), and gives `|+` followed by one blank line at the end of the file the value
+/// `\n`. YAML keeps only the line breaks that are there (`multi\nline`, and the empty string).
+fn eof_chomped<'t>(src: &str, header: usize, end: usize, indent: usize, text: Cow<'t, str>) -> Cow<'t, str> {
+    let last_line = &src[line_start(src, src.len())..];
+    if end < src.len() || last_line.is_empty() || src.ends_with('\r') || !text.ends_with('\n') {
+        return text;
+    }
+    if block_header(src, header).contains('-') {
+        return text;
+    }
+    if text.bytes().all(|b| b == b'\n') {
+        // No content lines: the value is the line breaks after the header's line.
+        let breaks = src[next_line_start(src, header)..].matches('\n').count();
+        return Cow::Owned("\n".repeat(breaks));
+    }
+    if last_line.chars().count() >= indent.max(1) {
+        let mut text = text.into_owned();
+        text.pop();
+        return Cow::Owned(text);
+    }
+    text
+}
+
+/// The header of a block scalar starting at `at` (`|+2`), without a comment after it.
+pub(super) fn block_header(src: &str, at: usize) -> &str {
+    let line = &src[at..next_line_start(src, at)];
+    line.split('#').next().unwrap_or("")
 }
 
 /// The `-` indicator before a block sequence item starting at `pos`.

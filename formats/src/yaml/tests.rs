@@ -243,3 +243,103 @@ fn debug_output_shows_no_values_literals_or_comments() {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
 }
+
+/// Block scalars that run to the end of a file without a final line break, and their values as
+/// go-yaml v3 (sops 3.11) reads them (each checked with `sops decrypt --extract`).
+const BLOCKS_AT_EOF: &[(&str, &str)] = &[
+    ("k: |\n  multi\n  line", "multi\nline"),
+    ("k: |\n  multi\n  line\n", "multi\nline\n"),
+    ("k: |+\n  multi\n  line", "multi\nline"),
+    ("k: |-\n  multi\n  line", "multi\nline"),
+    ("k: >\n  multi\n  line", "multi line"),
+    ("k: >-\n  multi\n  line", "multi line"),
+    ("k: >+\n  multi\n  line", "multi line"),
+    ("k: |2\n   multi\n  line", " multi\nline"),
+    ("k: |+\n  multi\n  line\n\n", "multi\nline\n\n"),
+    ("k: |+\n  multi\n\n  ", "multi\n\n"),
+    ("k: |\n  multi\n\n  ", "multi\n"),
+    ("k: |\n    multi\n  ", "multi\n"),
+    ("k: |+\n  x\n ", "x\n"),
+    ("k: |+\n  ", ""),
+    ("k: |+\n ", ""),
+    ("a: 1\nk: |+\n\n  ", "\n"),
+    ("k: >\n  a\n\n  b", "a\nb"),
+    ("k: >+\n  a\n\n  b\n\n   ", "a\nb\n\n "),
+    ("k: |\r\n  x\r\n  y", "x\ny"),
+    ("k: |+ # a-b\n  x", "x"),
+    ("k: &a |\n  x", "x"),
+    ("k: !!str |\n  x", "x"),
+    ("k: |\n  x\n\n# c", "x\n"),
+];
+
+fn value_at(src: &str, key: &str) -> Value {
+    let doc = parse(Format::Yaml, src).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    Value::from_node(&doc.roots[0].node).get(key).cloned().unwrap_or_else(|| panic!("{src:?}: no {key}"))
+}
+
+#[test]
+fn block_scalars_at_the_end_of_the_file_keep_only_the_line_breaks_that_are_there() {
+    for (src, want) in BLOCKS_AT_EOF {
+        assert_eq!(value_at(src, "k"), Value::str(*want), "{src:?}");
+    }
+    let nested = "a:\n  b: 1\n  k: |\n    x\n    y";
+    assert_eq!(value_at(nested, "a").get("k"), Some(&Value::str("x\ny")));
+    let Value::Seq(items) = value_at("k:\n- |\n  x", "k") else { panic!("not a list") };
+    assert_eq!(items, [Value::str("x")]);
+}
+
+#[test]
+fn metadata_after_a_block_scalar_at_the_end_of_the_file_leaves_its_value_alone() {
+    let m = meta();
+    let mut sources: Vec<String> = BLOCKS_AT_EOF.iter().map(|(s, _)| s.to_string()).collect();
+    sources.extend(
+        ["a:\n  b: 1\n  k: |\n    x\n    y", "k:\n- |\n  x", "# c\nfirst: 1\n# c2\nk: |\n  x"].map(String::from),
+    );
+    for src in &sources {
+        let doc = parse(Format::Yaml, src).unwrap();
+        let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..WriteOptions::default() }).unwrap();
+        let again = parse(Format::Yaml, &with).unwrap_or_else(|e| panic!("{src:?} -> {with:?}: {e}"));
+        let mut values = Value::from_node(&again.roots[0].node);
+        if let Value::Map(items) = &mut values {
+            items.retain(|(k, _)| k != "sops");
+        }
+        assert_eq!(values, Value::from_node(&doc.roots[0].node), "{with}");
+        let stripped = write(&again, &with, WriteOptions { strip_metadata: true, ..WriteOptions::default() });
+        assert_eq!(stripped.unwrap(), *src, "{with}");
+        // Encrypting again replaces the metadata where it stands.
+        let twice =
+            write(&again, &with, WriteOptions { metadata: Some(&m), strip_metadata: true, ..WriteOptions::default() });
+        assert_eq!(twice.unwrap(), with, "{src:?}");
+    }
+    // The metadata goes before the last top-level key, at the end when it can.
+    let src = "a: 1\nk: |\n  x";
+    let with =
+        write(&parse(Format::Yaml, src).unwrap(), src, WriteOptions { metadata: Some(&m), ..WriteOptions::default() });
+    let with = with.unwrap();
+    assert!(with.starts_with("a: 1\nsops:\n") && with.ends_with("\nk: |\n  x"), "{with}");
+    let src = "k: |-\n  x";
+    let with =
+        write(&parse(Format::Yaml, src).unwrap(), src, WriteOptions { metadata: Some(&m), ..WriteOptions::default() });
+    assert!(with.unwrap().starts_with("k: |-\n  x\nsops:\n"));
+}
+
+#[test]
+fn a_blank_line_indented_deeper_than_a_block_scalar_is_part_of_it() {
+    // `     ` under content indented by 2 holds three blanks of the value: go-yaml reads
+    // `x\n   \n` (clip). A changed value must replace that line too, or it would be left
+    // behind as content of the new value.
+    for (src, value) in [
+        ("k: |\n  x\n     \nb: 1\n", "x\n   \n"),
+        ("k: |\n  x\n     ", "x\n   "),
+        ("k: |-\n  x\n     \n  \nb: 1", "x\n   "),
+        ("k: |\n  x\n  \n\nb: 1\n", "x\n"),
+    ] {
+        assert_eq!(value_at(src, "k"), Value::str(value), "{src:?}");
+        let mut doc = parse(Format::Yaml, src).unwrap();
+        let l = leaf_mut(&mut doc.roots[0].node, "k");
+        l.value = Scalar::Str("ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]".into());
+        l.changed = true;
+        let out = write(&doc, src, WriteOptions::default()).unwrap();
+        assert_eq!(value_at(&out, "k"), Value::str("ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]"), "{out:?}");
+    }
+}
