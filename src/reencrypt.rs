@@ -45,7 +45,7 @@ impl Opened {
         let file = self.file.clone();
         let binding = self.binding();
         let original = (self.doc.clone(), self.src.clone());
-        let mut stash = Stash::new();
+        let mut stash = if self.input_format == Format::Json { Stash::new().untyped_numbers() } else { Stash::new() };
         let plaintext = if self.input_format == Format::Binary {
             self.decrypt_binary_stashed(&key, ignore_mac, &mut stash)?
         } else {
@@ -119,14 +119,16 @@ impl Reencryptor {
     /// The original file with only the changed values, `lastmodified`, `mac` and the layout
     /// replaced, when `new` has the original's shape (same keys, items and comments in the
     /// same places) and the metadata has those fields; `None` otherwise (the file is then
-    /// written anew, as sops always does).
+    /// written anew, as sops always does). After a change of master keys the whole metadata
+    /// block is written anew, and every value line still stays as it was unless its value
+    /// changed (a rotated data key changes them all).
     fn in_place(
         &self,
         new: &formats::Document,
         meta: &Metadata,
         layout_enc: Option<&str>,
     ) -> Option<Result<Vec<u8>, Error>> {
-        if self.rekeyed || self.output_format.is_some() {
+        if self.output_format.is_some() {
             return None;
         }
         let (orig, src) = &self.original;
@@ -139,6 +141,18 @@ impl Reencryptor {
             if !transplant(&mut o.node, &n.node, Some(is_meta)) {
                 return None;
             }
+        }
+        if self.rekeyed {
+            let mut meta_value = meta.to_value();
+            if let (Some(enc), Value::Map(fields)) = (layout_enc, &mut meta_value) {
+                fields.push((layout::FIELD.into(), Value::str(enc)));
+            }
+            let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: true, indent: None };
+            return Some(
+                formats::write(&doc, src, wopts)
+                    .map(String::into_bytes)
+                    .map_err(|e| Error::Emit { file: self.file.clone(), message: e.to_string() }),
+            );
         }
         let mac = meta.mac.as_deref()?;
         let dotenv = doc.format == Format::Dotenv;

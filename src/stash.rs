@@ -16,6 +16,10 @@ use crate::cipher::ValueType;
 #[derive(Default)]
 pub struct Stash {
     ivs: HashMap<Vec<u8>, [u8; 32]>,
+    /// Booleans and numbers by AAD: `(type, payload, ENC string)`, for [`Stash::same_value`].
+    scalars: HashMap<String, Vec<(ValueType, String, String)>>,
+    /// The file's format does not tell integers from floats (JSON).
+    untyped_numbers: bool,
 }
 
 impl Stash {
@@ -24,12 +28,45 @@ impl Stash {
         Stash::default()
     }
 
+    /// For a format whose numbers carry no int/float type (JSON): a float-typed value written
+    /// back as an integer of the same spelling is the same value.
+    pub fn untyped_numbers(mut self) -> Stash {
+        self.untyped_numbers = true;
+        self
+    }
+
     /// Remembers the IV of `encrypted` (an `ENC[...]` string that decrypted to `plaintext`).
     /// Values with the short IV of old sops files are not remembered (they get a new one).
     pub fn record(&mut self, aad: &str, plaintext: &[u8], ty: ValueType, encrypted: &str) {
         if let Some(iv) = iv_of(encrypted) {
             self.ivs.insert(entry_key(aad, plaintext, ty), iv);
         }
+        if matches!(ty, ValueType::Bool | ValueType::Int | ValueType::Float) {
+            if let Ok(payload) = std::str::from_utf8(plaintext) {
+                let entry = (ty, payload.to_string(), encrypted.to_string());
+                self.scalars.entry(aad.to_string()).or_default().push(entry);
+            }
+        }
+    }
+
+    /// The ENC string decrypted at `aad` that holds the same boolean or number as `payload`
+    /// of type `ty` in another spelling, to be written again unchanged. Other tools spell some
+    /// values differently from how gitseal writes them back after decryption: sops encrypts a
+    /// boolean as `true` (gitseal once wrote `True`), a whole float as `2` (shown as `2.0` in
+    /// YAML, to stay a float), and every JSON number as a float (`1`, read back as an int; only
+    /// for [`Stash::untyped_numbers`]: in YAML `2` is an int, a change). Without this,
+    /// each such value would get a new ciphertext on every edit of a sops-written file.
+    pub fn same_value(&self, aad: &str, payload: &[u8], ty: ValueType) -> Option<&str> {
+        let payload = std::str::from_utf8(payload).ok()?;
+        self.scalars.get(aad)?.iter().find_map(|(rty, rpayload, enc)| {
+            let same = match (rty, ty) {
+                (ValueType::Bool, ValueType::Bool) => payload.eq_ignore_ascii_case(rpayload),
+                (ValueType::Float, ValueType::Float) => payload.strip_suffix(".0") == Some(rpayload.as_str()),
+                (ValueType::Float, ValueType::Int) => self.untyped_numbers && payload == rpayload,
+                _ => false,
+            };
+            same.then_some(enc.as_str())
+        })
     }
 
     /// The IV to reuse for `plaintext` at `aad`, when that exact value was decrypted there.
@@ -45,6 +82,11 @@ impl Drop for Stash {
     fn drop(&mut self) {
         for (mut k, _) in self.ivs.drain() {
             k.zeroize();
+        }
+        for (_, entries) in self.scalars.iter_mut() {
+            for (_, payload, _) in entries.iter_mut() {
+                payload.zeroize();
+            }
         }
     }
 }
@@ -84,5 +126,32 @@ mod tests {
         assert!(stash.iv("b:", b"v", ValueType::Str).is_none());
         assert!(stash.iv("a:", b"w", ValueType::Str).is_none());
         assert!(stash.iv("a:", b"v", ValueType::Int).is_none());
+    }
+
+    #[test]
+    fn the_same_boolean_or_number_in_another_spelling_keeps_its_ciphertext() {
+        let key = DataKey::generate();
+        let c = Cipher::new(&key);
+        let mut stash = Stash::new();
+        let t = c.encrypt(b"true", "on:", ValueType::Bool);
+        let two = c.encrypt(b"2", "whole:", ValueType::Float);
+        let one = c.encrypt(b"1", "n:", ValueType::Float);
+        stash.record("on:", b"true", ValueType::Bool, &t);
+        stash.record("whole:", b"2", ValueType::Float, &two);
+        stash.record("n:", b"1", ValueType::Float, &one);
+        assert_eq!(stash.same_value("on:", b"True", ValueType::Bool), Some(t.as_str()));
+        assert_eq!(stash.same_value("whole:", b"2.0", ValueType::Float), Some(two.as_str()));
+        // Another value, another path or another type: no reuse.
+        assert_eq!(stash.same_value("on:", b"false", ValueType::Bool), None);
+        assert_eq!(stash.same_value("other:", b"true", ValueType::Bool), None);
+        assert_eq!(stash.same_value("whole:", b"2.5", ValueType::Float), None);
+        assert_eq!(stash.same_value("whole:", b"2", ValueType::Int), None);
+        assert_eq!(stash.same_value("n:", b"1", ValueType::Str), None);
+        assert_eq!(stash.same_value("n:", b"1.0", ValueType::Str), None);
+        // A float written back as an int is a change, except where numbers have no type (JSON).
+        assert_eq!(stash.same_value("n:", b"1", ValueType::Int), None);
+        let mut json = Stash::new().untyped_numbers();
+        json.record("n:", b"1", ValueType::Float, &one);
+        assert_eq!(json.same_value("n:", b"1", ValueType::Int), Some(one.as_str()));
     }
 }

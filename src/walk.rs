@@ -108,11 +108,16 @@ impl<'k> Walk<'k> {
         self.stash.take()
     }
 
-    /// Encrypts one value, with its stashed IV when there is one.
+    /// Encrypts one value, with its stashed IV when there is one, or as the very ENC string it
+    /// was decrypted from when that holds the same boolean or number in another spelling.
     fn seal(&self, plaintext: &[u8], ty: ValueType) -> String {
-        match self.stash.as_ref().and_then(|s| s.iv(self.aad(), plaintext, ty)) {
+        let stash = self.stash.as_ref();
+        match stash.and_then(|s| s.iv(self.aad(), plaintext, ty)) {
             Some(iv) => self.cipher.encrypt_with_iv(plaintext, self.aad(), ty, &iv),
-            None => self.cipher.encrypt(plaintext, self.aad(), ty),
+            None => match stash.and_then(|s| s.same_value(self.aad(), plaintext, ty)) {
+                Some(enc) => enc.to_string(),
+                None => self.cipher.encrypt(plaintext, self.aad(), ty),
+            },
         }
     }
 
@@ -341,8 +346,13 @@ impl<'k> Walk<'k> {
                 }
                 if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
                     // The MAC is over the canonical text; the payload may keep the author's
-                    // spelling (`1e3`) when sops parses it to the same value.
-                    let literal = sops_literal(leaf);
+                    // spelling (`1e3`) when sops parses it to the same value. A boolean is
+                    // encrypted as sops encrypts it, `true`/`false` (its MAC text is `True`).
+                    let spelled = match leaf.value {
+                        Scalar::Bool(b) => Some(if b { "true" } else { "false" }),
+                        _ => None,
+                    };
+                    let literal = sops_literal(leaf).or(spelled);
                     let payload = literal.map_or(&bytes[..], str::as_bytes);
                     match self.record {
                         Some((format, indent, src)) if self.in_alias == 0 => {

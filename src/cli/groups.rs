@@ -139,8 +139,15 @@ fn change(a: &GroupsFileArgs, f: impl FnOnce(&mut Vec<Vec<MasterKey>>) -> Result
         filename_override: None,
         indent: None,
     };
-    let input = read_input(&io, false)?;
-    let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
+    let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
+    // sops exits 1 here when no key opens the file (not 128 as elsewhere).
+    let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref()).map_err(|f| {
+        if f.code == 128 {
+            Failure { code: 1, ..f }
+        } else {
+            f
+        }
+    })?;
     let mut groups = rotate::file_key_groups(&reenc)?;
     let before = groups.len();
     f(&mut groups).map_err(|m| Failure::new(1, format!("{}: {m}", input.name)))?;

@@ -72,6 +72,17 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
     Ok(Input { bytes, name, path, input_format, output_format })
 }
 
+/// sops's subcommands disagree on the exit code for a missing input file (100 for
+/// encrypt/decrypt and legacy `-r`; 2 for set, unset, rotate and groups; 1 for updatekeys):
+/// gives a missing-file failure of [`read_input`] the code `code`.
+pub(crate) fn missing_file_code(f: Failure, code: i32) -> Failure {
+    if f.code == EXIT_NO_FILE {
+        Failure { code, ..f }
+    } else {
+        f
+    }
+}
+
 fn parse_format(name: &str, flag: &str) -> Result<Format, Failure> {
     Format::from_name(name).ok_or_else(|| {
         Failure::new(1, format!("unknown {flag} {name:?}: expected yaml, json, dotenv, ini, toml or binary"))

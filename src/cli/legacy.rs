@@ -288,6 +288,9 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
     }
     out.push(target.into());
     out.extend(sub_flags);
+    if target == "rotate" {
+        out.push("--legacy-rotate".into());
+    }
     out.push("--".into());
     out.push(file);
     if target == "set" {
@@ -457,7 +460,10 @@ mod tests {
     #[test]
     fn rotate_when_there_is_a_rotate_command() {
         if Model::new().is_subcommand("rotate") {
-            assert_eq!(run(&["sops", "-r", "f"]), Ok(["sops", "rotate", "--", "f"].map(String::from).to_vec()));
+            assert_eq!(
+                run(&["sops", "-r", "f"]),
+                Ok(["sops", "rotate", "--legacy-rotate", "--", "f"].map(String::from).to_vec())
+            );
         } else {
             assert_eq!(run(&["sops", "-r", "f"]), Err((1, "rotate is not supported yet".to_string())));
         }

@@ -12,7 +12,7 @@ use gitseal_keys::MasterKey;
 use super::args::IoArgs;
 use super::io::{read_input, write_output};
 use super::set::open_for_edit;
-use super::Failure;
+use super::{Failure, EXIT_NO_FILE};
 use crate::rotate;
 
 /// sops `CannotChangeKeysFromNonExistentFile`.
@@ -67,6 +67,9 @@ pub(crate) struct RotateArgs {
     pub foreign: super::args::ForeignRotateArgs,
     #[command(flatten)]
     pub keyservice: super::args::KeyserviceArgs,
+    /// Set by the legacy form `-r FILE`, whose missing-file exit code differs (100, not 2)
+    #[arg(long = "legacy-rotate", hide = true)]
+    pub legacy: bool,
 }
 
 impl RotateArgs {
@@ -115,7 +118,8 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
         filename_override: a.filename_override.clone(),
         indent: None,
     };
-    let input = read_input(&io, false)?;
+    let missing = if a.legacy { EXIT_NO_FILE } else { 2 };
+    let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, missing))?;
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);
     let mut groups = rotate::file_key_groups(&reenc)?;

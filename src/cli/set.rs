@@ -211,7 +211,7 @@ fn change(
     if common.shamir_secret_sharing_threshold.is_some() {
         eprintln!("gitseal: warning: --shamir-secret-sharing-threshold has no effect on set and unset (the file keeps its key groups); use groups or updatekeys to change it");
     }
-    let input = read_input(&io, false)?;
+    let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
     let name = input.name.clone();
     let (plain, mut reenc) = open_for_edit(&input, common.ignore_mac, common.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);

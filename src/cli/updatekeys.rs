@@ -13,7 +13,7 @@ use super::args::IoArgs;
 use super::files;
 use super::io::{read_input, write_atomic};
 use super::set::open_for_edit;
-use super::{Failure, EXIT_NO_FILE};
+use super::Failure;
 use crate::config::Config;
 use crate::rotate;
 
@@ -61,7 +61,8 @@ pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
 
 fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failure> {
     if !file.exists() {
-        return Err(Failure::new(EXIT_NO_FILE, format!("{}: cannot operate on non-existent file", file.display())));
+        // sops: 1 (its stat error), not NoFileSpecified.
+        return Err(Failure::new(1, format!("{}: cannot operate on non-existent file", file.display())));
     }
     let rule = config.rule_for(file).ok_or_else(|| {
         Failure::new(
@@ -100,17 +101,23 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
         diff.unified_diff().context_radius(3).header(&format!("{name} (now)"), &format!("{name} (rule)")).to_string();
     eprintln!("The following changes will be made to the file's key groups:\n{shown}");
     if !a.yes {
+        // The answer may come from a pipe (`yes | gitseal updatekeys ...`), as with sops; only
+        // when there is none does the hint about -y come instead of sops's end-of-file error.
         let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return Err(Failure::new(
-                1,
-                format!("{name}: standard input is not a terminal, so the change cannot be confirmed; pass -y (--yes) to apply it"),
-            ));
-        }
         eprint!("Is this okay? (y/n): ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        stdin.lock().read_line(&mut answer).map_err(|e| Failure::new(1, format!("cannot read the answer: {e}")))?;
+        let read =
+            stdin.lock().read_line(&mut answer).map_err(|e| Failure::new(1, format!("cannot read the answer: {e}")))?;
+        if read == 0 {
+            if !stdin.is_terminal() {
+                eprintln!();
+            }
+            return Err(Failure::new(
+                1,
+                format!("{name}: no answer on standard input, so the change was not applied; pass -y (--yes) to apply it without asking"),
+            ));
+        }
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             eprintln!("{name}: changes not applied");
             return Ok(());

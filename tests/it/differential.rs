@@ -7,7 +7,7 @@
 //! exact ciphertext), `rotate` gives every value a new ciphertext under a new data key.
 //!
 //! Where gitseal differs from sops on purpose, the test says so and cites
-//! `reference/sops-cli.md`; differences that look like bugs are `#[ignore]`d tests with the reason.
+//! `reference/sops-cli.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -563,7 +563,6 @@ fn updatekeys_failures_exit_as_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `updatekeys -y missing.yaml` exits 100, sops exits 1 (stat error)"]
 fn updatekeys_on_a_missing_file_exits_as_sops() {
     let Some(d) = Differential::new() else { return };
     d.write(".sops.yaml", rule_for_both());
@@ -571,7 +570,6 @@ fn updatekeys_on_a_missing_file_exits_as_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `echo y | sops updatekeys f` is accepted by sops (exit 0, keys updated); gitseal refuses input that is not a terminal (exit 1)"]
 fn updatekeys_takes_the_answer_from_a_pipe() {
     let Some(d) = Differential::new() else { return };
     let (name, plain) = YAML;
@@ -663,7 +661,6 @@ fn rotate_failures_exit_as_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `rotate [-i] missing.yaml` exits 100, sops exits 2 (`Error reading file`; only the legacy `-r` gives 100)"]
 fn rotate_on_a_missing_file_exits_as_sops() {
     let Some(d) = Differential::new() else { return };
     d.fails(Keys::Demo, &["rotate", "missing.yaml"], 2);
@@ -737,7 +734,6 @@ fn groups_failures_exit_as_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `groups add/delete -f missing.yaml` exits 100, sops exits 2 (CouldNotReadInputFile)"]
 fn groups_on_a_missing_file_exits_as_sops() {
     let Some(d) = Differential::new() else { return };
     d.fails(Keys::Demo, &["groups", "add", "-f", "missing.yaml", "-i", "--age", OTHER_RECIPIENT], 2);
@@ -745,7 +741,6 @@ fn groups_on_a_missing_file_exits_as_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `groups add/delete` without a usable identity exits 128, sops exits 1 (log.Fatal `Error getting data key`)"]
 fn groups_without_a_usable_key_exits_as_sops() {
     let Some(d) = Differential::new() else { return };
     d.sops_encrypted("s.yaml", YAML.1, DEMO_RECIPIENT);
@@ -856,7 +851,6 @@ fn legacy_set_and_rotate_need_no_creation_rule_unlike_sops() {
 }
 
 #[test]
-#[ignore = "gitseal differs: `set`/`unset`/legacy `--set` on a missing file exit 100, sops exits 2 (`Error reading file`, CouldNotReadInputFile)"]
 fn set_on_a_missing_file_exits_as_sops() {
     let Some(d) = Differential::new() else { return };
     d.fails(Keys::Demo, &["--set", r#"["a"] 1"#, "missing.yaml"], 2);
@@ -870,7 +864,6 @@ fn set_on_a_missing_file_exits_as_sops() {
 /// float64, so every JSON integer is `type:float`); a rewrite that keeps the data key must
 /// still keep their exact ciphertext (reference/sops-cli.md §4.1).
 #[test]
-#[ignore = "gitseal bug: on sops-written files, set/updatekeys/groups add re-encrypt every bool and every whole-number float (all JSON integers: type:float becomes type:int) with a new IV"]
 fn sops_bools_and_whole_numbers_keep_their_ciphertext() {
     let cases = [
         ("b.yaml", "name: x\nenabled: true\n\"on\": false\nwhole: 2.0\nport: 5432\n"),
@@ -897,7 +890,6 @@ fn sops_bools_and_whole_numbers_keep_their_ciphertext() {
 /// as a list item (`- ENC[…,type:comment]`); a rewrite that keeps the data key must keep
 /// those lines as they are.
 #[test]
-#[ignore = "gitseal bug: on sops-written YAML, updatekeys/groups add rewrite a multi-line string's `k: ENC[…]` as a `|-` block scalar and a list comment item `- ENC[…,type:comment]` as a `#ENC[…]` comment line"]
 fn sops_layout_of_multiline_strings_and_list_comments_is_kept() {
     let Some(d) = Differential::new() else { return };
     let name = "m.yaml";

@@ -101,7 +101,10 @@ fn rotate_adds_and_removes_age_recipients() {
 #[test]
 fn rotate_on_a_missing_file() {
     let work = Work::new();
+    // sops: 2 for the subcommand (it fails reading the file), 100 for the legacy `-r`.
     let out = run(work.gitseal_with_key().args(["rotate", "missing.yaml"]), None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(work.gitseal_with_key().args(["-r", "missing.yaml"]), None);
     assert_eq!(out.status.code(), Some(100));
     let out = run(work.gitseal_with_key().args(["rotate", "--add-age", OTHER_RECIPIENT, "missing.yaml"]), None);
     assert_eq!(out.status.code(), Some(49));
@@ -118,11 +121,14 @@ fn updatekeys_adds_a_recipient_from_the_creation_rule() {
         format!("creation_rules:\n  - path_regex: enc\\.yaml$\n    age: {DEMO_RECIPIENT},{OTHER_RECIPIENT}\n"),
     );
     let before = work.read_string("enc.yaml");
-    // Without -y and without a terminal: a hint, nothing written.
-    let out = run(work.gitseal_with_key().args(["updatekeys", "enc.yaml"]), Some(b"y\n"));
+    // Without -y and without an answer: a hint, nothing written; a piped "n" is a no.
+    let out = run(work.gitseal_with_key().args(["updatekeys", "enc.yaml"]), None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-y"), "{err}");
+    assert_eq!(work.read_string("enc.yaml"), before);
+    let out = run(work.gitseal_with_key().args(["updatekeys", "enc.yaml"]), Some(b"n\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(work.read_string("enc.yaml"), before);
 
     let out = run(work.gitseal_with_key().args(["updatekeys", "-y", "enc.yaml"]), None);

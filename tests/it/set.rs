@@ -85,7 +85,7 @@ fn failures_exit_with_sops_codes_and_write_nothing() {
         (&["set", "s.yaml", r#"["app"]"#, "not json"], 7, "not valid JSON"),
         (&["set", "s.yaml", r#"["app"]"#, ""], 7, "not valid JSON"),
         (&["set", "s.yaml", r#"["app"]"#], 100, "positional"),
-        (&["set", "missing.yaml", r#"["a"]"#, "1"], 100, "missing.yaml"),
+        (&["set", "missing.yaml", r#"["a"]"#, "1"], 2, "missing.yaml"),
         (&["unset", "s.yaml", r#"["app"]["nope"]"#], 1, r#"s.yaml: key not found: ["app"]["nope"]"#),
         (&["unset", "s.yaml", r#"["list"][9]"#], 1, "key not found"),
         (&["set", "--value-file", "s.yaml", r#"["a"]"#, "no-such-value.json"], 1, "no-such-value.json"),
