@@ -20,7 +20,9 @@
 //! value, which sops reads. Non-indented lines without a delimiter are errors.
 //!
 //! Metadata is a `[sops]` section at the end with flattened keys (`age__list_0__map_enc`),
-//! sorted, line breaks written as `\n`.
+//! sorted, line breaks written as `\n`, aligned as sops aligns it. INI written from a tree
+//! (`--output-type ini`) follows sops's layout byte for byte ([`emit`]); a file parsed from INI
+//! keeps its own layout.
 
 use crate::dotenv;
 use crate::json::apply_checked;
@@ -28,6 +30,11 @@ use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, 
 use crate::scalar::format_float;
 use crate::value::Value;
 use crate::{EmitError, ParseError, WriteOptions};
+
+mod emit;
+
+pub(crate) use emit::emit;
+use emit::metadata_block;
 
 const UTF8_BOM: &str = "\u{FEFF}";
 const DEFAULT: &str = "DEFAULT";
@@ -101,60 +108,6 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
     Ok(out)
 }
 
-/// Writes `doc` as new INI text: a top-level map of sections holding scalars.
-pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, EmitError> {
-    let drop_meta = opts.strip_metadata || opts.metadata.is_some();
-    let items: &[MapItem] = match doc.roots.first().map(|r| &r.node) {
-        None => &[],
-        Some(Node::Map(items)) => items,
-        Some(_) => return Err(emit_error("the top level is not a mapping")),
-    };
-    let mut out = String::new();
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            MapItem::Comment(c) => out.push_str(&format!("; {}\n", c.text.replace('\n', "\n; "))),
-            MapItem::Entry(e) if drop_meta && e.key == "sops" => {}
-            MapItem::Entry(e) => {
-                let Node::Map(keys) = &e.value else {
-                    return Err(emit_error(format!("key path {} is not a section of key = value pairs", e.key)));
-                };
-                if !(i == 0 && e.key == DEFAULT) {
-                    if e.key.contains([']', '\n', '\r']) {
-                        return Err(emit_error(format!("section name {:?} cannot be written in INI", e.key)));
-                    }
-                    if !out.is_empty() {
-                        out.push('\n');
-                    }
-                    out.push_str(&format!("[{}]\n", e.key));
-                }
-                for k in keys {
-                    match k {
-                        MapItem::Comment(c) => out.push_str(&format!("; {}\n", c.text.replace('\n', "\n; "))),
-                        MapItem::Entry(kv) => {
-                            let Node::Leaf(l) = &kv.value else {
-                                return Err(emit_error(format!(
-                                    "key path {}:{} is a nested value, which INI cannot hold",
-                                    e.key, kv.key
-                                )));
-                            };
-                            check_key(&kv.key, &e.key)?;
-                            let text = scalar_text(&l.value);
-                            out.push_str(&format!("{} = {}\n", kv.key, fresh_value(&text, &e.key, &kv.key)?));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some(meta) = opts.metadata {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&metadata_block(meta, "\n")?);
-    }
-    Ok(out)
-}
-
 /// The metadata in the `[sops]` section, rebuilt as a tree.
 pub(crate) fn metadata(doc: &Document) -> Option<Value> {
     let section = sections(doc)?.iter().find_map(|i| match i {
@@ -208,17 +161,6 @@ fn check_key(key: &str, section: &str) -> Result<(), EmitError> {
         return Err(emit_error(format!("key {section}:{key} cannot be written as an INI key")));
     }
     Ok(())
-}
-
-/// The metadata flattened into a `[sops]` section, ending with a line break.
-fn metadata_block(meta: &Value, nl: &str) -> Result<String, EmitError> {
-    let mut out = format!("[sops]{nl}");
-    for (key, value) in dotenv::flatten(meta) {
-        let key = key.strip_prefix("sops_").unwrap_or(&key).to_string();
-        let value = fresh_value(&value.replace('\n', "\\n"), "sops", &key)?;
-        out.push_str(&format!("{key} = {value}{nl}"));
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ pub fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String
 }
 
 /// Writes `doc` as a whole new file in `format` (cross-format output), with its current values.
-/// Comments are kept where the output format has them.
+/// Comments are kept where the output format has them (INI places them as sops does, which
+/// keeps only some).
 pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     if doc.roots.len() > 1 && format != Format::Yaml {
         return Err(EmitError {

@@ -26,5 +26,6 @@ mod rsa;
 mod sealing;
 mod selection;
 mod set;
+mod sops_emit;
 mod tamper;
 mod toml_ini;

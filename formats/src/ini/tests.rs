@@ -139,14 +139,19 @@ fn metadata_layout() {
     assert_eq!(
         out,
         "[a]\nk = v\n\n[sops]\n\
-         age__list_0__map_enc = -----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\n-----END AGE ENCRYPTED FILE-----\\n\n\
+         age__list_0__map_enc       = -----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\n-----END AGE ENCRYPTED FILE-----\\n\n\
          age__list_0__map_recipient = age1xyz\n\
-         encrypted_regex = \"\"\"^(pass;word|#x) $\"\"\"\n\
-         lastmodified = 2024-01-02T03:04:05Z\n\
-         mac = ENC[AES256_GCM,data:x,type:str]\n\
-         mac_only_encrypted = true\n\
-         version = 3.11.0\n"
+         encrypted_regex            = `^(pass;word|#x) $`\n\
+         lastmodified               = 2024-01-02T03:04:05Z\n\
+         mac                        = ENC[AES256_GCM,data:x,type:str]\n\
+         mac_only_encrypted         = true\n\
+         version                    = 3.11.0\n"
     );
+    // The file's own line breaks, and the keys aligned as sops aligns its `[sops]` section.
+    let crlf = "[a]\r\nk = v\r\n";
+    let m = Value::Map(vec![("mac".into(), Value::str("m")), ("version".into(), Value::str("3.11.0"))]);
+    let out = write(&ini(crlf), crlf, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+    assert_eq!(out, "[a]\r\nk = v\r\n\r\n[sops]\r\nmac     = m\r\nversion = 3.11.0\r\n");
 }
 
 fn visit(doc: &mut Document, leaf: &mut dyn FnMut(&mut Leaf), comment: &mut dyn FnMut(&mut Comment)) {
@@ -351,17 +356,14 @@ fn emit_writes_sections() {
     )
     .unwrap();
     let out = crate::emit(&json, Format::Ini, opts()).unwrap();
-    assert_eq!(
-        out,
-        "top = 1\n\n[db]\nuser = u\npass = \"\"\"a;b\"\"\"\nport = 5432\non = true\nnone = \n\n[sops]\nx = 1\n"
-    );
+    assert_eq!(out, "top = 1\n\n[db]\nuser = u\npass = `a;b`\nport = 5432\non   = true\nnone = \n\n[sops]\nx = 1\n");
     let back = ini(&out);
     assert_eq!(value(&back, "db", "pass"), "a;b");
     let m = Value::Map(vec![("version".into(), Value::str("3.11.0"))]);
     let with = crate::emit(&json, Format::Ini, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
-    assert!(with.ends_with(
-        "[db]\nuser = u\npass = \"\"\"a;b\"\"\"\nport = 5432\non = true\nnone = \n\n[sops]\nversion = 3.11.0\n"
-    ));
+    assert!(
+        with.ends_with("[db]\nuser = u\npass = `a;b`\nport = 5432\non   = true\nnone = \n\n[sops]\nversion = 3.11.0\n")
+    );
     let nested = crate::parse(Format::Json, r#"{"a": {"b": {"c": 1}}}"#).unwrap();
     assert!(crate::emit(&nested, Format::Ini, opts()).unwrap_err().message.contains("a:b"));
     let flat = crate::parse(Format::Json, r#"{"a": 1}"#).unwrap();
@@ -450,4 +452,116 @@ fn trailing_comments_stay_out_of_the_metadata_section() {
     let doc = ini(&with);
     assert_eq!(comments(&doc, "a"), ["last words"]);
     assert_eq!(comments(&doc, "sops"), Vec::<&str>::new());
+}
+
+fn yaml_to_ini(yaml: &str) -> String {
+    let doc = parse(Format::Yaml, yaml).unwrap_or_else(|e| panic!("{yaml:?}: {e}"));
+    crate::emit(&doc, Format::Ini, opts()).unwrap_or_else(|e| panic!("{yaml:?}: {e}"))
+}
+
+// The expected texts below are what sops 3.11 writes for the same YAML (`decrypt --output-type
+// ini`); tests/it/sops_emit.rs compares against the real binary.
+
+#[test]
+fn emit_pads_keys_to_the_longest_in_each_section_like_sops() {
+    // sops's functional test `test_ini_values_as_strings`.
+    let yaml = "the_section:\n  int: 123\n  float: 1.23\n  bool: true\n  date: 2025-01-02\n  \
+                timestamp: 2025-01-02 03:04:05\n  utc_timestamp: 2025-01-02T03:04:05Z\n  string: this is a string";
+    assert_eq!(
+        yaml_to_ini(yaml),
+        "[the_section]\nint           = 123\nfloat         = 1.23\nbool          = true\n\
+         date          = 2025-01-02T00:00:00Z\ntimestamp     = 2025-01-02T03:04:05Z\n\
+         utc_timestamp = 2025-01-02T03:04:05Z\nstring        = this is a string\n"
+    );
+    // Each section on its own, key lengths in bytes (as Go counts them), DEFAULT first without
+    // a header, a blank line between sections but not after the last.
+    assert_eq!(
+        yaml_to_ini("DEFAULT:\n  a: 1\n  longer: x\ns1:\n  k: v\n  ключ: значение\n  é: 1\nempty: {}\n"),
+        "a      = 1\nlonger = x\n\n[s1]\nk        = v\nключ = значение\né       = 1\n\n[empty]\n"
+    );
+    // An empty DEFAULT first is not written; DEFAULT anywhere else has its header.
+    assert_eq!(yaml_to_ini("DEFAULT: {}\na:\n  longkeyname: 1\n  s: x\n"), "[a]\nlongkeyname = 1\ns           = x\n");
+    assert_eq!(yaml_to_ini("a:\n  k: 1\nDEFAULT:\n  x: y\n"), "[a]\nk = 1\n\n[DEFAULT]\nx = y\n");
+    assert_eq!(yaml_to_ini("{}\n"), "");
+}
+
+#[test]
+fn emit_quotes_values_like_sops_unless_that_changes_them() {
+    let yaml = "s2:\n  empty: \"\"\n  sp: \" lead\"\n  hash: a#b\n  semi: a;b\n  nl: \"a\\nb\"\n  bt: \"a`b\"\n";
+    assert_eq!(
+        yaml_to_ini(yaml),
+        "[s2]\nempty = \nsp    = \" lead\"\nhash  = `a#b`\nsemi  = `a;b`\nnl    = \"\"\"a\nb\"\"\"\nbt    = \"\"\"a`b\"\"\"\n"
+    );
+    // sops writes `"quoted"` and `'x'` as they are, which ini.v1 reads back without the quotes;
+    // gitseal writes what reads back the same.
+    let yaml = "s:\n  q: '\"quoted\"'\n  sq: \"'x'\"\n  pad: ' a\"b '\n  trip: '\"\"\"x'\n  bs: 'a\\'\n";
+    let out = yaml_to_ini(yaml);
+    assert_eq!(
+        out,
+        "[s]\nq    = \"\"\"\"quoted\"\"\"\"\nsq   = \"\"\"'x'\"\"\"\npad  = \"\"\" a\"b \"\"\"\n\
+         trip = \"\"\"\"\"\"x\"\"\"\nbs   = \"\"\"a\\\"\"\"\n"
+    );
+    let back = ini(&out);
+    for (k, v) in [("q", "\"quoted\""), ("sq", "'x'"), ("pad", " a\"b "), ("trip", "\"\"\"x"), ("bs", "a\\")] {
+        assert_eq!(value(&back, "s", k), v, "{out}");
+    }
+}
+
+#[test]
+fn emit_writes_scalars_as_sops_value_to_string() {
+    let yaml = "s:\n  f: 1000.0\n  g: 0.000001\n  b: false\n  i: -7\n  n: null\n  t: 2025-01-02T03:04:05+02:00\n";
+    assert_eq!(
+        yaml_to_ini(yaml),
+        "[s]\nf = 1000.0\ng = 1E-06\nb = false\ni = -7\nn = \nt = 2025-01-02T03:04:05+02:00\n"
+    );
+    // sops drops a fraction of a second; gitseal keeps it.
+    assert_eq!(yaml_to_ini("s:\n  t: 2025-01-02T03:04:05.5Z\n"), "[s]\nt = 2025-01-02T03:04:05.5Z\n");
+}
+
+#[test]
+fn floats_are_written_as_go_format_g() {
+    use super::emit::float_text;
+    let cases: &[(f64, &str)] = &[
+        (1.23, "1.23"),
+        (3.0, "3.0"),
+        (1000.0, "1000.0"),
+        (123456.0, "123456.0"),
+        (1234567.0, "1.234567E+06"),
+        (12345678.9, "1.23456789E+07"),
+        (123456789012345678.0, "1.2345678901234568E+17"),
+        (1e21, "1E+21"),
+        (1.5e300, "1.5E+300"),
+        (0.0001, "0.0001"),
+        (0.00001, "1E-05"),
+        (1e-6, "1E-06"),
+        (-2.5e-10, "-2.5E-10"),
+        (0.0, "0.0"),
+        (-0.0, "-0.0"),
+        (f64::INFINITY, "+Inf"),
+        (f64::NEG_INFINITY, "-Inf"),
+        (f64::NAN, "NaN"),
+    ];
+    for (v, want) in cases {
+        assert_eq!(float_text(*v), *want, "{v}");
+    }
+}
+
+#[test]
+fn emit_places_comments_as_sops_does() {
+    // A section's first comment goes above its header; a later comment replaces the comment of
+    // the key before it and goes above that key; top-level comments are dropped.
+    assert_eq!(
+        yaml_to_ini("a:\n  k: v\n  # foot of a\n# between\nb:\n  # first\n  k: v\n  j: w\n# end\n"),
+        "[a]\n; foot of a\nk = v\n\n;  first\n[b]\nk = v\nj = w\n"
+    );
+    assert_eq!(
+        yaml_to_ini(
+            "other:\n  k: v\n  # c1\n  \"x\": \"  \"\n  ## hashes\n  y: \"\"\n  #\n  z: 1\n  # ;semi\nthird: {}\n"
+        ),
+        "[other]\n; c1\nk = v\n# hashes\nx = \"  \"\ny = \n; ;semi\nz = 1\n\n[third]\n"
+    );
+    assert_eq!(
+        yaml_to_ini("# top\ns0:\n  # head\n  # second\n  a: 1\n  # after a\n  # after a 2\n  bb: 2\n"),
+        ";  head\n[s0]\n; after a 2\na  = 1\nbb = 2\n"
+    );
 }
