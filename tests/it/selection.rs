@@ -203,3 +203,47 @@ fn mac_only_encrypted_leaves_plain_values_out_of_the_mac() {
     let json = must(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "changed.yaml"]), None);
     assert!(String::from_utf8_lossy(&json).contains("\"changed\""), "sops decrypt: {}", String::from_utf8_lossy(&json));
 }
+
+/// Comments at the end of a line (`key: value # note`, also after a flow collection or a list
+/// item) are read where sops reads them: before the entry, or inside the flow collection. So
+/// every such comment is encrypted at the path sops decrypts it with (none stays in the clear),
+/// and a comment regex on an end-of-line comment selects the value on that line, as in sops.
+#[test]
+fn end_of_line_comments_are_encrypted_and_select_like_sops() {
+    let work = Work::new();
+    let plain = "a: 1 # n1\nb:  # n2\n  x: 1\n  y: 2 # n3\nl:\n  - p # n4\n  - q\nf: [1, 2] # n5\ng: {k: 1} # n6\nh: \"q\" # n7\nz: 9\n";
+    work.write("c.yaml", plain);
+    let enc =
+        String::from_utf8(must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "c.yaml"]), None)).unwrap();
+    for n in 1..=7 {
+        assert!(!enc.contains(&format!(" n{n}")), "comment n{n} left in the clear:\n{enc}");
+    }
+    work.write("c.enc.yaml", &enc);
+    let back = must(work.gitseal_with_key().args(["decrypt", "c.enc.yaml"]), None);
+    assert_eq!(String::from_utf8(back).unwrap(), plain);
+
+    let Some(sops) = find_peer("sops") else { return };
+    let theirs = run_ok(work.peer_with_key(&sops).args(["decrypt", "c.enc.yaml"]), None).unwrap();
+    let theirs = String::from_utf8(theirs).unwrap();
+    for n in 1..=7 {
+        assert!(theirs.contains(&format!("# n{n}\n")), "sops did not decrypt comment n{n}:\n{theirs}");
+    }
+
+    // `--encrypted-comment-regex` on an end-of-line comment: sops (legacy mode) encrypts that
+    // line's value; gitseal must encrypt the same, and sops must read gitseal's file.
+    work.write("r.yaml", "a: 1 # sops:enc\nb: 2\nc: 3\n");
+    let ours = must(
+        work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "--encrypted-comment-regex", "sops:enc", "r.yaml"]),
+        None,
+    );
+    let args = ["--encrypted-comment-regex", "sops:enc", "-e", "--age", DEMO_RECIPIENT, "r.yaml"];
+    let sops_enc = run_ok(work.peer(&sops).args(args), None).unwrap();
+    let (ours, sops_enc) = (String::from_utf8(ours).unwrap(), String::from_utf8(sops_enc).unwrap());
+    assert_eq!(encrypted_keys(&ours), ["a"]);
+    assert_eq!(encrypted_keys(&ours), encrypted_keys(&sops_enc));
+    work.write("r.enc.yaml", &ours);
+    let data =
+        run_ok(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "r.enc.yaml"]), None).unwrap();
+    let data: serde_json::Value = serde_json::from_slice(&data).unwrap();
+    assert_eq!(data, serde_json::json!({"a": 1, "b": 2, "c": 3}));
+}

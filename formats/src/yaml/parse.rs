@@ -376,6 +376,33 @@ impl<'s> Builder<'s> {
         out
     }
 
+    /// A comment on the rest of the line after a scalar or flow collection that ends at `pos`
+    /// (`key: value # note`). It is taken here, before the parser reaches it: saphyr's span of a
+    /// flow collection's end runs on over it, so the gap scan would never see it (it stayed in
+    /// the clear).
+    fn trailing_comment(&mut self, pos: usize) -> Option<Comment> {
+        let b = self.src.as_bytes();
+        let mut i = pos;
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
+        }
+        if i == pos || b.get(i) != Some(&b'#') {
+            return None;
+        }
+        if let Some(c) = self.comments.get(self.ci).filter(|c| c.start == i) {
+            let c = self.comment(c);
+            self.ci += 1;
+            return Some(c);
+        }
+        if self.comments[self.ci..].iter().any(|c| c.start <= i) {
+            return None;
+        }
+        let end = self.src[i..].find('\n').map_or(self.src.len(), |n| i + n);
+        let end = if end > i && b[end - 1] == b'\r' { end - 1 } else { end };
+        self.events.prev_end = self.events.prev_end.max(end);
+        Some(Comment { text: self.src[i + 1..end].to_string(), span: Span::new(i, end), changed: false })
+    }
+
     /// Builds the node that starts with `ev`; returns it and the end of its last token.
     fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
         self.depth += 1;
@@ -562,8 +589,13 @@ impl<'s> Builder<'s> {
             self.path.push((kstart, kend));
             let built = self.node(v, Some(col));
             self.path.pop();
-            let (value, vend) = built?;
+            let (mut value, vend) = built?;
             last = vend;
+            if !flow && !block_value {
+                if let Some(c) = self.trailing_comment(vend) {
+                    place_trailing(c, &mut value, &mut |c| items.push(MapItem::Comment(c)));
+                }
+            }
             let ls = line_start(self.src, kstart);
             let entry_start =
                 if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
@@ -650,12 +682,30 @@ impl<'s> Builder<'s> {
             let kstart = kev.start;
             items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
             let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
-            let (node, vend) = self.node(kev, Some(col))?;
+            let block_value = matches!(kev.event, Event::MappingStart(..) | Event::SequenceStart(..))
+                && !matches!(self.src.as_bytes().get(kstart), Some(b'{' | b'['));
+            let (mut node, vend) = self.node(kev, Some(col))?;
             last = vend;
+            if !flow && !block_value {
+                if let Some(c) = self.trailing_comment(vend) {
+                    place_trailing(c, &mut node, &mut |c| items.push(SeqItem::Comment(c)));
+                }
+            }
             items.push(SeqItem::Node { start: item_start, node });
         }
         self.flow -= usize::from(flow);
         Ok((Node::Seq(items), last))
+    }
+}
+
+/// Puts a trailing comment where sops (go-yaml v3) reads it: a line comment after a flow
+/// collection belongs inside it, before its first item; after a scalar or alias it comes before
+/// the entry or item it follows (`push`), so comment-based selection rules see it first.
+fn place_trailing(c: Comment, node: &mut Node, push: &mut impl FnMut(Comment)) {
+    match node {
+        Node::Map(items) => items.insert(0, MapItem::Comment(c)),
+        Node::Seq(items) => items.insert(0, SeqItem::Comment(c)),
+        Node::Leaf(_) | Node::Alias(_) => push(c),
     }
 }
 
