@@ -44,7 +44,7 @@ pub(crate) enum Command {
     /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
     Filestatus(FilestatusArgs),
     /// Make a new data key and encrypt every value anew; --add-*/--rm-* change the master keys
-    Rotate(super::rotate::RotateArgs),
+    Rotate(Box<super::rotate::RotateArgs>),
     /// Sync a file's master keys to its creation rule in .sops.yaml (the data key is kept)
     Updatekeys(super::updatekeys::UpdatekeysArgs),
     /// Add or delete a key group of an encrypted file

@@ -113,7 +113,7 @@ pub fn main() -> i32 {
         Command::ExecFile(a) => exec::run_file(a),
         Command::Edit(a) => edit::run(*a),
         Command::Filestatus(a) => filestatus::run(a),
-        Command::Rotate(a) => rotate::run(a),
+        Command::Rotate(a) => rotate::run(*a),
         Command::Updatekeys(a) => updatekeys::run(a),
         Command::Groups(c) => groups::run(c),
         Command::Completion(a) => completion::run(a),
