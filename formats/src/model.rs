@@ -197,6 +197,16 @@ impl std::fmt::Debug for Comment {
 }
 
 // Comments are encrypted too, so they may hold secrets.
+// The literal is the source text of a value (a secret once decrypted).
+impl Drop for Leaf {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        if let Some(l) = self.literal.as_mut() {
+            l.zeroize();
+        }
+    }
+}
+
 impl Drop for Comment {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.text);

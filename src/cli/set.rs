@@ -320,9 +320,9 @@ fn set(edit: &mut Edit, steps: &[Step], value: Node) -> Result<(), String> {
         if last {
             match (&mut *child, value) {
                 // One scalar for another: only that value's bytes change.
-                (Node::Leaf(old), Node::Leaf(new)) if !edit.structural => {
+                (Node::Leaf(old), Node::Leaf(mut new)) if !edit.structural => {
                     if old.value != new.value || old.literal.is_some() {
-                        old.value = new.value;
+                        old.value = std::mem::replace(&mut new.value, Scalar::Null);
                         old.literal = None;
                         old.changed = true;
                     }
