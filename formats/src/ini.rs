@@ -211,8 +211,23 @@ fn continuation_ok(s: &str) -> bool {
         && !first.starts_with(['`', '"', '\''])
 }
 
+/// For the envelope's layout memory: the source text of `leaf`'s slot when writing its value
+/// back after decryption reproduces the source exactly, else a text that differs from it (the
+/// envelope then remembers the source and puts it back as the leaf's literal).
+pub(crate) fn decrypted_text(src: &str, leaf: &Leaf) -> Option<String> {
+    let mut l = leaf.clone();
+    l.literal = None;
+    let (span, text) = value_edit(&l, "", "").ok()?;
+    let source = src.get(leaf.span.start..leaf.span.end)?;
+    Some(if src.get(span.start..span.end) == Some(text.as_str()) { source.to_string() } else { format!("{text}\0") })
+}
+
 /// The edit that writes a changed value into its slot.
 fn value_edit(l: &Leaf, section: &str, key: &str) -> Result<(Span, String), EmitError> {
+    // A source text the envelope restored (see [`decrypted_text`]) goes back as it was.
+    if let (Some(literal), Scalar::Str(_)) = (&l.literal, &l.value) {
+        return Ok((l.span, literal.clone()));
+    }
     let s = scalar_text(&l.value);
     let fits = match l.style {
         Style::Plain => plain_ok(&s) || (s.contains('\n') && continuation_ok(&s)),

@@ -128,6 +128,7 @@ pub fn decrypted_text(
     match format {
         Format::Yaml => Some(yaml::decrypted_text(src, indent.unwrap_or(4), leaf, payload)),
         Format::Json => json::decrypted_text(leaf, payload),
+        Format::Ini => ini::decrypted_text(src, leaf),
         _ => None,
     }
 }

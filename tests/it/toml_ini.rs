@@ -91,3 +91,23 @@ fn malformed_toml_and_ini_are_positioned_one_line_errors() {
         assert!(!work.exists("out"), "{name}: nothing is written");
     }
 }
+
+/// INI values that gitseal cannot write back in their own quoting (a Python-style continuation
+/// whose lines hold quotes) come back exactly through the encrypted layout memory; sops still
+/// reads the file.
+#[test]
+fn ini_values_with_unusual_quoting_round_trip_exactly() {
+    let work = Work::new();
+    let src = "[s]\nk = \"\"x\n\t\"\"\"\nplain = v\nq = \"\"\"a\"\"\" # c\n";
+    work.write("odd.ini", src);
+    let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "odd.ini"]), None).unwrap();
+    let enc_text = String::from_utf8(enc).unwrap();
+    assert!(!enc_text.contains("x\n") && enc_text.contains("gitseal_layout"), "{enc_text}");
+    work.write("odd.enc.ini", &enc_text);
+    let back = run_ok(work.gitseal_with_key().args(["decrypt", "odd.enc.ini"]), None).unwrap();
+    assert_eq!(String::from_utf8(back).unwrap(), src);
+    let Some(sops) = find_peer("sops") else { return };
+    let out = run(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "odd.enc.ini"]), None);
+    assert!(out.status.success(), "sops: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out.stdout)["s"]["plain"], "v");
+}

@@ -176,10 +176,14 @@ fn encrypt_decrypt(src: &str) -> (String, String) {
     let mut doc = ini(src);
     let mut values = Vec::new();
     let mut texts = Vec::new();
+    // The envelope's layout memory: source texts that writing the value would not reproduce.
+    let mut remembered = Vec::new();
     visit(
         &mut doc,
         &mut |l| {
             let Scalar::Str(s) = &l.value else { panic!() };
+            let source = &src[l.span.start..l.span.end];
+            remembered.push(super::decrypted_text(src, l).filter(|t| t != source).map(|_| source.to_string()));
             values.push(s.clone());
             if !s.is_empty() {
                 l.value = Scalar::Str("ENC[AES256_GCM,data:eHg=,iv:eXk=,tag:eno=,type:str]".into());
@@ -196,14 +200,16 @@ fn encrypt_decrypt(src: &str) -> (String, String) {
     );
     let encrypted = write(&doc, src, opts()).unwrap();
     let mut back = parse(Format::Ini, &encrypted).unwrap_or_else(|e| panic!("{e}\n{encrypted}"));
-    let (mut vi, mut ti) = (values.into_iter(), texts.into_iter());
+    let (mut vi, mut ti, mut ri) = (values.into_iter(), texts.into_iter(), remembered.into_iter());
     visit(
         &mut back,
         &mut |l| {
             let v = vi.next().expect("same shape");
+            let literal = ri.next().expect("same shape");
             if !v.is_empty() {
                 assert!(matches!(&l.value, Scalar::Str(s) if s.starts_with("ENC[")), "{encrypted}");
                 l.value = Scalar::Str(v);
+                l.literal = literal;
                 l.changed = true;
             }
         },
