@@ -7,11 +7,13 @@
 //! encrypted with the file's data key (so it reveals nothing but its length). sops ignores the
 //! field, and drops it when it rewrites a file; gitseal then writes the canonical form. The
 //! values themselves stay under the MAC; the layout is applied only when the number of
-//! encrypted values still matches.
+//! encrypted values still matches, and each text only to a value that still hashes as the one
+//! it was written for (so a value changed by a tool that kept the field gets no stale text).
 
 use std::collections::HashMap;
 
-use gitseal_formats::{MapItem, Node, SeqItem};
+use gitseal_formats::{MapItem, Node, Scalar, SeqItem};
+use sha2::{Digest, Sha256};
 
 /// The metadata field that holds the encrypted layout.
 pub const FIELD: &str = "gitseal_layout";
@@ -23,8 +25,10 @@ pub const AAD: &str = "gitseal_layout:";
 pub struct Layout {
     /// How many values were encrypted.
     pub count: usize,
-    /// `(index, source text)` of the values whose text differs from the canonical one.
-    pub entries: Vec<(usize, String)>,
+    /// `(index, source text, value hash)` of the values whose text differs from the canonical
+    /// one. The hash ([`value_hash`]) binds the text to its value; files written before it
+    /// existed have none.
+    pub entries: Vec<(usize, String, Option<u64>)>,
     /// Aliases written out as their expansion: (the text decryption writes for the expansion,
     /// the `*name` text to put back), in document order.
     pub aliases: Vec<(String, String)>,
@@ -34,7 +38,7 @@ pub struct Layout {
 impl Drop for Layout {
     fn drop(&mut self) {
         use zeroize::Zeroize;
-        for (_, text) in &mut self.entries {
+        for (_, text, _) in &mut self.entries {
             text.zeroize();
         }
         for (expansion, alias) in &mut self.aliases {
@@ -45,11 +49,14 @@ impl Drop for Layout {
 }
 
 impl Layout {
-    /// `count` line, then for each entry `index length` and the text.
+    /// `count` line, then for each entry `index length [hash]` and the text.
     pub fn encode(&self) -> String {
         let mut out = format!("{}\n", self.count);
-        for (i, text) in &self.entries {
-            out.push_str(&format!("{i} {}\n{text}", text.len()));
+        for (i, text, hash) in &self.entries {
+            match hash {
+                Some(h) => out.push_str(&format!("{i} {} {h:016x}\n{text}", text.len())),
+                None => out.push_str(&format!("{i} {}\n{text}", text.len())),
+            }
         }
         for (expansion, alias) in &self.aliases {
             out.push_str(&format!("* {} {}\n{expansion}{alias}", expansion.len(), alias.len()));
@@ -88,10 +95,15 @@ impl Layout {
                 rest = &tail[a + b..];
                 continue;
             }
-            let (i, len) = head.split_once(' ')?;
+            let mut fields = head.split(' ');
+            let (i, len, hash) = (fields.next()?, fields.next()?, fields.next());
+            let hash = match hash {
+                Some(h) => Some(u64::from_str_radix(h, 16).ok()?),
+                None => None,
+            };
             let len: usize = len.parse().ok()?;
             let text = tail.get(..len)?;
-            layout.entries.push((i.parse().ok()?, text.to_string()));
+            layout.entries.push((i.parse().ok()?, text.to_string(), hash));
             rest = &tail[len..];
         }
         Some(layout)
@@ -108,14 +120,28 @@ impl Layout {
         if leaves.len() != self.count {
             return false;
         }
-        let by_index: HashMap<usize, &String> = self.entries.iter().map(|(i, t)| (*i, t)).collect();
+        let by_index: HashMap<usize, (&String, Option<u64>)> =
+            self.entries.iter().map(|(i, t, h)| (*i, (t, *h))).collect();
         for (i, leaf) in leaves.into_iter().enumerate() {
-            if let Some(text) = by_index.get(&i) {
-                leaf.literal = Some((*text).clone());
+            if let Some((text, hash)) = by_index.get(&i) {
+                if hash.is_none_or(|h| h == value_hash(&leaf.value)) {
+                    leaf.literal = Some((*text).clone());
+                }
             }
         }
         true
     }
+}
+
+/// What binds a remembered text to its value: the first 8 bytes of SHA-256 over the value's
+/// type and canonical text (what the MAC covers). It is stored only inside the encrypted layout.
+pub fn value_hash(v: &Scalar) -> u64 {
+    let (bytes, ty) = crate::walk::plaintext(v);
+    let mut h = Sha256::new();
+    h.update([ty as u8]);
+    h.update(bytes.as_slice());
+    let d = h.finalize();
+    u64::from_be_bytes(d[..8].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 fn changed_leaves<'a>(node: &'a mut Node, out: &mut Vec<&'a mut gitseal_formats::Leaf>) {
@@ -148,7 +174,11 @@ mod tests {
     fn encodes_and_decodes_any_text() {
         let l = Layout {
             count: 7,
-            entries: vec![(0, ">\n  a\n  b".into()), (5, "*x".into()), (6, String::new())],
+            entries: vec![
+                (0, ">\n  a\n  b".into(), Some(0x0123_4567_89ab_cdef)),
+                (5, "*x".into(), None),
+                (6, String::new(), Some(7)),
+            ],
             aliases: vec![("{a: 1}".into(), "*base".into())],
         };
         let back = Layout::decode(&l.encode()).unwrap();
@@ -157,5 +187,46 @@ mod tests {
         assert_eq!(out, "x: *base\ny: {a: 1}\n");
         assert!(Layout::decode("x\n").is_none());
         assert!(Layout::decode("1\n0 99\nshort").is_none());
+        assert!(Layout::decode("1\n0 1 nothex\nx").is_none());
+    }
+
+    #[test]
+    fn a_text_is_given_back_only_to_the_value_it_was_written_for() {
+        let mut doc = gitseal_formats::parse(gitseal_formats::Format::Yaml, "a: x\nb: y\nc: z\n").unwrap();
+        let Node::Map(items) = &mut doc.roots[0].node else { panic!() };
+        for item in items.iter_mut() {
+            if let MapItem::Entry(e) = item {
+                if let Node::Leaf(l) = &mut e.value {
+                    l.changed = true;
+                }
+            }
+        }
+        let hash = |s: &str| value_hash(&Scalar::Str(s.into()));
+        let l = Layout {
+            count: 3,
+            entries: vec![
+                (0, "'x'".into(), Some(hash("x"))),
+                (1, "'old'".into(), Some(hash("old"))),
+                (2, "\"z\"".into(), None),
+            ],
+            aliases: Vec::new(),
+        };
+        assert!(l.apply(&mut doc.roots));
+        let literals: Vec<Option<String>> = match &doc.roots[0].node {
+            Node::Map(items) => items
+                .iter()
+                .filter_map(|i| match i {
+                    MapItem::Entry(e) => match &e.value {
+                        Node::Leaf(l) => Some(l.literal.clone()),
+                        _ => None,
+                    },
+                    MapItem::Comment(_) => None,
+                })
+                .collect(),
+            _ => panic!(),
+        };
+        assert_eq!(literals, [Some("'x'".to_string()), None, Some("\"z\"".to_string())]);
+        assert_ne!(hash("x"), hash("y"));
+        assert_ne!(value_hash(&Scalar::Int(1)), value_hash(&Scalar::Str("1".into())));
     }
 }

@@ -328,7 +328,7 @@ impl<'k> Walk<'k> {
         let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
         if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
             if text != source {
-                self.layout.entries.push((index, source.to_string()));
+                self.layout.entries.push((index, source.to_string(), Some(crate::layout::value_hash(&leaf.value))));
             }
         }
     }
