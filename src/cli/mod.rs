@@ -90,6 +90,12 @@ pub fn main() -> i32 {
             return f.code;
         }
     };
+    if as_sops() && args.len() == 2 && args[1] == "--version" {
+        // Scripts and wrappers (helm-secrets, pre-commit hooks) read the second word of
+        // `sops --version` as the version: the sops format version gitseal writes.
+        println!("sops {} (gitseal {})", crate::metadata::SOPS_VERSION, env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

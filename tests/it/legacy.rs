@@ -159,6 +159,14 @@ fn as_sops_the_messages_scripts_match_are_sops_own() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stderr(&out), "Could not generate data key: [empty key group provided]\n");
     assert!(out.stdout.is_empty());
+    // `sops --version`: wrappers take the second word as sops's version.
+    for flag in ["--version", "-v"] {
+        let out = run(sops_cmd(&work, &sops).arg(flag), None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let version = text.split_whitespace().nth(1).unwrap_or_default();
+        assert!(text.starts_with("sops 3.") && version.split('.').count() == 3, "{text}");
+    }
     // Under its own name gitseal says which rule and what to do.
     let out = run(work.gitseal().args(["encrypt", "empty.yaml"]), None);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
