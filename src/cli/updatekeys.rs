@@ -12,6 +12,7 @@ use clap::Args;
 use super::args::IoArgs;
 use super::files;
 use super::io::{read_input, write_atomic};
+use super::rotate::same_key;
 use super::set::open_for_edit;
 use super::Failure;
 use crate::config::Config;
@@ -28,6 +29,11 @@ pub(crate) struct UpdatekeysArgs {
     /// Apply the change without asking
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
+    /// Also make a new data key and encrypt every value anew (as `rotate` does), even when the
+    /// keys are in sync: do this when a key is removed, since its holder may have kept the
+    /// data key
+    #[arg(long)]
+    pub rotate: bool,
     /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
     #[arg(long)]
     pub input_type: Option<String>,
@@ -92,14 +98,22 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
     let threshold = rule.shamir_threshold.filter(|&t| t > 0).or((wanted.len() > 1).then_some(wanted.len()));
     let old_text = rotate::describe_groups(&current, old_threshold);
     let new_text = rotate::describe_groups(&wanted, threshold);
-    if old_text == new_text {
+    if old_text == new_text && !a.rotate {
         eprintln!("{name}: already up to date");
         return Ok(());
     }
-    let diff = similar::TextDiff::from_lines(&old_text, &new_text);
-    let shown =
-        diff.unified_diff().context_radius(3).header(&format!("{name} (now)"), &format!("{name} (rule)")).to_string();
-    eprintln!("The following changes will be made to the file's key groups:\n{shown}");
+    if old_text != new_text {
+        let diff = similar::TextDiff::from_lines(&old_text, &new_text);
+        let shown = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("{name} (now)"), &format!("{name} (rule)"))
+            .to_string();
+        eprintln!("The following changes will be made to the file's key groups:\n{shown}");
+    }
+    if a.rotate {
+        eprintln!("{name}: a new data key will be made and every value encrypted anew");
+    }
     if !a.yes {
         // The answer may come from a pipe (`yes | gitseal updatekeys ...`), as with sops; only
         // when there is none does the hint about -y come instead of sops's end-of-file error.
@@ -125,10 +139,19 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
     }
     rotate::check_groups(&wanted, threshold)
         .map_err(|m| Failure::new(EXIT_UPDATE_FAILED, format!("{name}: refusing to write: {m}")))?;
-    reenc.rekey(&wanted, threshold).map_err(|e| Failure::new(EXIT_UPDATE_FAILED, e.to_string()))?;
+    let removed = current.iter().flatten().any(|k| !wanted.iter().flatten().any(|w| same_key(k, w)));
+    if a.rotate { reenc.rotate(&wanted, threshold) } else { reenc.rekey(&wanted, threshold) }
+        .map_err(|e| Failure::new(EXIT_UPDATE_FAILED, e.to_string()))?;
     let out = reenc.encrypt(&plain)?;
     let path = input.path.as_deref().unwrap_or(file);
     write_atomic(path, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))?;
-    eprintln!("{name}: key groups updated");
+    match (a.rotate, old_text == new_text) {
+        (true, true) => eprintln!("{name}: new data key"),
+        (true, false) => eprintln!("{name}: key groups updated, new data key"),
+        (false, _) => eprintln!("{name}: key groups updated"),
+    }
+    if removed && !a.rotate {
+        eprintln!("{name}: note: a removed key's holder may have kept the data key; run updatekeys --rotate (or rotate -i) to make a new one");
+    }
     Ok(())
 }

@@ -146,6 +146,25 @@ fn updatekeys_adds_a_recipient_from_the_creation_rule() {
     let out = run(work.gitseal_with_key().args(["updatekeys", "enc.yaml"]), None);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(work.read_string("enc.yaml"), after);
+
+    // --rotate in sync: a new data key, every value encrypted anew, still opened by both keys.
+    let out = run(work.gitseal_with_key().args(["updatekeys", "-y", "--rotate", "enc.yaml"]), None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rotated = work.read_string("enc.yaml");
+    let (old, new) = (value_ciphertexts(&after), value_ciphertexts(&rotated));
+    assert_eq!(old.len(), new.len());
+    assert!(old.iter().all(|c| !new.contains(c)), "a value kept its ciphertext");
+    decrypts_to_plain(&work, &other_key(), "enc.yaml");
+    decrypts_to_plain(&work, &demo_key(), "enc.yaml");
+
+    // Removing a key without --rotate: done, with a note that the data key is still the old one.
+    work.write(".sops.yaml", format!("creation_rules:\n  - path_regex: enc\\.yaml$\n    age: {DEMO_RECIPIENT}\n"));
+    let out = run(work.gitseal_with_key().args(["updatekeys", "-y", "enc.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("--rotate"), "{err}");
+    assert_eq!(value_ciphertexts(&rotated), value_ciphertexts(&work.read_string("enc.yaml")));
+    fails_to_decrypt(&work, &other_key(), "enc.yaml");
 }
 
 #[test]
