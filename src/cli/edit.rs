@@ -30,6 +30,7 @@ use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
 use crate::metadata::{edited_key_groups, KeyGroup};
 use crate::reencrypt::Reencryptor;
 use crate::rotate;
+use crate::selection::Rule;
 
 /// sops `FileHasNotBeenModified`.
 const EXIT_NOT_MODIFIED: i32 = 200;
@@ -208,15 +209,7 @@ fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Z
         invalid("the sops metadata is gone; keep the sops block when editing with --show-master-keys".into())
     })?;
     let current = reenc.metadata.to_value();
-    for field in [
-        "unencrypted_suffix",
-        "encrypted_suffix",
-        "unencrypted_regex",
-        "encrypted_regex",
-        "unencrypted_comment_regex",
-        "encrypted_comment_regex",
-        "mac_only_encrypted",
-    ] {
+    for field in Rule::FIELDS.into_iter().chain(["mac_only_encrypted"]) {
         if meta.get(field) != current.get(field) {
             return Err(invalid(format!(
                 "sops.{field} changed: an edit cannot change which values are encrypted; decrypt the file and encrypt it anew with the new rule"
