@@ -30,8 +30,9 @@ pub struct Layout {
     /// existed have none.
     pub entries: Vec<(usize, String, Option<u64>)>,
     /// Aliases written out as their expansion: (the text decryption writes for the expansion,
-    /// the `*name` text to put back), in document order.
-    pub aliases: Vec<(String, String)>,
+    /// the `*name` text to put back, how many copies of that text come first after the previous
+    /// alias: the anchor's own definition reads the same), in document order.
+    pub aliases: Vec<(String, String, usize)>,
 }
 
 // The remembered texts are source text of encrypted values.
@@ -41,7 +42,7 @@ impl Drop for Layout {
         for (_, text, _) in &mut self.entries {
             text.zeroize();
         }
-        for (expansion, alias) in &mut self.aliases {
+        for (expansion, alias, _) in &mut self.aliases {
             expansion.zeroize();
             alias.zeroize();
         }
@@ -58,8 +59,8 @@ impl Layout {
                 None => out.push_str(&format!("{i} {}\n{text}", text.len())),
             }
         }
-        for (expansion, alias) in &self.aliases {
-            out.push_str(&format!("* {} {}\n{expansion}{alias}", expansion.len(), alias.len()));
+        for (expansion, alias, skip) in &self.aliases {
+            out.push_str(&format!("* {} {} {skip}\n{expansion}{alias}", expansion.len(), alias.len()));
         }
         out
     }
@@ -69,8 +70,17 @@ impl Layout {
     pub fn restore_aliases(&self, output: &str) -> String {
         let mut out = String::with_capacity(output.len());
         let mut rest = output;
-        for (expansion, alias) in &self.aliases {
-            if let Some(at) = rest.find(expansion.as_str()) {
+        for (expansion, alias, skip) in &self.aliases {
+            let mut from = 0;
+            let mut found = None;
+            for _ in 0..=*skip {
+                found = rest[from..].find(expansion.as_str()).map(|at| from + at);
+                match found {
+                    Some(at) => from = at + expansion.len(),
+                    None => break,
+                }
+            }
+            if let Some(at) = found {
                 out.push_str(&rest[..at]);
                 out.push_str(alias);
                 rest = &rest[at + expansion.len()..];
@@ -87,11 +97,15 @@ impl Layout {
         while !rest.is_empty() {
             let (head, tail) = rest.split_once('\n')?;
             if let Some(lens) = head.strip_prefix("* ") {
-                let (a, b) = lens.split_once(' ')?;
-                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                let mut fields = lens.split(' ');
+                let (a, b): (usize, usize) = (fields.next()?.parse().ok()?, fields.next()?.parse().ok()?);
+                let skip: usize = match fields.next() {
+                    Some(s) => s.parse().ok()?,
+                    None => 0,
+                };
                 let expansion = tail.get(..a)?;
-                let alias = tail.get(a..a + b)?;
-                layout.aliases.push((expansion.to_string(), alias.to_string()));
+                let alias = tail.get(a..a.checked_add(b)?)?;
+                layout.aliases.push((expansion.to_string(), alias.to_string(), skip));
                 rest = &tail[a + b..];
                 continue;
             }
@@ -179,12 +193,16 @@ mod tests {
                 (5, "*x".into(), None),
                 (6, String::new(), Some(7)),
             ],
-            aliases: vec![("{a: 1}".into(), "*base".into())],
+            aliases: vec![("{a: 1}".into(), "*base".into(), 1)],
         };
         let back = Layout::decode(&l.encode()).unwrap();
+        // The first `{a: 1}` is the anchor's own definition: skipped.
         let out = back.restore_aliases("x: {a: 1}\ny: {a: 1}\n");
         assert_eq!((back.count, &back.entries, &back.aliases), (7, &l.entries, &l.aliases));
-        assert_eq!(out, "x: *base\ny: {a: 1}\n");
+        assert_eq!(out, "x: {a: 1}\ny: *base\n");
+        // Written before the count existed: the first copy.
+        let old = Layout::decode("0\n* 6 5\n{a: 1}*base").unwrap();
+        assert_eq!(old.restore_aliases("x: {a: 1}\ny: {a: 1}\n"), "x: *base\ny: {a: 1}\n");
         assert!(Layout::decode("x\n").is_none());
         assert!(Layout::decode("1\n0 99\nshort").is_none());
         assert!(Layout::decode("1\n0 1 nothex\nx").is_none());

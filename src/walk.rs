@@ -59,6 +59,8 @@ pub struct Walk<'k> {
     pub layout: crate::layout::Layout,
     /// How many alias expansions the walk is inside (their leaves' source text is the anchor's).
     in_alias: usize,
+    /// Where the source text after the last remembered alias starts.
+    alias_from: usize,
     /// IVs of decrypted values, to reuse when the same values are encrypted again.
     stash: Option<crate::stash::Stash>,
 }
@@ -92,6 +94,7 @@ impl<'k> Walk<'k> {
             record: None,
             layout: crate::layout::Layout::default(),
             in_alias: 0,
+            alias_from: 0,
             stash: None,
         }
     }
@@ -202,7 +205,12 @@ impl<'k> Walk<'k> {
         r?;
         if let (Some(text), Some((_, _, src))) = (predicted, self.record) {
             if gitseal_formats::yaml_has_changed_leaf(&alias.node) {
-                self.layout.aliases.push((text, src[alias.span.start..alias.span.end].to_string()));
+                // Decrypted output reads like the source between two aliases, where the anchor
+                // may have the same text as the expansion: count those copies, to skip them.
+                let between = src.get(self.alias_from..alias.span.start).unwrap_or_default();
+                let skip = between.matches(text.as_str()).count();
+                self.alias_from = alias.span.end;
+                self.layout.aliases.push((text, src[alias.span.start..alias.span.end].to_string(), skip));
             }
         }
         Ok(())

@@ -211,12 +211,18 @@ fn mac_only_encrypted_leaves_plain_values_out_of_the_mac() {
 #[test]
 fn end_of_line_comments_are_encrypted_and_select_like_sops() {
     let work = Work::new();
-    let plain = "a: 1 # n1\nb:  # n2\n  x: 1\n  y: 2 # n3\nl:\n  - p # n4\n  - q\nf: [1, 2] # n5\ng: {k: 1} # n6\nh: \"q\" # n7\nz: 9\n";
+    // Also after anchored or tagged flow collections (n8-n10), a flow collection over two lines
+    // (n11) and an alias to a collection (n12, written out expanded, its comment inside).
+    let plain = concat!(
+        "a: 1 # n1\nb:  # n2\n  x: 1\n  y: 2 # n3\nl:\n  - p # n4\n  - q\nf: [1, 2] # n5\ng: {k: 1} # n6\n",
+        "h: \"q\" # n7\nan: &x {k: 1} # n8\ntg: !!map {d: 2} # n9\nls:\n  - &y [3] # n10\n",
+        "ml: [1,\n  2] # n11\nal: *x # n12\nz: 9\n"
+    );
     work.write("c.yaml", plain);
     let enc =
         String::from_utf8(must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "c.yaml"]), None)).unwrap();
-    for n in 1..=7 {
-        assert!(!enc.contains(&format!(" n{n}")), "comment n{n} left in the clear:\n{enc}");
+    for n in 1..=12 {
+        assert!(!enc.contains(&format!(" n{n}\n")), "comment n{n} left in the clear:\n{enc}");
     }
     work.write("c.enc.yaml", &enc);
     let back = must(work.gitseal_with_key().args(["decrypt", "c.enc.yaml"]), None);
@@ -225,7 +231,7 @@ fn end_of_line_comments_are_encrypted_and_select_like_sops() {
     let Some(sops) = find_peer("sops") else { return };
     let theirs = run_ok(work.peer_with_key(&sops).args(["decrypt", "c.enc.yaml"]), None).unwrap();
     let theirs = String::from_utf8(theirs).unwrap();
-    for n in 1..=7 {
+    for n in 1..=12 {
         assert!(theirs.contains(&format!("# n{n}\n")), "sops did not decrypt comment n{n}:\n{theirs}");
     }
 

@@ -2,7 +2,7 @@
 //! cross-format output and for the `sops` metadata block.
 
 use super::render::{double_quoted, is_plain_safe, render_leaf, render_non_str, render_str};
-use crate::model::{Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
+use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
 use crate::text::{apply_edits, line_start};
 use crate::value::Value;
 use crate::{EmitError, WriteOptions};
@@ -266,8 +266,25 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
         }
         // An alias whose expansion holds encrypted values is written out, as sops does, in flow
         // style in place of the `*name`; an untouched one stays an alias.
-        Node::Alias(a) if has_changed_leaf(&a.node) => edits.push((a.span, flow_text(&a.node))),
-        Node::Alias(_) => {}
+        Node::Alias(a) => {
+            if has_changed_leaf(&a.node) {
+                edits.push((a.span, flow_text(&a.node)));
+            }
+            // A comment after the alias, placed inside its expansion (the expansion's own
+            // comments are the anchor's, written where the anchor is).
+            let after = |c: &Comment| c.changed && c.span.start >= a.span.end;
+            match &a.node {
+                Node::Map(items) => items.iter().for_each(|i| match i {
+                    MapItem::Comment(c) if after(c) => edits.push((c.span, format!("#{}", c.text))),
+                    _ => {}
+                }),
+                Node::Seq(items) => items.iter().for_each(|i| match i {
+                    SeqItem::Comment(c) if after(c) => edits.push((c.span, format!("#{}", c.text))),
+                    _ => {}
+                }),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -546,9 +546,7 @@ impl<'s> Builder<'s> {
     }
 
     fn block_collection_start(&mut self, ev: &Ev<'s>, parent_col: Option<usize>, open: u8) -> bool {
-        // The event may start at an anchor or tag (`&a {`, `!t [`).
-        let at = skip_properties(self.src, ev.start, self.src.len(), Some(&(String::new(), String::new())));
-        let flow = self.src.as_bytes().get(at) == Some(&open);
+        let flow = self.src.as_bytes().get(after_properties(self.src, ev.start)) == Some(&open);
         if !flow {
             if let (None, Some(p)) = (self.indent, parent_col) {
                 if ev.col > p {
@@ -581,8 +579,8 @@ impl<'s> Builder<'s> {
             let key = self.key(kev)?;
             let v = self.next()?;
             let vstart = v.start;
-            let block_value = matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..))
-                && !matches!(self.src.as_bytes().get(vstart), Some(b'{' | b'['));
+            let block_value =
+                matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..)) && !flow_start(self.src, vstart);
             if block_value {
                 items.extend(self.take_inline_comments_before(vstart).into_iter().map(MapItem::Comment));
             }
@@ -683,7 +681,7 @@ impl<'s> Builder<'s> {
             items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
             let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
             let block_value = matches!(kev.event, Event::MappingStart(..) | Event::SequenceStart(..))
-                && !matches!(self.src.as_bytes().get(kstart), Some(b'{' | b'['));
+                && !flow_start(self.src, kstart);
             let (mut node, vend) = self.node(kev, Some(col))?;
             last = vend;
             if !flow && !block_value {
@@ -698,13 +696,27 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// Where a node that starts at `start` begins after its anchor and tag (`&a {`, `!t [`).
+fn after_properties(src: &str, start: usize) -> usize {
+    skip_properties(src, start, src.len(), Some(&(String::new(), String::new())))
+}
+
+/// True when the collection starting at `start` is a flow collection (`{`/`[`, after any
+/// anchor or tag).
+fn flow_start(src: &str, start: usize) -> bool {
+    matches!(src.as_bytes().get(after_properties(src, start)), Some(b'{' | b'['))
+}
+
 /// Puts a trailing comment where sops (go-yaml v3) reads it: a line comment after a flow
-/// collection belongs inside it, before its first item; after a scalar or alias it comes before
-/// the entry or item it follows (`push`), so comment-based selection rules see it first.
+/// collection belongs inside it, before its first item; after a scalar it comes before the
+/// entry or item it follows (`push`), so comment-based selection rules see it first. After an
+/// alias to a collection it goes inside the alias's expansion, where it is when the alias is
+/// written out as a flow collection (with encrypted values), so its key path stays the same.
 fn place_trailing(c: Comment, node: &mut Node, push: &mut impl FnMut(Comment)) {
     match node {
         Node::Map(items) => items.insert(0, MapItem::Comment(c)),
         Node::Seq(items) => items.insert(0, SeqItem::Comment(c)),
+        Node::Alias(a) if matches!(a.node, Node::Map(_) | Node::Seq(_)) => place_trailing(c, &mut a.node, push),
         Node::Leaf(_) | Node::Alias(_) => push(c),
     }
 }
