@@ -258,16 +258,14 @@ fn group_from(v: &Value, require_enc: bool) -> Result<KeyGroup, MetadataError> {
     Ok(g)
 }
 
-/// The key groups of a metadata tree: its top-level keys as one group, or its `key_groups`.
+/// The key groups of a metadata tree: its `key_groups` when it has some (as sops reads it),
+/// else its top-level keys as one group.
 fn groups_from(v: &Value, require_enc: bool) -> Result<Vec<KeyGroup>, MetadataError> {
+    if let Some(Value::Seq(groups)) = v.get("key_groups").filter(|g| matches!(g, Value::Seq(s) if !s.is_empty())) {
+        return groups.iter().map(|g| group_from(g, require_enc)).collect();
+    }
     let flat = group_from(v, require_enc)?;
-    if !flat.is_empty() {
-        return Ok(vec![flat]);
-    }
-    match v.get("key_groups") {
-        Some(Value::Seq(groups)) => groups.iter().map(|g| group_from(g, require_enc)).collect(),
-        _ => Ok(Vec::new()),
-    }
+    Ok(if flat.is_empty() { Vec::new() } else { vec![flat] })
 }
 
 /// The key groups and threshold named by metadata that a person edited (`edit
@@ -276,6 +274,13 @@ fn groups_from(v: &Value, require_enc: bool) -> Result<Vec<KeyGroup>, MetadataEr
 pub fn edited_key_groups(v: &Value) -> Result<(Vec<KeyGroup>, Option<usize>), MetadataError> {
     if !matches!(v, Value::Map(_)) {
         return Err(MetadataError("the sops entry is not a mapping".into()));
+    }
+    let has_groups = matches!(v.get("key_groups"), Some(Value::Seq(s)) if !s.is_empty());
+    if has_groups && !group_from(v, false)?.is_empty() {
+        return Err(MetadataError(
+            "both key_groups and a top-level key list: keep one (with several groups, list every key under key_groups)"
+                .into(),
+        ));
     }
     let groups = groups_from(v, false)?;
     let threshold = match v.get("shamir_threshold") {

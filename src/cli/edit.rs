@@ -185,6 +185,13 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
         std::str::from_utf8(plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
     let doc = formats::parse(format, text)
         .map_err(|e| Failure::new(2, format!("{name}: cannot read the decrypted file: {e}")))?;
+    if doc.roots.len() > 1 {
+        // Every document would show a copy of the metadata, and only one could be read back.
+        return Err(Failure::new(
+            1,
+            format!("{name}: --show-master-keys works on single-document files; change the keys with updatekeys, rotate or groups"),
+        ));
+    }
     let meta = reenc.metadata.to_value();
     let wopts = formats::WriteOptions { metadata: Some(&meta), strip_metadata: false, indent: doc.indent };
     let shown = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
@@ -248,9 +255,29 @@ fn key_ids(g: &KeyGroup) -> Vec<String> {
     ids.extend(g.pgp.iter().map(|k| format!("pgp {}", k.fp.to_ascii_uppercase())));
     ids.extend(g.kms.iter().map(|k| format!("kms {} {} {:?} {}", k.arn, k.role, k.context, k.aws_profile)));
     ids.extend(g.rsa.iter().map(|k| format!("rsa {} {}", k.fp, k.scope)));
-    ids.extend(g.other.iter().map(|(kind, _)| format!("{kind} entries")));
+    ids.extend(g.other.iter().map(|(kind, v)| format!("{kind} {}", value_ids(v))));
     ids.sort();
     ids
+}
+
+/// The identifying fields of a key entry of a kind gitseal does not use (`resource_id`,
+/// `vaultUrl`, ...): every scalar but the wrapped data key and its date.
+fn value_ids(v: &formats::Value) -> String {
+    match v {
+        formats::Value::Map(fields) => fields
+            .iter()
+            .filter(|(k, _)| k != "enc" && k != "created_at")
+            .map(|(k, v)| format!("{k}={}", value_ids(v)))
+            .collect::<Vec<_>>()
+            .join(","),
+        formats::Value::Seq(items) => items.iter().map(value_ids).collect::<Vec<_>>().join(";"),
+        formats::Value::Scalar(s) => match s {
+            formats::Scalar::Str(s) => s.clone(),
+            formats::Scalar::Int(i) => i.to_string(),
+            formats::Scalar::Bool(b) => b.to_string(),
+            _ => String::new(),
+        },
+    }
 }
 
 /// Checks the edited plaintext before anything is encrypted; a failure names the file.

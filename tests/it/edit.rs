@@ -312,6 +312,11 @@ fn show_master_keys_refuses_what_would_break_the_file() {
         ("rule.sh", r#"sed -i 's/^\( *\)version:/\1encrypted_regex: ^pass\n&/' "$1""#, "sops.encrypted_regex changed"),
         ("nokeys.sh", r#"sed -i '/recipient:/,/END AGE ENCRYPTED FILE/d' "$1""#, "no master keys"),
         ("badkey.sh", r#"sed -i 's/recipient: age1/recipient: nope1/' "$1""#, "s.yaml"),
+        (
+            "both.sh",
+            r#"sed -i 's/^\( *\)version:/\1key_groups:\n\1  - age:\n\1      - recipient: age1x\n&/' "$1""#,
+            "both key_groups and a top-level key list",
+        ),
     ];
     for (name, body, message) in cases {
         let ed = editor(&work, name, body);
@@ -323,6 +328,28 @@ fn show_master_keys_refuses_what_would_break_the_file() {
         assert_eq!(work.read("s.yaml"), before, "{name} changed the file");
         assert_tmp_empty(&work);
     }
+    // A key of a kind gitseal does not use, removed: refused, not silently kept.
+    let with_gcp = String::from_utf8(before.clone()).unwrap().replace(
+        "sops:\n",
+        "sops:\n  gcp_kms:\n    - resource_id: projects/p/k1\n      created_at: \"2026-01-01T00:00:00Z\"\n      enc: AAAA\n    - resource_id: projects/p/k2\n      created_at: \"2026-01-01T00:00:00Z\"\n      enc: BBBB\n",
+    );
+    work.write("g.yaml", &with_gcp);
+    let ed = editor(&work, "rmgcp.sh", r#"sed -i '/projects\/p\/k2/,/enc: BBBB/d; s/hunter2/changed/' "$1""#);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "-s", "g.yaml"]).stdin(Stdio::null()), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot change the keys") && stderr.contains("gcp_kms"), "{stderr}");
+    assert_eq!(work.read_string("g.yaml"), with_gcp);
+    // Several YAML documents: each would show a copy of the metadata; refused.
+    work.write("m.yaml", "a: 1\n---\nb: 2\n");
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "-i", "m.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let multi = work.read("m.yaml");
+    let ed = editor(&work, "any.sh", r#"sed -i 's/1/3/' "$1""#);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "-s", "m.yaml"]).stdin(Stdio::null()), None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(work.read("m.yaml"), multi);
+
     let noop = editor(&work, "noop.sh", "true");
     let out = run(edit_cmd(&work, &noop).args(["edit", "-s", "s.yaml"]), None);
     assert_eq!(out.status.code(), Some(200));
