@@ -1,6 +1,6 @@
 //! Lossless round trips: decrypting what gitseal encrypted gives back the original bytes
 //! (indentation, quoting, comments, blank lines, key order, document markers).
-//! Needs no peers.
+//! Needs no peers (one test also compares with sops when it is installed).
 
 use crate::fixtures::{self, same_bytes};
 use crate::peers::{mode, run_ok, Work, DEMO_RECIPIENT};
@@ -40,4 +40,41 @@ fn in_place_round_trip_restores_the_file_and_its_mode() {
         }
         same_bytes(&fx.bytes(), &work.read(&fx.name))
     });
+}
+
+/// Block scalars without a content line (`|+` then a blank line, `>` then the next key), where
+/// the YAML parser puts the scalar at the next token: the file gitseal writes keeps every key,
+/// decrypts to the same bytes, and real sops reads the same data from it as from its own file.
+#[test]
+fn block_scalars_without_content_keep_the_keys_after_them() {
+    let cases = [
+        "n: |+\n\nr: x\n",
+        "n: |\n\nr: x\n",
+        "n: |+\n\n\nr: x\n",
+        "b: {x: 1} #c\nn: |+\n\ne: |\n  x\nf: >-\n  y\n  ",
+        "r: x #---\nn: |+\n\nk: [a, # in\n  b] # out\n",
+        "l:\n  - |+\n\n  - x\n",
+        "n: >\n\nr: 1",
+        "a:\n  n: |-\n\n  r: x\n",
+    ];
+    let sops = crate::peers::find_peer("sops");
+    for src in cases {
+        let work = Work::new();
+        work.write("b.yaml", src);
+        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "b.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        work.write("b.enc.yaml", &enc);
+        let back = run_ok(work.gitseal_with_key().args(["decrypt", "b.enc.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        assert_eq!(String::from_utf8_lossy(&back), src);
+        let Some(sops) = &sops else { continue };
+        let json = |file: &str| {
+            let out = run_ok(work.peer_with_key(sops).args(["decrypt", "--output-type", "json", file]), None)
+                .unwrap_or_else(|e| panic!("{src:?}: sops: {e}"));
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        let theirs = run_ok(work.peer(sops).args(["encrypt", "--age", DEMO_RECIPIENT, "b.yaml"]), None).unwrap();
+        work.write("b.sops.yaml", &theirs);
+        assert_eq!(json("b.enc.yaml"), json("b.sops.yaml"), "{src:?}");
+    }
 }

@@ -443,6 +443,14 @@ impl<'s> Builder<'s> {
             }
             ScalarStyle::Literal | ScalarStyle::Folded => {
                 let header = header.unwrap_or(start);
+                // Without a content line saphyr starts (and ends) the scalar at the next token:
+                // the blank lines after the header line are the content then.
+                let (start, end) = if start == end && start > header && text.trim_matches(['\n', ' ']).is_empty() {
+                    let first = next_line_start(self.src, header).min(start);
+                    (first, line_start(self.src, start).max(first))
+                } else {
+                    (start, end)
+                };
                 let st = if style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
                 let header_text = self.src[header..start.max(header)].lines().next().unwrap_or("");
                 let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
@@ -451,13 +459,14 @@ impl<'s> Builder<'s> {
                         let line = &self.src[line_start(self.src, header)..];
                         line.len() - line.trim_start_matches(' ').len() + d
                     }
-                    None => {
-                        self.src[start.min(end)..end]
-                            .lines()
-                            .find(|l| !l.trim().is_empty())
-                            .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
-                            + (start - line_start(self.src, start))
-                    }
+                    None => match self.src[start.min(end)..end].lines().find(|l| !l.trim().is_empty()) {
+                        Some(l) => l.len() - l.trim_start_matches(' ').len() + (start - line_start(self.src, start)),
+                        // No content: one step in from the header's line (only for writing).
+                        None => {
+                            let line = &self.src[line_start(self.src, header)..];
+                            line.len() - line.trim_start_matches(' ').len() + 2
+                        }
+                    },
                 };
                 let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
                 (st, Span::new(header, content_end), indent)
