@@ -122,6 +122,7 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
         flow: 0,
         depth: 0,
         indent: None,
+        root_col: 0,
         path: Vec::new(),
     };
     let roots = b.documents()?;
@@ -244,6 +245,8 @@ struct Builder<'s> {
     flow: usize,
     depth: usize,
     indent: Option<usize>,
+    /// Column of the current document's top-level mapping.
+    root_col: usize,
     /// Spans of the keys on the path to the node being built (for error messages only).
     path: Vec<(usize, usize)>,
 }
@@ -291,6 +294,7 @@ impl<'s> Builder<'s> {
     fn document(&mut self) -> Result<Root, ParseError> {
         let ev = self.next()?;
         let start = ev.start;
+        self.root_col = self.src[line_start(self.src, start)..start].chars().count();
         let mut lead = self.take_comments_before(start);
         let (node, _) = self.node(ev, None)?;
         let mut node =
@@ -331,18 +335,21 @@ impl<'s> Builder<'s> {
     }
 
     /// Takes the comments before `pos` for the collection being built. At the close of a block
-    /// collection (`closing` is `Some((col, next_col))`), comments are foot comments of this
-    /// innermost collection, as go-yaml v3 attaches them, except from the first own-line comment
-    /// that sits at the column of the token after the close (a head comment of that next key)
-    /// or, at the end of a document, left of this collection's items.
-    fn take_item_comments(&mut self, pos: usize, closing: Option<(usize, Option<usize>)>) -> Vec<Comment> {
+    /// collection (`closing` is `Some((indentless, next_col))`), comments are foot comments of
+    /// this innermost collection, as go-yaml v3 attaches them, except from the first own-line
+    /// comment that sits at the column of the token after the close (a head comment of that
+    /// next key).
+    fn take_item_comments(&mut self, pos: usize, closing: Option<(bool, Option<usize>)>) -> Vec<Comment> {
         let mut out = Vec::new();
         while let Some(c) = self.comments.get(self.ci).filter(|c| c.start < pos) {
-            if let Some((col, next_col)) = closing {
-                let leaves = match next_col {
-                    Some(n) => c.col == n,
-                    None => c.col < col,
-                };
+            if let Some((indentless, next_col)) = closing {
+                // At the end of a document the encrypted file goes on with the `sops` key at
+                // the top level: decide as for that key, so that gitseal and sops attach the
+                // comment where they will find it when decrypting.
+                let n = next_col.unwrap_or(self.root_col);
+                // A sequence whose `-` stands at the next key's column ends at any comment
+                // left of it (go-yaml v3).
+                let leaves = c.col == n || (indentless && c.col < n);
                 if c.own_line && leaves {
                     break;
                 }
@@ -410,7 +417,7 @@ impl<'s> Builder<'s> {
             return Err(self.err(ev.start, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         let result = match ev.event {
-            Event::Scalar(..) => self.scalar(ev),
+            Event::Scalar(..) => self.scalar(ev, parent_col),
             Event::Alias(id) => self.alias(&ev, id),
             Event::MappingStart(anchor, _) => self.mapping(&ev, parent_col).map(|r| self.remember(anchor, r)),
             Event::SequenceStart(anchor, _) => self.sequence(&ev, parent_col).map(|r| self.remember(anchor, r)),
@@ -427,7 +434,7 @@ impl<'s> Builder<'s> {
         r
     }
 
-    fn scalar(&mut self, ev: Ev<'s>) -> Result<(Node, usize), ParseError> {
+    fn scalar(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
         let (start, end, header) = (ev.start, ev.end, ev.header);
         let Event::Scalar(text, style, anchor, tag) = ev.event else { unreachable!("checked by caller") };
         let tag_suffix = tag.as_ref().map(|t| (t.handle.clone(), t.suffix.clone()));
@@ -452,12 +459,19 @@ impl<'s> Builder<'s> {
                     (start, end)
                 };
                 let st = if style == ScalarStyle::Literal { Style::Literal } else { Style::Folded };
-                let header_text = self.src[header..start.max(header)].lines().next().unwrap_or("");
+                // The indicators right after `|`/`>` (not a comment on the header line).
+                let header_text: &str = {
+                    let line = self.src[header..start.max(header)].lines().next().unwrap_or("");
+                    let n = line.bytes().skip(1).take_while(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-')).count();
+                    &line[..(1 + n).min(line.len())]
+                };
                 let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
                 let indent = match explicit {
+                    // Relative to the collection holding the scalar (`- k: |2` is at column 2).
                     Some(d) => {
                         let line = &self.src[line_start(self.src, header)..];
-                        line.len() - line.trim_start_matches(' ').len() + d
+                        let line_indent = line.len() - line.trim_start_matches(' ').len();
+                        parent_col.map_or(line_indent, |c| c.max(line_indent)) + d
                     }
                     None => match self.src[start.min(end)..end].lines().find(|l| !l.trim().is_empty()) {
                         Some(l) => l.len() - l.trim_start_matches(' ').len() + (start - line_start(self.src, start)),
@@ -555,7 +569,7 @@ impl<'s> Builder<'s> {
     }
 
     fn block_collection_start(&mut self, ev: &Ev<'s>, parent_col: Option<usize>, open: u8) -> bool {
-        let flow = self.src.as_bytes().get(after_properties(self.src, ev.start)) == Some(&open);
+        let flow = flow_event(self.src, ev) == Some(open);
         if !flow {
             if let (None, Some(p)) = (self.indent, parent_col) {
                 if ev.col > p {
@@ -568,7 +582,7 @@ impl<'s> Builder<'s> {
     }
 
     fn mapping(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
-        let col = ev.col;
+        let mut col = ev.col;
         let flow = self.block_collection_start(ev, parent_col, b'{');
         let mut items = Vec::new();
         let mut last = ev.end;
@@ -576,7 +590,7 @@ impl<'s> Builder<'s> {
         loop {
             let kev = self.next()?;
             if let Event::MappingEnd = kev.event {
-                let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
+                let closing = (!flow).then(|| (false, self.next_token_col(kev.start)));
                 if flow {
                     last = flow_close(self.src, kev.start, b'}');
                 }
@@ -584,12 +598,16 @@ impl<'s> Builder<'s> {
                 break;
             }
             let (kstart, kend) = (kev.start, kev.end);
+            if entries == 0 && !flow {
+                // An anchor or tag puts the mapping's event on the line before its first key.
+                col = self.src[line_start(self.src, kstart)..kstart].chars().count();
+            }
             items.extend(self.take_item_comments(kstart, None).into_iter().map(MapItem::Comment));
             let key = self.key(kev)?;
             let v = self.next()?;
             let vstart = v.start;
-            let block_value =
-                matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..)) && !flow_start(self.src, vstart);
+            let block_value = matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..))
+                && flow_event(self.src, &v).is_none();
             if block_value {
                 items.extend(self.take_inline_comments_before(vstart).into_iter().map(MapItem::Comment));
             }
@@ -675,11 +693,14 @@ impl<'s> Builder<'s> {
         let col = ev.col;
         let flow = self.block_collection_start(ev, parent_col, b'[');
         let mut items = Vec::new();
+        let mut dash_col = None;
         let mut last = ev.end;
         loop {
             let kev = self.next()?;
             if let Event::SequenceEnd = kev.event {
-                let closing = (!flow).then(|| (col, self.next_token_col(kev.start)));
+                let next = self.next_token_col(kev.start);
+                let indentless = dash_col.is_some() && dash_col == next;
+                let closing = (!flow).then_some((indentless, next));
                 if flow {
                     last = flow_close(self.src, kev.start, b']');
                 }
@@ -689,8 +710,11 @@ impl<'s> Builder<'s> {
             let kstart = kev.start;
             items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
             let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
+            if dash_col.is_none() && !flow {
+                dash_col = Some(self.src[line_start(self.src, item_start)..item_start].chars().count());
+            }
             let block_value = matches!(kev.event, Event::MappingStart(..) | Event::SequenceStart(..))
-                && !flow_start(self.src, kstart);
+                && flow_event(self.src, &kev).is_none();
             let (mut node, vend) = self.node(kev, Some(col))?;
             last = vend;
             if !flow && !block_value {
@@ -710,10 +734,18 @@ fn after_properties(src: &str, start: usize) -> usize {
     skip_properties(src, start, src.len(), Some(&(String::new(), String::new())))
 }
 
-/// True when the collection starting at `start` is a flow collection (`{`/`[`, after any
-/// anchor or tag).
-fn flow_start(src: &str, start: usize) -> bool {
-    matches!(src.as_bytes().get(after_properties(src, start)), Some(b'{' | b'['))
+/// The bracket of a collection-start event that opens a flow collection (`{`/`[`, after any
+/// anchor or tag, inside the event's span); `None` for a block collection. A block sequence
+/// starts at its first item's content, which may itself be a bracket (`- [1]`, `- {a: 1}`),
+/// but its event is empty there.
+fn flow_event(src: &str, ev: &Ev<'_>) -> Option<u8> {
+    let at = after_properties(src, ev.start);
+    let open = match ev.event {
+        Event::MappingStart(..) => b'{',
+        Event::SequenceStart(..) => b'[',
+        _ => return None,
+    };
+    (at < ev.end && src.as_bytes().get(at) == Some(&open)).then_some(open)
 }
 
 /// Puts a trailing comment where sops (go-yaml v3) reads it: a line comment after a flow
@@ -813,7 +845,15 @@ fn quoted_end(src: &str, start: usize, end: usize, single: bool) -> usize {
 fn block_content_end(src: &str, start: usize, end: usize, keep: bool, indent: usize) -> usize {
     let text = &src[start..end];
     if keep {
-        return if text.ends_with('\n') { end - 1 } else { end };
+        // saphyr may end the scalar at the next token, after that token's indentation, which
+        // is not part of the scalar.
+        let end = match text.rfind('\n') {
+            Some(nl) if text.len() - nl - 1 < indent && text[nl + 1..].bytes().all(|b| b == b' ' || b == b'\t') => {
+                start + nl + 1
+            }
+            _ => end,
+        };
+        return if src[start..end].ends_with('\n') { end - 1 } else { end };
     }
     let mut e = end;
     for line in text.lines().rev() {

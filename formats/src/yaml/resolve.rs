@@ -140,7 +140,8 @@ fn go_parse_float(s: &str) -> Option<f64> {
     if !s.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-')) {
         return None;
     }
-    s.parse::<f64>().ok()
+    // Out of range (`1e400`) is an error for Go, so go-yaml (and sops) read the text as a string.
+    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// The timestamp forms go-yaml v3 accepts: `2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00` (also
@@ -235,6 +236,8 @@ mod tests {
         assert!(matches!(resolve_plain("18446744073709551615"), Resolved::Unsigned));
         assert_eq!(r("18446744073709551616"), Scalar::Float(18446744073709551616.0));
         assert_eq!(r("1e3"), Scalar::Float(1000.0));
+        assert_eq!(r("1e400"), Scalar::Str("1e400".into()));
+        assert_eq!(r("-1e400"), Scalar::Str("-1e400".into()));
         assert_eq!(r("08"), Scalar::Float(8.0));
         assert_eq!(r("0.5"), Scalar::Float(0.5));
         assert_eq!(r(".5"), Scalar::Float(0.5));
