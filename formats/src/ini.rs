@@ -5,13 +5,15 @@
 //! names allowed, as sops allows them). A section is a map of `key = value` / `key: value`
 //! entries (strings, trimmed) and comments.
 //!
-//! Values follow ini.v1: `"""..."""` and `` `...` `` may span lines; otherwise the value ends at
-//! the first `#` or `;` (the rest is an inline comment) and one pair of surrounding `"` or `'`
-//! quotes is removed. Comment lines start with `;` or `#`; their text drops the leading comment
+//! Values follow ini.v1: `"""..."""` and `` `...` `` may span lines (text after the closing
+//! quote joins the value's slot, see [`quoted`]); otherwise the value ends at the first `#` or
+//! `;` (the rest is an inline comment) and one pair of surrounding `"` or `'` quotes is
+//! removed. Comment lines start with `;` or `#`; their text drops the leading comment
 //! characters and spaces as sops does, and a comment belongs to the section of the next key or
-//! header after it (so that its encryption AAD matches sops's); a comment after a `[header]` on
-//! its line is left as it is (see [`scan`]). A line ending in `\` is refused
-//! (ini.v1 would join lines, which cannot be written back losslessly).
+//! header after it (so that its encryption AAD matches sops's). A comment after a `[header]` on
+//! its line belongs to that section too; encrypted, it is written on the line above the header
+//! (see [`header_comment`]). A line ending in `\` is refused (ini.v1 would join lines, which
+//! cannot be written back losslessly).
 //!
 //! Files that sops refuses because of indented lines without a delimiter (Python configparser
 //! continuation lines, as in `tox.ini` and `setup.cfg`) are read the way Python reads them: every
@@ -88,7 +90,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         let Node::Map(items) = &e.value else { return Err(mismatch()) };
         for item in items {
             match item {
-                MapItem::Comment(c) if c.changed => edits.push((c.span, comment_text(c, src)?)),
+                MapItem::Comment(c) if c.changed => edits.push(comment_edit(c, e.span.start, src)?),
                 MapItem::Entry(k) => {
                     if let Node::Leaf(l) = &k.value {
                         if l.changed {
@@ -249,14 +251,56 @@ fn value_edit(l: &Leaf, section: &str, key: &str) -> Result<(Span, String), Emit
     Ok((span, fresh_value(&s, section, key)?))
 }
 
-/// A changed comment with the comment characters it had (`;; `, `#`, ...).
-fn comment_text(c: &Comment, src: &str) -> Result<String, EmitError> {
-    let old = src.get(c.span.start..c.span.end).ok_or_else(mismatch)?;
-    let prefix = &old[..old.len() - strip_comment(old).len()];
-    let prefix = if prefix.is_empty() { "; " } else { prefix };
+/// The edit that writes a changed comment of the section whose header line starts at
+/// `header_at`. The comment of the header line itself (see [`header_comment`]) stays on that
+/// line as plain text; encrypted, it goes on the line above, followed by [`HEADER_MARK`].
+fn comment_edit(c: &Comment, header_at: usize, src: &str) -> Result<(Span, String), EmitError> {
     let nl = if src.contains("\r\n") { "\r\n" } else { "\n" };
+    let old = src.get(c.span.start..c.span.end).ok_or_else(mismatch)?;
+    let header_line = src.get(header_at..).map(|h| h.split('\n').next().unwrap_or(h));
+    let on_header = header_line.is_some_and(|h| h.trim_start().starts_with('['))
+        && c.span.end > header_at
+        && !src[header_at..c.span.start.max(header_at)].contains('\n');
+    if !on_header {
+        return Ok((c.span, comment_text(c, old, nl)));
+    }
+    // The comment's own text and the header line up to it: indentation, `[name]`, blanks.
+    let (comment, gap, header_line) = if c.span.start < header_at {
+        let (first, header_line) = old.split_once('\n').ok_or_else(mismatch)?;
+        let first = first.strip_suffix('\r').unwrap_or(first);
+        let (_, gap) = moved_header_comment(strip_comment(first)).ok_or_else(mismatch)?;
+        (first, gap, header_line)
+    } else {
+        let line = &src[header_at..c.span.start];
+        let header = line.trim_end();
+        (old, &line[header.len()..], header)
+    };
+    let header = header_line.trim_start();
+    let indent = &header_line[..header_line.len() - header.len()];
+    let prefix = &comment[..comment.len() - strip_comment(comment).len()];
+    let text = if encrypted(&c.text) {
+        format!("{prefix}{}{gap}{HEADER_MARK}{nl}{indent}{header}", c.text)
+    } else if c.text.contains([']', '\n', '\r']) {
+        // It would not read back from the header line: above the header, as sops writes it.
+        format!("{}{nl}{indent}{header}", comment_lines(prefix, &c.text, nl))
+    } else {
+        format!("{header}{gap}{prefix}{}", c.text)
+    };
+    let start = if c.span.start < header_at { c.span.start } else { header_at + indent.len() };
+    Ok((Span::new(start, c.span.end), text))
+}
+
+/// A changed comment with the comment characters it had (`;; `, `#`, ...); `old` is its text
+/// in the source.
+fn comment_text(c: &Comment, old: &str, nl: &str) -> String {
+    comment_lines(&old[..old.len() - strip_comment(old).len()], &c.text, nl)
+}
+
+/// `text` as comment lines, the first after `prefix`.
+fn comment_lines(prefix: &str, text: &str, nl: &str) -> String {
+    let prefix = if prefix.is_empty() { "; " } else { prefix };
     let mut out = String::new();
-    for (i, line) in c.text.split('\n').enumerate() {
+    for (i, line) in text.split('\n').enumerate() {
         if i == 0 {
             out.push_str(prefix);
         } else {
@@ -271,7 +315,7 @@ fn comment_text(c: &Comment, src: &str) -> Result<String, EmitError> {
         }
         out.push_str(line.strip_suffix('\r').unwrap_or(line));
     }
-    Ok(out)
+    out
 }
 
 /// sops's `stripCommentChar`: `;` comments lose leading `;` and spaces, `#` comments leading
@@ -361,8 +405,9 @@ fn scan(src: &str, python: bool) -> Result<Document, Failure> {
         if let Some(rest) = text.strip_prefix('[') {
             let close = rest.rfind(']').ok_or_else(|| err(line.text_start, "unclosed section header (no ']')"))?;
             let name = rest[..close].to_string();
-            // A comment after the header stays plaintext: ini.v1 takes the last `]` of the line
-            // as the end of the name, so an encrypted `ENC[...]` there would change the name.
+            let after = line.text_start + 1 + close + 1;
+            let previous = i.checked_sub(2).map(|p| lines[p].text_start);
+            let own = header_comment(src, after, line.end, previous, &mut pending, name != "sops");
             // Comments before `[sops]` stay in the section above (they are the file's own
             // trailing comments, and the metadata section is not walked).
             if name == "sops" {
@@ -370,7 +415,8 @@ fn scan(src: &str, python: bool) -> Result<Document, Failure> {
                     last.items.extend(pending.drain(..).map(MapItem::Comment));
                 }
             }
-            let items: Vec<MapItem> = pending.drain(..).map(MapItem::Comment).collect();
+            let mut items: Vec<MapItem> = pending.drain(..).map(MapItem::Comment).collect();
+            items.extend(own.map_err(Failure::Error)?.map(MapItem::Comment));
             sections.push(Section { name, span: Span::new(line.start, line.next), items });
             continue;
         }
@@ -413,6 +459,63 @@ fn scan(src: &str, python: bool) -> Result<Document, Failure> {
     Ok(Document { format: Format::Ini, roots: vec![root], indent: None })
 }
 
+/// The comment of the `[header]` line whose `]` ends before `after` (the line ends at `end`),
+/// which ini.v1 takes as the section's comment (after the comment lines above the header).
+///
+/// In the encrypted file it cannot stay on the header line, since ini.v1 ends the section name
+/// at the last `]` of the line (an `ENC[...]` there would change the name): it is written on
+/// the line above the header, as sops writes a section comment, followed by [`HEADER_MARK`]
+/// (`; ENC[...] ;header`, see [`write`]). sops reads that line as the section comment and
+/// decrypts the `ENC[...]` at its start; gitseal reads it back here (`previous` is where the
+/// text of the line above the header starts, `moved` is false for `[sops]`) as the header
+/// line's comment, spanning both lines, so that decryption puts it back on the header line.
+///
+/// Other text after the `]` (`[s] x`), which ini.v1 ignores, is refused: it would stay in the
+/// clear.
+fn header_comment(
+    src: &str,
+    after: usize,
+    end: usize,
+    previous: Option<usize>,
+    pending: &mut Vec<Comment>,
+    moved: bool,
+) -> Result<Option<Comment>, ParseError> {
+    let tail = &src[after..end];
+    let text = tail.trim();
+    if text.starts_with([';', '#']) {
+        return Ok(inline_comment(src, after, end));
+    }
+    if !text.is_empty() {
+        let at = after + (tail.len() - tail.trim_start().len());
+        return Err(ParseError::at(
+            src,
+            at,
+            "text after a section header's ']' (ini.v1 ignores it; start it with ';' to make it a comment)",
+        ));
+    }
+    let Some(last) = pending.last().filter(|c| moved && Some(c.span.start) == previous) else { return Ok(None) };
+    let Some((enc, _)) = moved_header_comment(&last.text) else { return Ok(None) };
+    let comment = Comment { text: enc.to_string(), span: Span::new(last.span.start, after), changed: false };
+    pending.pop();
+    Ok(Some(comment))
+}
+
+/// Written after an encrypted header comment moved to the line above its header.
+const HEADER_MARK: &str = ";header";
+
+/// `ENC[...]<blanks>;header` (a comment's text): the encrypted comment and the blanks that were
+/// between the header's `]` and the comment.
+fn moved_header_comment(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_suffix(HEADER_MARK)?;
+    let enc = body.trim_end();
+    encrypted(enc).then(|| (enc, &body[enc.len()..]))
+}
+
+/// True for an `ENC[...]` text as sops writes it (which holds no blanks).
+fn encrypted(s: &str) -> bool {
+    s.starts_with("ENC[") && s.ends_with(']') && !s.contains(char::is_whitespace)
+}
+
 /// A comment starting at the first `#` or `;` of `src[from..end]`, trailing blanks excluded.
 fn inline_comment(src: &str, from: usize, end: usize) -> Option<Comment> {
     let rest = src.get(from..end)?;
@@ -445,15 +548,13 @@ fn value(
         }
         let inner = start + quote.len();
         if let Some(pos) = rest[quote.len()..].rfind(quote) {
-            // ini.v1 ignores what follows the closing quote; a comment there is kept as one.
-            let comment = inline_comment(src, inner + pos + quote.len(), line.end);
-            return Ok((leaf(src[inner..inner + pos].to_string(), Span::new(inner, inner + pos), style), comment, k));
+            let (leaf, comment) = quoted(src, start, inner + pos, line.end, quote, style);
+            return Ok((leaf, comment, k));
         }
         for (j, l) in lines.iter().enumerate().skip(k + 1) {
             if let Some(pos) = src[l.start..l.end].rfind(quote) {
-                let close = l.start + pos;
-                let comment = inline_comment(src, close + quote.len(), l.end);
-                return Ok((leaf(src[inner..close].to_string(), Span::new(inner, close), style), comment, j));
+                let (leaf, comment) = quoted(src, start, l.start + pos, l.end, quote, style);
+                return Ok((leaf, comment, j));
             }
         }
         return Err(ParseError::at(src, start, format!("missing closing {quote} for this value")));
@@ -493,6 +594,26 @@ fn value(
     };
     let span = Span::new(inner_start, inner_start + inner.len());
     Ok((leaf(inner.to_string(), span, style), comment, k))
+}
+
+/// A value between the `quote` at `open` and the one at `close`, on a line that ends at `end`.
+///
+/// ini.v1 ignores what follows the closing quote. A comment there is kept as one; other text
+/// (`"""a""" b`) joins the value's slot, from the opening quote to the end of that text, so
+/// that encryption replaces it (the envelope's layout memory puts it back on decryption); the
+/// slot is then plain, and a value written into it is quoted anew.
+fn quoted(src: &str, open: usize, close: usize, end: usize, quote: &str, style: Style) -> (Leaf, Option<Comment>) {
+    let inner = open + quote.len();
+    let after = close + quote.len();
+    let tail = &src[after..end];
+    let extra = tail[..tail.find(['#', ';']).unwrap_or(tail.len())].trim_end();
+    let comment = inline_comment(src, after + extra.len(), end);
+    let value = src[inner..close].to_string();
+    if extra.is_empty() {
+        (leaf(value, Span::new(inner, close), style), comment)
+    } else {
+        (leaf(value, Span::new(open, after + extra.len()), Style::Plain), comment)
+    }
 }
 
 /// Python continuation lines after the key on line `k`: the index of the last one (lines

@@ -111,3 +111,56 @@ fn ini_values_with_unusual_quoting_round_trip_exactly() {
     assert!(out.status.success(), "sops: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out.stdout)["s"]["plain"], "v");
 }
+
+/// Text that ini.v1 reads as a section comment (after a `[header]` on its line) or ignores
+/// (after a closing `"""` or backquote) is encrypted: none of it stays in the clear, gitseal
+/// decrypts to the exact bytes, and sops reads gitseal's file, comment included, without a
+/// warning, to the data of its own encryption.
+#[test]
+fn ini_header_comments_and_text_after_closing_quotes_are_encrypted() {
+    let Some(sops) = find_peer("sops") else { return };
+    let work = Work::new();
+    let cases = [
+        ("[s] ; secret\na = 1\n", Some("secret")),
+        ("; c1\n  [s]\t# secret\r\nk = v\r\n", Some("c1")),
+        ("a = 1\n[DEFAULT] ; secret\nb = 2\n\n[e] # secret 2\n", Some("secret 2")),
+        ("[s]\nk = \"\"\"a\"\"\" secret\n", None),
+        ("[s]\nk = \"\"\"a\nb\"\"\" secret ; c\nq = \"v\" ; secret 3\nbt = `x` secret 4\n", None),
+    ];
+    for (i, (src, shown)) in cases.into_iter().enumerate() {
+        let (plain, ours, theirs) = (format!("p{i}.ini"), format!("g{i}.ini"), format!("s{i}.ini"));
+        work.write(&plain, src);
+        run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "--output", &ours, &plain]), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let enc = work.read_string(&ours);
+        assert!(!enc.contains("secret"), "{src:?}:\n{enc}");
+        assert_eq!(run_ok(work.gitseal_with_key().args(["decrypt", &ours]), None).unwrap(), src.as_bytes(), "{enc}");
+        // sops decrypts the comments gitseal encrypted, with no "possibly unencrypted" warning.
+        let out = run(work.peer_with_key(&sops).args(["decrypt", &ours]), None);
+        let (text, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && !err.contains("unencrypted"), "{src:?}: {err}\n{enc}");
+        if let Some(comment) = shown {
+            assert!(text.contains(comment), "{src:?}:\n{text}");
+        }
+        let by_sops = run_ok(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", &ours]), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        run_ok(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "--output", &theirs, &plain]), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let own = run_ok(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", &theirs]), None).unwrap();
+        assert_eq!(json(&by_sops), json(&own), "{src:?}");
+    }
+}
+
+/// Text after a section header's `]` that is not a comment is ignored by ini.v1 and would stay
+/// in the clear: refused, as a one-line error naming the file and line.
+#[test]
+fn ini_text_after_a_section_header_is_refused() {
+    let work = Work::new();
+    work.write("h.ini", "[s]\nk = v\n[t] secret\n");
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "--output", "out", "h.ini"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("h.ini") && err.contains("line 3") && !err.contains("secret"), "{err}");
+    assert!(!work.exists("out"));
+}

@@ -261,7 +261,8 @@ fn structure_follows_ini_v1() {
     assert_eq!(value(&doc, "server", "indented"), "yes");
     assert_eq!(comments(&doc, "server"), ["inline after value", "frag", "after"]);
     // Comments before a header belong to that section, as in sops.
-    assert_eq!(comments(&doc, " spaced name "), ["three"]);
+    // So does the comment on the header line, after them (ini.v1 appends it).
+    assert_eq!(comments(&doc, " spaced name "), ["three", "header comment"]);
     assert_eq!(comments(&doc, "other"), ["trailing before other", "end of file comment"]);
     let empty = ini("[a]\nk = v\n");
     assert_eq!(sections(&empty).iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["DEFAULT", "a"]);
@@ -390,6 +391,9 @@ fn malformed_input_is_rejected_with_position() {
         ("[s]\n = v\n", "empty key", (2, 2)),
         ("[s]\nk = \"\"\"open\nmore\n", "missing closing", (2, 5)),
         ("[s]\nk = a \\\n  b\n", "continuation", (2, 7)),
+        // ini.v1 ignores text after the `]`: it would stay in the clear.
+        ("[s] x\nk = v\n", "text after a section header's ']'", (1, 5)),
+        ("[s]\t\tx ; c\n", "text after a section header's ']'", (1, 6)),
     ];
     for (src, msg, pos) in bad {
         match parse(Format::Ini, src) {
@@ -569,5 +573,78 @@ fn emit_places_comments_as_sops_does() {
     assert_eq!(
         yaml_to_ini("# top\ns0:\n  # head\n  # second\n  a: 1\n  # after a\n  # after a 2\n  bb: 2\n"),
         ";  head\n[s0]\n; after a 2\na  = 1\nbb = 2\n"
+    );
+}
+
+/// The comment after a `[header]` (which ini.v1 reads as the section's comment) is encrypted at
+/// the section's path, written on the line above the header (ini.v1 would read an `ENC[...]` on
+/// the header line as part of the name) and put back on the header line on decryption.
+#[test]
+fn header_line_comments_are_encrypted_above_the_header_and_come_back_on_it() {
+    let cases: &[(&str, &str)] = &[
+        ("[s] ; secret\na = 1\n", "; ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment] ;header\n[s]\na = "),
+        ("[s]#secret\n", "#ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment];header\n[s]\n"),
+        (
+            "; c1\r\n  [s]\t;; secret  \r\nk = v\r\n",
+            "; ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment]\r\n  \
+             ;; ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment]\t;header\r\n  [s]  \r\n",
+        ),
+        ("a = 1\n[DEFAULT] # secret\nb = 2\n", "\n# ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment] ;header\n"),
+        (
+            "[e] ; secret\n[t] ; secret 2\n",
+            "type:comment] ;header\n[e]\n; ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment] ;header\n[t]\n",
+        ),
+    ];
+    for (src, part) in cases {
+        let (encrypted, decrypted) = encrypt_decrypt(src);
+        assert!(!encrypted.contains("secret") && encrypted.contains(part), "{src:?}:\n{encrypted}");
+        assert_eq!(decrypted, *src, "{encrypted}");
+    }
+    // Read as a comment of the header's section, before the keys (where sops has it).
+    let doc = ini("; c1\n[s] ; secret\nk = v\n");
+    assert_eq!(comments(&doc, "s"), ["c1", "secret"]);
+    let (encrypted, _) = encrypt_decrypt("; c1\n[s] ; secret\nk = v\n");
+    assert_eq!(comments(&ini(&encrypted), "s").len(), 2, "{encrypted}");
+    // As sops writes a section comment, from a tree.
+    let out = crate::emit(&ini("[s] ; secret\nk = v\n"), Format::Ini, opts()).unwrap();
+    assert_eq!(out, "; secret\n[s]\nk = v\n");
+    // An empty one is not encrypted, and a marked line above `[sops]` is an ordinary comment.
+    assert_eq!(encrypt_decrypt("[s] ;\n").0, "[s] ;\n");
+    let marked = "; ENC[AES256_GCM,data:Yw==,iv:aQ==,tag:dA==,type:comment] ;header\n[sops]\nversion = 3\n";
+    assert_eq!(comments(&ini(marked), "DEFAULT").len(), 1);
+    // Changed to text that cannot stay on the header line: above it.
+    let src = "[s] ; c\n";
+    let mut doc = ini(src);
+    visit(&mut doc, &mut |_| {}, &mut |c| {
+        c.text = "a]b".into();
+        c.changed = true;
+    });
+    assert_eq!(write(&doc, src, opts()).unwrap(), "; a]b\n[s]\n");
+}
+
+/// ini.v1 ignores the text after a closing `"""` or backquote; it joins the value's slot, so it
+/// is replaced by the encrypted value and comes back through the layout memory.
+#[test]
+fn text_after_a_closing_quote_is_part_of_the_value_slot() {
+    for (src, want) in [
+        ("[s]\nk = \"\"\"a\"\"\" secret\n", "a"),
+        ("[s]\nk = `a` secret ; c\n", "a"),
+        ("[s]\nk = \"\"\"a\nb\"\"\"  secret # c\nj = 1\n", "a\nb"),
+    ] {
+        assert_eq!(value(&ini(src), "s", "k"), want);
+        let (encrypted, decrypted) = encrypt_decrypt(src);
+        assert!(!encrypted.contains("secret"), "{encrypted}");
+        assert!(encrypted.starts_with("[s]\nk = ENC[AES256_GCM,data:eHg=,iv:eXk=,tag:eno=,type:str]"), "{encrypted}");
+        assert_eq!(decrypted, src);
+    }
+    // Without the layout memory, the value is written anew.
+    let src = "[s]\nk = \"\"\"a;b\"\"\" x # c\n";
+    let mut doc = ini(src);
+    visit(&mut doc, &mut |l| l.changed = true, &mut |_| {});
+    assert_eq!(write(&doc, src, opts()).unwrap(), "[s]\nk = \"\"\"a;b\"\"\" # c\n");
+    // Blanks alone leave the quotes as they are.
+    let doc = ini("[s]\nk = `a`  \n");
+    assert!(
+        matches!(&sections(&doc)[1].1[0], MapItem::Entry(e) if matches!(&e.value, Node::Leaf(l) if l.style == Style::Literal))
     );
 }
