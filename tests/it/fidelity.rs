@@ -127,3 +127,33 @@ fn randomly_found_inputs_are_safe_exact_and_read_by_sops() {
         assert_eq!(json("f.enc.yaml"), json("f.sops.yaml"), "{src:?}");
     }
 }
+
+/// Comments inside a flow collection before its closing bracket, and on a block scalar's header
+/// line (sops reads it before the key; gitseal keeps it on the header line in its own round
+/// trip): encrypted, also under an `_unencrypted` key.
+#[test]
+fn comments_before_a_closing_bracket_and_on_block_headers_are_encrypted() {
+    let cases = [
+        "a: {\n  p: 1, # secret\n  }\n",
+        "a: {p: 1,\n # secret\n }\nb: [1,\n  # secret\n  ]\n",
+        "p: | # secret\nq: 1\n",
+        "a_unencrypted: | # secret\n  x\n",
+        "l:\n  - > # secret\n    folded\n    text\n",
+    ];
+    let sops = crate::peers::find_peer("sops");
+    for src in cases {
+        let work = Work::new();
+        work.write("f.yaml", src);
+        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        assert!(!String::from_utf8_lossy(&enc).contains("secret"), "{src:?}: left in the clear");
+        work.write("f.enc.yaml", &enc);
+        let back = run_ok(work.gitseal_with_key().args(["decrypt", "f.enc.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        assert_eq!(String::from_utf8_lossy(&back), src);
+        let Some(sops) = &sops else { continue };
+        let out = crate::peers::run(work.peer_with_key(sops).args(["decrypt", "f.enc.yaml"]), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && !stderr.contains("unencrypted comment"), "{src:?}: sops: {stderr}");
+    }
+}

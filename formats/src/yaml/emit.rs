@@ -42,6 +42,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
             edits.push((Span::new(root.end, root.end), block));
         }
     }
+    drop_contained(&mut edits);
     let out = apply_edits(src, &mut edits);
     if added_in_flow && !every_document_has_metadata(&out, doc.roots.len()) {
         return Err(EmitError {
@@ -50,6 +51,20 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         });
     }
     Ok(out)
+}
+
+/// Drops the edits that lie inside another edit's span: a block scalar's header comment is
+/// part of the scalar's span, and goes (and comes back) with its value when that is replaced.
+fn drop_contained(edits: &mut Vec<(Span, String)>) {
+    edits.sort_by_key(|(s, _)| (s.start, std::cmp::Reverse(s.end)));
+    let mut reach = 0;
+    edits.retain(|(s, _)| {
+        let inside = s.start < reach && s.end <= reach;
+        if !inside {
+            reach = reach.max(s.end);
+        }
+        !inside
+    });
 }
 
 /// For a document that ends the file without a final line break: when its last value is a block

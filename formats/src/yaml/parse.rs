@@ -123,6 +123,7 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
         depth: 0,
         indent: None,
         root_col: 0,
+        header_comment: None,
         path: Vec::new(),
     };
     let roots = b.documents()?;
@@ -160,6 +161,7 @@ impl<'s> Source<'s> {
         let mut end = self.byte(&span.end);
         let mut header = None;
         let mut gap_end = start;
+        let mut inside = None;
         match event {
             // saphyr's span of a quoted scalar runs on over a trailing comment: end it at the
             // closing quote so the comment is seen (and encrypted) as a comment.
@@ -169,6 +171,16 @@ impl<'s> Source<'s> {
             // A collection's span runs on over the comments between its anchor or tag and its
             // first item; it ends with those properties (or its bracket).
             Event::MappingStart(..) | Event::SequenceStart(..) => end = properties_end(src, start, end),
+            // A flow collection's end may be reported at a trailing comma, its span running on
+            // over comments before the bracket: those are the collection's own.
+            Event::MappingEnd | Event::SequenceEnd => {
+                let bracket = if matches!(event, Event::MappingEnd) { b'}' } else { b']' };
+                let close = flow_close(src, start, bracket);
+                if close > start {
+                    inside = Some((prev_end.max(start), close - 1));
+                    end = close;
+                }
+            }
             Event::Scalar(_, ScalarStyle::Literal | ScalarStyle::Folded, _, _) => {
                 let h = find_block_header(src, prev_end, start, end);
                 header = Some(h);
@@ -178,6 +190,9 @@ impl<'s> Source<'s> {
         }
         if prev_end < gap_end {
             find_comments(src, prev_end, gap_end, comments);
+        }
+        if let Some((from, to)) = inside {
+            find_comments(src, from, to, comments);
         }
         if let Event::StreamEnd = event {
             self.ended = true;
@@ -247,6 +262,9 @@ struct Builder<'s> {
     indent: Option<usize>,
     /// Column of the current document's top-level mapping.
     root_col: usize,
+    /// A comment on the header line of the block scalar just built (`k: | # note`), for the
+    /// collection holding it to put before its entry, where sops reads it.
+    header_comment: Option<Comment>,
     /// Spans of the keys on the path to the node being built (for error messages only).
     path: Vec<(usize, usize)>,
 }
@@ -410,6 +428,21 @@ impl<'s> Builder<'s> {
         Some(Comment { text: self.src[i + 1..end].to_string(), span: Span::new(i, end), changed: false })
     }
 
+    /// The comment on a block scalar's header line, `header` being its `|`/`>` and `content`
+    /// where saphyr starts its content. The scalar's span still covers it: when the value is
+    /// replaced, the comment goes with it (and comes back through the layout memory).
+    fn header_line_comment(&self, header: usize, content: usize) -> Option<Comment> {
+        let line_end = self.src[header..].find('\n').map_or(self.src.len(), |n| header + n).min(content.max(header));
+        let line = &self.src[header..line_end];
+        let hash = line
+            .bytes()
+            .enumerate()
+            .position(|(i, b)| b == b'#' && i > 0 && matches!(line.as_bytes()[i - 1], b' ' | b'\t'))?;
+        let start = header + hash;
+        let end = if line.ends_with('\r') { line_end - 1 } else { line_end };
+        Some(Comment { text: self.src[start + 1..end].to_string(), span: Span::new(start, end), changed: false })
+    }
+
     /// Builds the node that starts with `ev`; returns it and the end of its last token.
     fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
         self.depth += 1;
@@ -483,6 +516,7 @@ impl<'s> Builder<'s> {
                     },
                 };
                 let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
+                self.header_comment = self.header_line_comment(header, start);
                 (st, Span::new(header, content_end), indent)
             }
         };
@@ -621,6 +655,7 @@ impl<'s> Builder<'s> {
                     place_trailing(c, &mut value, &mut |c| items.push(MapItem::Comment(c)));
                 }
             }
+            items.extend(self.header_comment.take().map(MapItem::Comment));
             let ls = line_start(self.src, kstart);
             let entry_start =
                 if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
@@ -722,6 +757,7 @@ impl<'s> Builder<'s> {
                     place_trailing(c, &mut node, &mut |c| items.push(SeqItem::Comment(c)));
                 }
             }
+            items.extend(self.header_comment.take().map(SeqItem::Comment));
             items.push(SeqItem::Node { start: item_start, node });
         }
         self.flow -= usize::from(flow);
