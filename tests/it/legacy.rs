@@ -12,11 +12,12 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The built binary copied into the work directory as `sops`.
+/// The built binary, linked into the work directory as `sops`. (A copy could fail to start
+/// with "text file busy" while another test's child still holds it open for writing.)
 fn as_sops(work: &Work) -> PathBuf {
     let path = work.path("bin/sops");
     std::fs::create_dir_all(work.path("bin")).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_gitseal"), &path).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gitseal"), &path).unwrap();
     path
 }
 
