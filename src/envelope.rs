@@ -112,7 +112,22 @@ pub fn encrypt(
     } else {
         formats::emit(&doc, out_format, wopts)
     };
-    out.map(String::into_bytes).map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })
+    let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })?;
+    readable(out_format, &out, file)?;
+    Ok(out.into_bytes())
+}
+
+/// Checks that an encrypted file parses back, so that no file is written that gitseal itself
+/// (and so, likely, sops) could not read: a last guard against a codec writing what its own
+/// parser rejects.
+pub(crate) fn readable(format: Format, out: &str, file: &str) -> Result<(), Error> {
+    match formats::parse(format, out) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Emit {
+            file: file.into(),
+            message: format!("the encrypted file would not parse back ({e}); nothing was written"),
+        }),
+    }
 }
 
 /// A parsed encrypted file, waiting for its data key.

@@ -274,7 +274,11 @@ impl Reencryptor {
         let layout_enc = (!layout.entries.is_empty() || !layout.aliases.is_empty())
             .then(|| reuse(&self.stash, layout.encode().as_bytes(), layout::AAD));
         if let Some(out) = self.in_place(&doc, &meta, layout_enc.as_deref()) {
-            return out;
+            let out = out?;
+            let text = String::from_utf8_lossy(&out);
+            let format = if self.format == Format::Binary { Format::Json } else { self.format };
+            envelope::readable(format, &text, file)?;
+            return Ok(out);
         }
         let mut meta_value = meta.to_value();
         if let Some(enc) = layout_enc {
@@ -288,7 +292,13 @@ impl Reencryptor {
             None if self.format == Format::Binary => formats::emit(&doc, Format::Json, wopts),
             None => formats::write(&doc, src, wopts),
         };
-        out.map(String::into_bytes).map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })
+        let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })?;
+        envelope::readable(
+            self.output_format.unwrap_or(if self.format == Format::Binary { Format::Json } else { self.format }),
+            &out,
+            file,
+        )?;
+        Ok(out.into_bytes())
     }
 }
 

@@ -157,3 +157,21 @@ fn comments_before_a_closing_bracket_and_on_block_headers_are_encrypted() {
         assert!(out.status.success() && !stderr.contains("unencrypted comment"), "{src:?}: sops: {stderr}");
     }
 }
+
+/// A file whose encrypted form gitseal could not read back is not written: `]` at the key's
+/// column after a quoted item is one (sops accepts it; the YAML parser gitseal uses does not,
+/// and values inside flow collections must be quoted once encrypted).
+#[test]
+fn an_encrypted_file_that_would_not_parse_back_is_not_written() {
+    let work = Work::new();
+    let src = "i: [\n  1\n]\nz: 1\n";
+    work.write("f.yaml", src);
+    let out = crate::peers::run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "-i", "f.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("f.yaml") && stderr.contains("would not parse back") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert_eq!(work.read_string("f.yaml"), src);
+}
