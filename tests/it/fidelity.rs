@@ -175,3 +175,30 @@ fn an_encrypted_file_that_would_not_parse_back_is_not_written() {
     );
     assert_eq!(work.read_string("f.yaml"), src);
 }
+
+/// A multi-line value that sops wrote as one ENC string, in a mapping opened on a list item's
+/// line (`- - p: ...`): gitseal's decrypted YAML indents the block scalar past the key, so it
+/// reads back as the same data.
+#[test]
+fn block_scalars_written_for_sops_values_in_list_items_read_back() {
+    let Some(sops) = crate::peers::find_peer("sops") else { return };
+    for src in ["k:\n- - p: |\n      i\n      j\n", "k:\n- p: |\n    i\n    j\n", "l:\n- |\n  a\n  b\n"] {
+        let work = Work::new();
+        work.write("f.yaml", src);
+        let theirs = run_ok(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None).unwrap();
+        work.write("f.sops.yaml", &theirs);
+        let ours = run_ok(work.gitseal_with_key().args(["decrypt", "f.sops.yaml"]), None).unwrap();
+        work.write("back.yaml", &ours);
+        let json = |cmd: &mut std::process::Command| {
+            let out = run_ok(cmd, None).unwrap_or_else(|e| panic!("{src:?}: {e}"));
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+        };
+        let direct = json(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "f.sops.yaml"]));
+        // What gitseal wrote, read by sops: encrypted again by sops, decrypted to JSON.
+        let again = run_ok(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "back.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: sops cannot read gitseal's output: {e}"));
+        work.write("again.yaml", &again);
+        let reread = json(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "again.yaml"]));
+        assert_eq!(direct, reread, "{src:?}");
+    }
+}

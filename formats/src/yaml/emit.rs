@@ -359,9 +359,24 @@ pub(crate) fn needs_line_indent(leaf: &Leaf) -> bool {
     }
 }
 
+/// The indentation a block scalar's content is measured from: the line's, or for a mapping
+/// value on a line that opens list items (`- - key: value`), the key's column.
 fn line_indent(src: &str, at: usize) -> usize {
-    let line = &src[line_start(src, at)..];
-    line.len() - line.trim_start_matches(' ').len()
+    let ls = line_start(src, at);
+    let line = &src[ls..at.max(ls)];
+    let spaces = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[spaces..];
+    let mut col = spaces;
+    while let Some(r) = rest.strip_prefix("- ") {
+        let blanks = r.len() - r.trim_start_matches(' ').len();
+        col += 2 + blanks;
+        rest = &r[blanks..];
+    }
+    if col > spaces && rest.contains(": ") {
+        col
+    } else {
+        spaces
+    }
 }
 
 /// Writes a whole document set as block-style YAML (cross-format output).
