@@ -71,16 +71,7 @@ impl Layout {
         let mut out = String::with_capacity(output.len());
         let mut rest = output;
         for (expansion, alias, skip) in &self.aliases {
-            let mut from = 0;
-            let mut found = None;
-            for _ in 0..=*skip {
-                found = rest[from..].find(expansion.as_str()).map(|at| from + at);
-                match found {
-                    Some(at) => from = at + expansion.len(),
-                    None => break,
-                }
-            }
-            if let Some(at) = found {
+            if let Some(at) = value_occurrences(rest, expansion).nth(*skip) {
                 out.push_str(&rest[..at]);
                 out.push_str(alias);
                 rest = &rest[at + expansion.len()..];
@@ -145,6 +136,19 @@ impl Layout {
         }
         true
     }
+}
+
+/// Where `needle` stands in `hay` as a whole value: after a blank, a line start or a flow
+/// indicator, and before a line end, a blank or a flow indicator (so `7` is not found inside
+/// `17` or `k7:`). Non-overlapping, left to right.
+pub fn value_occurrences<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let b = hay.as_bytes();
+    hay.match_indices(needle).map(|(at, _)| at).filter(move |&at| {
+        let before = at.checked_sub(1).map(|i| b[i]);
+        let after = b.get(at + needle.len()).copied();
+        matches!(before, None | Some(b' ' | b'\t' | b'\n' | b'[' | b'{' | b','))
+            && matches!(after, None | Some(b'\n' | b'\r' | b' ' | b'\t' | b',' | b']' | b'}'))
+    })
 }
 
 /// What binds a remembered text to its value: the first 8 bytes of SHA-256 over the value's

@@ -204,14 +204,12 @@ impl<'k> Walk<'k> {
         self.in_alias -= 1;
         r?;
         if let (Some(text), Some((_, _, src))) = (predicted, self.record) {
-            if gitseal_formats::yaml_has_changed_leaf(&alias.node) {
-                // Decrypted output reads like the source between two aliases, where the anchor
-                // may have the same text as the expansion: count those copies, to skip them.
-                let between = src.get(self.alias_from..alias.span.start).unwrap_or_default();
-                let skip = between.matches(text.as_str()).count();
-                self.alias_from = alias.span.end;
-                self.layout.aliases.push((text, src[alias.span.start..alias.span.end].to_string(), skip));
+            // An alias left in the clear reads as its anchor, whose values may be encrypted:
+            // written out too (as sops reads it), else the MAC, over its values, would not match.
+            if !gitseal_formats::yaml_has_changed_leaf(&alias.node) {
+                mark_changed(&mut alias.node);
             }
+            self.remember_alias(src, text, alias.span);
         }
         Ok(())
     }
@@ -341,6 +339,16 @@ impl<'k> Walk<'k> {
         }
     }
 
+    /// Remembers an alias written out as `text`, to swap it back on decryption. Decrypted
+    /// output reads like the source between two aliases, where the anchor (or another value)
+    /// may read the same as the expansion: those copies are counted, to be skipped.
+    fn remember_alias(&mut self, src: &str, text: String, span: Span) {
+        let between = src.get(self.alias_from..span.start).unwrap_or_default();
+        let skip = crate::layout::value_occurrences(between, &text).count();
+        self.alias_from = span.end;
+        self.layout.aliases.push((text, src[span.start..span.end].to_string(), skip));
+    }
+
     fn leaf(&mut self, leaf: &mut Leaf) -> Result<(), WalkError> {
         if matches!(leaf.value, Scalar::Null) {
             return Ok(());
@@ -373,6 +381,21 @@ impl<'k> Walk<'k> {
                     leaf.value = Scalar::Str(self.seal(payload, ty));
                     leaf.literal = None;
                     leaf.changed = true;
+                } else if !selected && self.in_alias == 0 {
+                    // An alias kept in the clear reads as its anchor's value, which may be
+                    // encrypted: written out as the value, as sops reads it (else the MAC, over
+                    // the value, would not match); the layout memory puts `*name` back.
+                    if let Some((Format::Yaml, indent, src)) = self.record {
+                        if src.get(leaf.span.start..leaf.span.end).is_some_and(|t| t.starts_with('*')) {
+                            let payload = leaf.literal.clone();
+                            leaf.changed = true;
+                            let text =
+                                gitseal_formats::decrypted_text(Format::Yaml, indent, src, leaf, payload.as_deref());
+                            if let Some(text) = text {
+                                self.remember_alias(src, text, leaf.span);
+                            }
+                        }
+                    }
                 }
             }
             Direction::Decrypt => {
@@ -405,6 +428,24 @@ impl<'k> Walk<'k> {
             }
         }
         Ok(())
+    }
+}
+
+/// Marks every leaf of `node` as to be written.
+fn mark_changed(node: &mut Node) {
+    match node {
+        Node::Leaf(l) => l.changed = true,
+        Node::Map(items) => items.iter_mut().for_each(|i| {
+            if let MapItem::Entry(e) = i {
+                mark_changed(&mut e.value)
+            }
+        }),
+        Node::Seq(items) => items.iter_mut().for_each(|i| {
+            if let SeqItem::Node { node, .. } = i {
+                mark_changed(node)
+            }
+        }),
+        Node::Alias(a) => mark_changed(&mut a.node),
     }
 }
 

@@ -102,6 +102,13 @@ fn randomly_found_inputs_are_safe_exact_and_read_by_sops() {
         // A comment after a list whose `-` stands at the next key's column.
         "x:\n  b_unencrypted:\n  - 1\n# secret\n  k: 1\n",
         "a_unencrypted:\n- [4]\n# secret\nb: 1\n",
+        // Aliases left in the clear to encrypted anchors (the MAC did not match).
+        "i: &a v\nk_unencrypted: *a\n",
+        "a: &n 7\nb_unencrypted: [*n, 17, k7]\nc_unencrypted: *n\n",
+        "user: &base1\n- \"x\"\nk_unencrypted:\n    - *base1\n",
+        "base: &b\n  x: 1\n  y: [1, 2]\nu_unencrypted:\n  <<: *b\n  z: 3\n",
+        // A header comment after an anchor.
+        "k_unencrypted: &x >\t#  secret\n   hello\n",
     ];
     let sops = crate::peers::find_peer("sops");
     for src in cases {

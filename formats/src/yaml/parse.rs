@@ -432,7 +432,9 @@ impl<'s> Builder<'s> {
     /// where saphyr starts its content. The scalar's span still covers it: when the value is
     /// replaced, the comment goes with it (and comes back through the layout memory).
     fn header_line_comment(&self, header: usize, content: usize) -> Option<Comment> {
-        let line_end = self.src[header..].find('\n').map_or(self.src.len(), |n| header + n).min(content.max(header));
+        // An anchored or tagged scalar's event starts before its header.
+        let line_end = self.src[header..].find('\n').map_or(self.src.len(), |n| header + n);
+        let line_end = if content > header { line_end.min(content) } else { line_end };
         let line = &self.src[header..line_end];
         let hash = line
             .bytes()
@@ -487,7 +489,16 @@ impl<'s> Builder<'s> {
                 // the blank lines after the header line are the content then.
                 let (start, end) = if start == end && start > header && text.trim_matches(['\n', ' ']).is_empty() {
                     let first = next_line_start(self.src, header).min(start);
-                    (first, line_start(self.src, start).max(first))
+                    // Up to the first line that is not blank (a comment line, or the next token).
+                    let mut end = first;
+                    while end < start {
+                        let next = next_line_start(self.src, end);
+                        if next > start || !self.src[end..next].trim().is_empty() {
+                            break;
+                        }
+                        end = next;
+                    }
+                    (first, end.min(line_start(self.src, start)).max(first))
                 } else {
                     (start, end)
                 };
