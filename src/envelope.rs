@@ -401,3 +401,15 @@ fn binary_data(doc: &Document) -> Option<Vec<u8>> {
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_yaml_output_is_an_error_naming_the_file() {
+        assert!(readable(Format::Yaml, "a: 1\nsops:\n  version: 3.11.0\n", "f.yaml").is_ok());
+        let e = readable(Format::Yaml, "a: [1,\nb: {\n", "f.yaml").unwrap_err().to_string();
+        assert!(e.contains("f.yaml") && e.contains("would not parse back"), "{e}");
+    }
+}

@@ -97,6 +97,109 @@ impl<'s> CharMap<'s> {
 }
 
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
+    let first = match parse_text(src) {
+        Ok(doc) => return Ok(doc),
+        Err(e) => e,
+    };
+    // go-yaml (and so sops) accepts a flow collection's closing bracket at or left of its
+    // key's column, and sops writes one itself for `k: [] # note`; saphyr rejects it. Retry
+    // with a blank before each such bracket, then map the positions back to the source.
+    let mut inserts: Vec<usize> = Vec::new();
+    let mut err = first;
+    for _ in 0..64 {
+        if !err.message.contains("invalid indentation") {
+            break;
+        }
+        let shifted = with_blanks(src, &inserts);
+        let at = byte_at(&shifted, err.line, err.column);
+        let line = &shifted[line_start(&shifted, at)..at];
+        if !matches!(shifted.as_bytes().get(at), Some(b']' | b'}')) || !line.bytes().all(|b| b == b' ') {
+            break;
+        }
+        let orig = at - inserts.iter().enumerate().filter(|&(j, &i)| i + j < at).count();
+        inserts.push(orig);
+        inserts.sort_unstable();
+        match parse_text(&with_blanks(src, &inserts)) {
+            Ok(mut doc) => {
+                unshift_document(&mut doc, &inserts);
+                return Ok(doc);
+            }
+            Err(e) => err = e,
+        }
+    }
+    Err(if inserts.is_empty() { err } else { parse_text(src).err().unwrap_or(err) })
+}
+
+/// `src` with a blank inserted before each of the (sorted) byte offsets `inserts`.
+fn with_blanks(src: &str, inserts: &[usize]) -> String {
+    let mut out = String::with_capacity(src.len() + inserts.len());
+    let mut from = 0;
+    for &i in inserts {
+        out.push_str(&src[from..i]);
+        out.push(' ');
+        from = i;
+    }
+    out.push_str(&src[from..]);
+    out
+}
+
+/// The byte offset of a 1-based line and character column.
+fn byte_at(text: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(n) => start += n + 1,
+            None => return text.len(),
+        }
+    }
+    text[start..].char_indices().nth(column.saturating_sub(1)).map_or(text.len(), |(b, _)| start + b)
+}
+
+/// Maps every position of a document parsed from `with_blanks(src, inserts)` back to `src`.
+fn unshift_document(doc: &mut Document, inserts: &[usize]) {
+    let back = |x: usize| x - inserts.iter().enumerate().filter(|&(j, &i)| i + j < x).count();
+    fn walk(node: &mut Node, f: &dyn Fn(usize) -> usize) {
+        let span = |s: &mut Span| {
+            s.start = f(s.start);
+            s.end = f(s.end);
+        };
+        match node {
+            Node::Leaf(l) => span(&mut l.span),
+            Node::Map(items) => {
+                for item in items {
+                    match item {
+                        MapItem::Comment(c) => span(&mut c.span),
+                        MapItem::Entry(e) => {
+                            span(&mut e.span);
+                            walk(&mut e.value, f);
+                        }
+                    }
+                }
+            }
+            Node::Seq(items) => {
+                for item in items {
+                    match item {
+                        SeqItem::Comment(c) => span(&mut c.span),
+                        SeqItem::Node { start, node } => {
+                            *start = f(*start);
+                            walk(node, f);
+                        }
+                    }
+                }
+            }
+            Node::Alias(a) => {
+                span(&mut a.span);
+                walk(&mut a.node, f);
+            }
+        }
+    }
+    for root in &mut doc.roots {
+        root.end = back(root.end);
+        walk(&mut root.node, &back);
+    }
+}
+
+fn parse_text(src: &str) -> Result<Document, ParseError> {
     if let Some(at) = src.bytes().enumerate().position(|(i, b)| b == b'\r' && src.as_bytes().get(i + 1) != Some(&b'\n'))
     {
         return Err(ParseError::at(
