@@ -361,7 +361,7 @@ pub(crate) fn needs_line_indent(leaf: &Leaf) -> bool {
 
 /// The indentation a block scalar's content is measured from: the line's, or for a mapping
 /// value on a line that opens list items (`- - key: value`), the key's column.
-fn line_indent(src: &str, at: usize) -> usize {
+pub(crate) fn line_indent(src: &str, at: usize) -> usize {
     let ls = line_start(src, at);
     let line = &src[ls..at.max(ls)];
     let spaces = line.len() - line.trim_start_matches(' ').len();

@@ -29,12 +29,9 @@ pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step:
 /// indentation), and `payload` is the text the value was encrypted as (numbers keep their
 /// spelling). The envelope compares this with the source to know which layouts to remember.
 pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
-    let line_indent = if super::emit::needs_line_indent(leaf) {
-        let line = &src[crate::text::line_start(src, leaf.span.start)..];
-        line.len() - line.trim_start_matches(' ').len()
-    } else {
-        0
-    };
+    // Measured as the writer measures it, so the prediction matches what decryption writes.
+    let line_indent =
+        if super::emit::needs_line_indent(leaf) { super::emit::line_indent(src, leaf.span.start) } else { 0 };
     let (style, indent) = match leaf.style {
         Style::Plain if leaf.in_flow => (Style::SingleQuoted, 0),
         Style::Literal | Style::Folded if !leaf.in_flow => {
