@@ -42,6 +42,35 @@ fn in_place_round_trip_restores_the_file_and_its_mode() {
     });
 }
 
+/// Encrypts `src` as `f.yaml` with the demo recipient into `f.enc.yaml`, checks that
+/// decrypting gives `src` back byte for byte, and returns the encrypted text.
+fn round_trip(work: &Work, src: &str) -> String {
+    work.write("f.yaml", src);
+    let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None)
+        .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    work.write("f.enc.yaml", &enc);
+    let back = run_ok(work.gitseal_with_key().args(["decrypt", "f.enc.yaml"]), None)
+        .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+    assert_eq!(String::from_utf8_lossy(&back), src);
+    String::from_utf8(enc).unwrap()
+}
+
+/// What sops decrypts `file` to (as JSON); with `quiet`, sops must not warn about a comment it
+/// cannot decrypt.
+fn sops_data(work: &Work, sops: &crate::peers::Peer, file: &str, src: &str, quiet: bool) -> serde_json::Value {
+    let out = crate::peers::run(work.peer_with_key(sops).args(["decrypt", "--output-type", "json", file]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{src:?}: sops: {stderr}");
+    assert!(!quiet || !stderr.contains("unencrypted comment"), "{src:?}: sops: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// sops's own encryption of `f.yaml`, written to `f.sops.yaml`.
+fn sops_encrypted(work: &Work, sops: &crate::peers::Peer) {
+    let theirs = run_ok(work.peer(sops).args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None).unwrap();
+    work.write("f.sops.yaml", &theirs);
+}
+
 /// Block scalars without a content line (`|+` then a blank line, `>` then the next key), where
 /// the YAML parser puts the scalar at the next token: the file gitseal writes keeps every key,
 /// decrypts to the same bytes, and real sops reads the same data from it as from its own file.
@@ -60,22 +89,14 @@ fn block_scalars_without_content_keep_the_keys_after_them() {
     let sops = crate::peers::find_peer("sops");
     for src in cases {
         let work = Work::new();
-        work.write("b.yaml", src);
-        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "b.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        work.write("b.enc.yaml", &enc);
-        let back = run_ok(work.gitseal_with_key().args(["decrypt", "b.enc.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert_eq!(String::from_utf8_lossy(&back), src);
+        round_trip(&work, src);
         let Some(sops) = &sops else { continue };
-        let json = |file: &str| {
-            let out = run_ok(work.peer_with_key(sops).args(["decrypt", "--output-type", "json", file]), None)
-                .unwrap_or_else(|e| panic!("{src:?}: sops: {e}"));
-            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-        };
-        let theirs = run_ok(work.peer(sops).args(["encrypt", "--age", DEMO_RECIPIENT, "b.yaml"]), None).unwrap();
-        work.write("b.sops.yaml", &theirs);
-        assert_eq!(json("b.enc.yaml"), json("b.sops.yaml"), "{src:?}");
+        sops_encrypted(&work, sops);
+        assert_eq!(
+            sops_data(&work, sops, "f.enc.yaml", src, false),
+            sops_data(&work, sops, "f.sops.yaml", src, false),
+            "{src:?}"
+        );
     }
 }
 
@@ -113,25 +134,15 @@ fn randomly_found_inputs_are_safe_exact_and_read_by_sops() {
     let sops = crate::peers::find_peer("sops");
     for src in cases {
         let work = Work::new();
-        work.write("f.yaml", src);
-        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert!(!String::from_utf8_lossy(&enc).contains("secret"), "{src:?}: left in the clear");
-        work.write("f.enc.yaml", &enc);
-        let back = run_ok(work.gitseal_with_key().args(["decrypt", "f.enc.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert_eq!(String::from_utf8_lossy(&back), src);
+        let enc = round_trip(&work, src);
+        assert!(!enc.contains("secret"), "{src:?}: left in the clear");
         let Some(sops) = &sops else { continue };
-        let json = |file: &str| {
-            let out =
-                crate::peers::run(work.peer_with_key(sops).args(["decrypt", "--output-type", "json", file]), None);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success() && !stderr.contains("unencrypted comment"), "{src:?}: sops: {stderr}");
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-        };
-        let theirs = run_ok(work.peer(sops).args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None).unwrap();
-        work.write("f.sops.yaml", &theirs);
-        assert_eq!(json("f.enc.yaml"), json("f.sops.yaml"), "{src:?}");
+        sops_encrypted(&work, sops);
+        assert_eq!(
+            sops_data(&work, sops, "f.enc.yaml", src, true),
+            sops_data(&work, sops, "f.sops.yaml", src, true),
+            "{src:?}"
+        );
     }
 }
 
@@ -150,18 +161,10 @@ fn comments_before_a_closing_bracket_and_on_block_headers_are_encrypted() {
     let sops = crate::peers::find_peer("sops");
     for src in cases {
         let work = Work::new();
-        work.write("f.yaml", src);
-        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert!(!String::from_utf8_lossy(&enc).contains("secret"), "{src:?}: left in the clear");
-        work.write("f.enc.yaml", &enc);
-        let back = run_ok(work.gitseal_with_key().args(["decrypt", "f.enc.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert_eq!(String::from_utf8_lossy(&back), src);
+        let enc = round_trip(&work, src);
+        assert!(!enc.contains("secret"), "{src:?}: left in the clear");
         let Some(sops) = &sops else { continue };
-        let out = crate::peers::run(work.peer_with_key(sops).args(["decrypt", "f.enc.yaml"]), None);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && !stderr.contains("unencrypted comment"), "{src:?}: sops: {stderr}");
+        sops_data(&work, sops, "f.enc.yaml", src, true);
     }
 }
 
@@ -174,24 +177,14 @@ fn closing_brackets_at_the_keys_column_are_read() {
     let sops = crate::peers::find_peer("sops");
     for src in cases {
         let work = Work::new();
-        work.write("f.yaml", src);
-        let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        work.write("f.enc.yaml", &enc);
-        let back = run_ok(work.gitseal_with_key().args(["decrypt", "f.enc.yaml"]), None)
-            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
-        assert_eq!(String::from_utf8_lossy(&back), src);
+        round_trip(&work, src);
         let Some(sops) = &sops else { continue };
         // sops's own file (it writes `k: [\n    #ENC[...]\n]` for a commented empty list).
-        let theirs = run_ok(work.peer(sops).args(["encrypt", "--age", DEMO_RECIPIENT, "f.yaml"]), None).unwrap();
-        work.write("f.sops.yaml", &theirs);
-        let json = |cmd: &mut std::process::Command| {
-            let out = run_ok(cmd, None).unwrap_or_else(|e| panic!("{src:?}: {e}"));
-            serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-        };
-        let ours = json(work.gitseal_with_key().args(["decrypt", "--output-type", "json", "f.sops.yaml"]));
-        let direct = json(work.peer_with_key(sops).args(["decrypt", "--output-type", "json", "f.sops.yaml"]));
-        assert_eq!(ours, direct, "{src:?}");
+        sops_encrypted(&work, sops);
+        let ours = run_ok(work.gitseal_with_key().args(["decrypt", "--output-type", "json", "f.sops.yaml"]), None)
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        let ours: serde_json::Value = serde_json::from_slice(&ours).unwrap();
+        assert_eq!(ours, sops_data(&work, sops, "f.sops.yaml", src, false), "{src:?}");
     }
 }
 
