@@ -48,6 +48,14 @@ impl Recipient {
     /// sops writes the whole string into the file.
     pub fn parse(s: &str) -> Result<Recipient, KeyError> {
         let text = s.trim().to_string();
+        // An identity given where a recipient belongs is a secret: never echo it.
+        let upper = text.to_ascii_uppercase();
+        if upper.starts_with("AGE-SECRET-KEY-") || upper.starts_with("AGE-PLUGIN-") || upper.contains("PRIVATE KEY") {
+            return Err(KeyError::InvalidRecipient(
+                "<secret key>".into(),
+                "this is an identity (a secret key), not a recipient; pass its public key (age-keygen -y FILE)".into(),
+            ));
+        }
         let invalid = |e: &dyn std::fmt::Display| KeyError::InvalidRecipient(text.clone(), e.to_string());
         let key = if text.starts_with("ssh-") {
             match age::ssh::Recipient::from_str(&text) {
@@ -542,6 +550,16 @@ mod tests {
         let ids = Identities::from_text(DEMO, "demo").unwrap();
         assert_eq!(ids.recipients(), vec![DEMO_PUBLIC.to_string()]);
         assert_eq!(ids.unwrap(&armored).unwrap().as_slice(), &[7u8; 32]);
+    }
+
+    #[test]
+    fn a_secret_key_given_as_recipient_is_not_echoed() {
+        let secret = DEMO.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+        for text in [secret.to_string(), secret.to_ascii_lowercase(), format!("{DEMO_PUBLIC},{secret}")] {
+            let err = Recipient::parse_list(&text).unwrap_err().to_string();
+            assert!(!err.to_ascii_uppercase().contains(&secret[15..]), "{err}");
+            assert!(err.contains("not a recipient"), "{err}");
+        }
     }
 
     #[test]
