@@ -48,11 +48,11 @@ impl Recipient {
     /// sops writes the whole string into the file.
     pub fn parse(s: &str) -> Result<Recipient, KeyError> {
         let text = s.trim().to_string();
-        // An identity given where a recipient belongs is a secret: never echo it.
-        let upper = text.to_ascii_uppercase();
-        if upper.starts_with("AGE-SECRET-KEY-") || upper.starts_with("AGE-PLUGIN-") || upper.contains("PRIVATE KEY") {
+        // An identity given where a recipient belongs is a secret: never echo any of the text
+        // (a whole key file, `key=AGE-SECRET-KEY-1...`, a PEM private key).
+        if holds_identity(&text) {
             return Err(KeyError::InvalidRecipient(
-                "<secret key>".into(),
+                crate::redact::REDACTED.into(),
                 "this is an identity (a secret key), not a recipient; pass its public key (age-keygen -y FILE)".into(),
             ));
         }
@@ -121,6 +121,14 @@ impl Recipient {
     }
 }
 
+/// Whether recipient text holds a secret key anywhere, in any letter case, even one too
+/// damaged for the redactor to recognise.
+fn holds_identity(text: &str) -> bool {
+    let upper = text.to_ascii_uppercase();
+    ["AGE-SECRET-KEY-", "AGE-PLUGIN-", "PRIVATE KEY", "PRIVATEKEY"].iter().any(|m| upper.contains(m))
+        || crate::redact::contains_secret(text)
+}
+
 impl std::fmt::Debug for Recipient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Recipient").field(&self.text).finish()
@@ -155,7 +163,7 @@ impl TtyCallbacks {
 
 impl age::Callbacks for TtyCallbacks {
     fn display_message(&self, message: &str) {
-        eprintln!("gitseal: {message}");
+        eprintln!("gitseal: {}", crate::redact::redact_secrets(message));
     }
 
     fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {
@@ -560,6 +568,37 @@ mod tests {
             assert!(!err.to_ascii_uppercase().contains(&secret[15..]), "{err}");
             assert!(err.contains("not a recipient"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_secret_key_anywhere_in_the_text_is_not_echoed() {
+        let secret = DEMO.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+        let body = &secret[16..];
+        let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        for text in [
+            DEMO.to_string(),
+            DEMO.to_ascii_lowercase(),
+            format!("key={secret}"),
+            format!("# note\n{}", secret.to_ascii_lowercase()),
+            format!("{DEMO_PUBLIC} {secret}"),
+            pem.to_string(),
+        ] {
+            let err = Recipient::parse_list(&text).unwrap_err().to_string();
+            let upper = err.to_ascii_uppercase();
+            assert!(!upper.contains(body) && !upper.contains("B3BLBNNZ"), "{err}");
+            assert!(err.contains("not a recipient") && !err.contains("created"), "{err}");
+        }
+    }
+
+    #[test]
+    fn other_recipient_errors_show_the_text_redacted() {
+        let secret = DEMO.lines().find(|l| l.starts_with("AGE-SECRET-KEY-")).unwrap();
+        let err = KeyError::InvalidRecipient(format!("x{secret}"), "bad".into()).to_string();
+        assert!(!err.contains(&secret[16..]) && err.contains("x<secret key>"), "{err}");
+        let err = KeyError::InvalidKey { kind: "pgp", key: secret.to_ascii_lowercase(), reason: "bad".into() };
+        assert!(!err.to_string().to_ascii_uppercase().contains(&secret[16..]), "{err}");
+        let ok = Recipient::parse("age1notakey").unwrap_err().to_string();
+        assert!(ok.contains("\"age1notakey\""), "{ok}");
     }
 
     #[test]

@@ -13,11 +13,13 @@ pub mod age;
 mod data_key;
 pub mod kms;
 pub mod pgp;
+pub mod redact;
 pub mod sealing;
 pub mod shamir;
 mod tty;
 
 pub use data_key::DataKey;
+pub use redact::redact_secrets;
 
 /// A master key that can wrap a data key or share: the closed set of kinds gitseal writes.
 #[derive(Clone, Debug)]
@@ -66,17 +68,19 @@ impl MasterKey {
     }
 }
 
-/// A master-key operation that failed. Messages never contain key material.
+/// A master-key operation that failed. Messages never contain key material: the text a user
+/// gave is shown through [`redact_secrets`], so a secret key pasted where a public one belongs
+/// is not echoed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// A recipient string that is not a valid key.
-    #[error("invalid age recipient {0:?}: {1}")]
+    #[error("invalid age recipient {:?}: {}", redact_secrets(.0), redact_secrets(.1))]
     InvalidRecipient(String, String),
     /// A key kind this build does not handle.
-    #[error("unsupported age recipient {0:?}: {1}")]
+    #[error("unsupported age recipient {:?}: {}", redact_secrets(.0), redact_secrets(.1))]
     UnsupportedRecipient(String, String),
     /// A key of another kind (PGP fingerprint, KMS ARN) that is malformed.
-    #[error("invalid {kind} key {key:?}: {reason}")]
+    #[error("invalid {kind} key {:?}: {}", redact_secrets(.key), redact_secrets(.reason))]
     InvalidKey {
         /// `pgp`, `kms`, `rsa`.
         kind: &'static str,
@@ -94,7 +98,7 @@ pub enum KeyError {
         reason: String,
     },
     /// An identity source could not be read or parsed.
-    #[error("could not load age identities from {source_name}: {reason}")]
+    #[error("could not load age identities from {source_name}: {}", redact_secrets(.reason))]
     Identity {
         /// Where the identities came from (a variable or a path).
         source_name: String,

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::args::{DecryptArgs, IoArgs};
 use super::files;
 use super::io::{read_input, write_output, Input};
-use super::{Failure, EXIT_CONFLICT, EXIT_TREE_PATH};
+use super::{warn, Failure, EXIT_CONFLICT, EXIT_TREE_PATH};
 
 /// sops `DuplicateDecryptionKeyType`: a bad `--decryption-order`.
 const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
@@ -119,7 +119,7 @@ impl Decryptor<'_> {
         };
         let result = opened.decrypt(&key, &opts)?;
         for w in &result.warnings {
-            eprintln!("gitseal: warning: {}: {w}", input.name);
+            warn(&format!("{}: {w}", input.name));
         }
         Ok((input, Zeroizing::new(result.output)))
     }

@@ -2,15 +2,15 @@
 //! the result back in place, keeping the data key, the master keys and the ciphertext of every
 //! value that did not change (see [`crate::reencrypt`]).
 //!
-//! The plaintext exists only in a fresh 0700 directory, as a 0600 file with the target's base
-//! name (so editors pick the syntax); the directory is removed on every way out: success,
-//! an unchanged file, an editor failure, invalid content without a terminal, and SIGINT,
-//! SIGTERM or SIGHUP while the editor runs.
+//! The plaintext exists only in a fresh 0700 directory, memory-backed where the system has such
+//! a place (see [`super::scratch`]), as a 0600 file with the target's base name (so editors pick
+//! the syntax); the directory is removed on every way out: success, an unchanged file, an editor
+//! failure, invalid content without a terminal, and SIGINT, SIGTERM or SIGHUP while the editor
+//! runs. After a `kill -9`, the next `edit` or `exec-file` removes it.
 
 use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,7 +26,8 @@ use gitseal_keys::MasterKey;
 
 use super::args::EncryptArgs;
 use super::io::{read_input, write_atomic};
-use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use super::scratch;
+use super::{report, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
 use crate::metadata::{edited_key_groups, KeyGroup};
 use crate::reencrypt::Reencryptor;
 use crate::rotate;
@@ -90,6 +91,7 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         _ => return Err(Failure::new(EXIT_NO_FILE, "edit needs a file name (standard input cannot be edited)")),
     };
     let name = target.display().to_string();
+    scratch::remove_stale_dirs(false);
     let editor = editor_command()?;
     let exists = target.exists();
     if a.show_master_keys && !exists {
@@ -117,10 +119,11 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     };
     // From here on a signal must not end gitseal before the plaintext copy is removed.
     let signals = Signals::install()?;
-    let dir = private_dir()?;
+    let dir = scratch::private_dir(false)?;
     let base = target.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
-    write_private(&tmp, &shown).map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
+    scratch::write_private(&tmp, &shown)
+        .map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
     let before = Sha256::digest(shown.as_slice());
     drop(shown);
     let (edited, new_keys) = loop {
@@ -139,7 +142,7 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         match checked {
             Ok(done) => break done,
             Err(f) if std::io::stdin().is_terminal() => {
-                eprintln!("gitseal: {}", f.message);
+                report(&f.message);
                 eprint!("gitseal: press Enter to return to the editor, or Ctrl-C to give up (the change is lost) ");
                 let _ = std::io::stderr().flush();
                 let mut line = String::new();
@@ -351,20 +354,6 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
             Err(e) => return Err(Failure::new(EXIT_EDITOR, format!("could not wait for the editor: {e}"))),
         }
     }
-}
-
-fn private_dir() -> Result<tempfile::TempDir, Failure> {
-    tempfile::Builder::new()
-        .prefix(".gitseal-edit")
-        .tempdir()
-        .and_then(|d| fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).map(|()| d))
-        .map_err(|e| Failure::new(3, format!("cannot create a private temporary directory: {e}")))
-}
-
-fn write_private(path: &PathBuf, data: &[u8]) -> std::io::Result<()> {
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 /// What a new file starts with: a short example of the format.

@@ -1,6 +1,6 @@
 //! `gitseal exec-env` and `gitseal exec-file`: run a command with the decrypted values, in its
-//! environment or in a file (a FIFO by default) inside a private directory that is removed when
-//! the command exits. The command runs under `/bin/sh -c`; its exit code is passed through.
+//! environment or in a file (a FIFO by default) inside a private directory, memory-backed where
+//! the system has such a place (see [`super::scratch`]), that is removed when the command exits. The command runs under `/bin/sh -c`; its exit code is passed through.
 //! `--user` runs it as another account (see [`RunAs`]); exec-env can also replace gitseal with
 //! the command (`--same-process`) or leave it running (`--background`, deprecated as in sops).
 
@@ -8,7 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,7 +20,8 @@ use zeroize::Zeroizing;
 use super::args::{IoArgs, KeyserviceArgs};
 use super::edit::Signals;
 use super::io::read_input;
-use super::{Failure, EXIT_CONFLICT};
+use super::scratch;
+use super::{warn, Failure, EXIT_CONFLICT};
 use crate::envelope::{self, DecryptOptions};
 use crate::keyring::{self, Keyring};
 
@@ -145,7 +146,7 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
         return Err(Failure::new(1, format!("cannot run /bin/sh: {e}")));
     }
     if a.background {
-        eprintln!("gitseal: warning: --background is deprecated: the command's exit code is not reported");
+        warn("--background is deprecated: the command's exit code is not reported");
         return cmd.spawn().map(drop).map_err(|e| Failure::new(1, format!("cannot run /bin/sh: {e}")));
     }
     finish(cmd.status())
@@ -165,19 +166,19 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     }
     a.keyservice.check()?;
     let user = a.user.as_deref().map(RunAs::lookup).transpose()?;
+    // Another account must reach the file when the command runs as one.
+    let shared = user.as_ref().is_some_and(|u| u.switch);
+    scratch::remove_stale_dirs(shared);
     let (plain, _, _) = decrypt(&a.file, a.input_type.clone(), a.output_type.clone(), a.decryption_order.as_deref())?;
     let signals = Signals::install()?;
-    let dir = tempfile::Builder::new()
-        .prefix(".gitseal")
-        .tempdir()
-        .and_then(|d| fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).map(|()| d))
-        .map_err(|e| Failure::new(3, format!("cannot create a private temporary directory: {e}")))?;
+    let dir = scratch::private_dir(shared)?;
     let path = dir.path().join(&a.filename);
     let command = a.command.replace("{}", &path.to_string_lossy());
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(&command);
     if a.no_fifo {
-        write_private(&path, &plain).map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+        scratch::write_private(&path, &plain)
+            .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
     } else {
         make_fifo(&path)?;
     }
@@ -233,7 +234,7 @@ fn decrypt(
     let opts = DecryptOptions { output_format: Some(input.output_format), ..DecryptOptions::default() };
     let result = opened.decrypt(&key, &opts)?;
     for w in &result.warnings {
-        eprintln!("gitseal: warning: {}: {w}", input.name);
+        warn(&format!("{}: {w}", input.name));
     }
     Ok((Zeroizing::new(result.output), input.output_format, input.name))
 }
@@ -249,12 +250,6 @@ fn env_text(value: &Scalar, literal: Option<&str>) -> String {
         (Scalar::Time(t), None) => t.clone(),
         (Scalar::Null, None) => String::new(),
     }
-}
-
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 /// Makes a FIFO (mode 0600) at `path`.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::args::IoArgs;
-use super::{Failure, EXIT_CONFLICT};
+use super::{report, warn, Failure, EXIT_CONFLICT};
 use crate::config::{self, Config};
 
 /// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from
@@ -14,19 +14,19 @@ pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let located = config::locate(config::explicit_path(), &cwd);
     for w in &located.warnings {
-        eprintln!("gitseal: warning: {w}");
+        warn(w);
     }
     let Some(path) = located.path else { return Ok(None) };
     match Config::load(&path) {
         Ok(cfg) => {
             for w in &cfg.warnings {
-                eprintln!("gitseal: warning: {w}");
+                warn(w);
             }
             Ok(Some(cfg))
         }
         Err(e) if required => Err(Failure::new(1, e.to_string())),
         Err(e) => {
-            eprintln!("gitseal: warning: {e} (the config is not used)");
+            warn(&format!("{e} (the config is not used)"));
             Ok(None)
         }
     }
@@ -128,9 +128,9 @@ pub(crate) fn each(files: &[PathBuf], mut one: impl FnMut(&Path) -> Result<(), F
         if let Err(e) = one(f) {
             let name = f.display().to_string();
             if e.message.starts_with(&name) {
-                eprintln!("gitseal: {}", e.message);
+                report(&e.message);
             } else {
-                eprintln!("gitseal: {name}: {}", e.message);
+                report(&format!("{name}: {}", e.message));
             }
             failed += 1;
             first_code.get_or_insert(e.code);

@@ -15,6 +15,7 @@ mod keygen_sealing;
 mod legacy;
 mod reseal;
 mod rotate;
+mod scratch;
 mod seal;
 mod sealing_args;
 mod sealing_io;
@@ -23,9 +24,10 @@ mod unseal;
 mod updatekeys;
 mod validate;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
+use gitseal_keys::redact_secrets;
 
 pub use args::Cli;
 use args::Command;
@@ -47,10 +49,40 @@ pub(crate) fn as_sops() -> bool {
     })
 }
 
-/// Prints a failure: `gitseal: message`, or under the name `sops` the message alone.
-fn report(message: &str) {
+/// Prints a failure: `gitseal: message`, or under the name `sops` the message alone. Secret
+/// keys in it (a key file passed as a recipient, say) are redacted.
+pub(crate) fn report(message: &str) {
     let prefix = if as_sops() { "" } else { "gitseal: " };
-    let _ = writeln!(std::io::stderr(), "{prefix}{message}");
+    let _ = writeln!(std::io::stderr(), "{prefix}{}", redact_secrets(message));
+}
+
+/// Prints a warning, `gitseal: warning: message`, with secret keys redacted.
+pub(crate) fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr(), "gitseal: warning: {}", redact_secrets(message));
+}
+
+/// Prints clap's message for a command line it refused, or its help or version text, and
+/// returns the exit code: 1 for a usage error (on stderr), 0 for help and version (on stdout).
+/// Secret keys are redacted: clap quotes the values it refused, and help shows the values of
+/// environment variables.
+fn clap_exit(e: clap::Error) -> i32 {
+    let to_stderr = e.use_stderr();
+    let terminal = if to_stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+    let colored = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let rendered = e.render();
+    let text = if colored { rendered.ansi().to_string() } else { rendered.to_string() };
+    let mut text = redact_secrets(&text).into_owned();
+    if !text.ends_with('\n') {
+        // A private key without its END line is redacted to the end, newline included.
+        text.push('\n');
+    }
+    if to_stderr {
+        let _ = write!(std::io::stderr(), "{text}");
+        1
+    } else {
+        let _ = write!(std::io::stdout(), "{text}");
+        0
+    }
 }
 
 /// A failure of a command: a one-line message and the exit code.
@@ -81,7 +113,7 @@ pub fn main() -> i32 {
     let args = match legacy::rewrite(std::env::args_os().collect()) {
         Ok(r) => {
             for w in &r.warnings {
-                let _ = writeln!(std::io::stderr(), "gitseal: warning: {w}");
+                warn(w);
             }
             r.args
         }
@@ -98,11 +130,7 @@ pub fn main() -> i32 {
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return clap_exit(e),
     };
     crate::config::set_explicit_path(cli.config.clone());
     let result = match cli.command {

@@ -9,7 +9,7 @@ use gitseal_formats::{self as formats, Document, Entry, Format, MapItem, Node, S
 use zeroize::Zeroizing;
 
 use super::io::{read_input, write_atomic};
-use super::{Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use super::{warn, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
 use crate::envelope;
 use crate::keyring::{self, Keyring};
 use crate::reencrypt::Reencryptor;
@@ -209,7 +209,7 @@ fn change(
     };
     common.keyservice.check()?;
     if common.shamir_secret_sharing_threshold.is_some() {
-        eprintln!("gitseal: warning: --shamir-secret-sharing-threshold has no effect on set and unset (the file keeps its key groups); use groups or updatekeys to change it");
+        warn("--shamir-secret-sharing-threshold has no effect on set and unset (the file keeps its key groups); use groups or updatekeys to change it");
     }
     let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
     let name = input.name.clone();

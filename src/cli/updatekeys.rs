@@ -14,7 +14,7 @@ use super::files;
 use super::io::{read_input, write_atomic};
 use super::rotate::same_key;
 use super::set::open_for_edit;
-use super::Failure;
+use super::{report, Failure};
 use crate::config::Config;
 use crate::rotate;
 
@@ -55,7 +55,7 @@ pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
     let mut failed = 0;
     for f in &a.files {
         if let Err(e) = update(&a, &config, f) {
-            eprintln!("gitseal: {}", e.message);
+            report(&e.message);
             failed += 1;
         }
     }

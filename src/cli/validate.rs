@@ -5,7 +5,7 @@ use gitseal_formats::Value;
 
 use super::sealing_args::ValidateArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text};
-use super::Failure;
+use super::{report, Failure};
 use crate::sealed::manifest;
 use crate::sealed::seal::DEFAULT_NAMESPACE;
 use crate::sealed::validate::{validate, ValidateOptions};
@@ -53,7 +53,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<(), Failure> {
         return Ok(());
     }
     for p in &problems[..problems.len() - 1] {
-        eprintln!("gitseal: {p}");
+        report(p);
     }
     Err(Failure::new(1, problems.last().cloned().unwrap_or_default()))
 }

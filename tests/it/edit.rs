@@ -12,15 +12,21 @@ use crate::peers::{find_peer, other_key, run, Work, DEMO_RECIPIENT, OTHER_RECIPI
 
 const PLAIN: &str = "app:\n  user: admin\n  password: hunter2\nport: 5432\n";
 
-/// A work dir with `s.yaml` (PLAIN encrypted by gitseal) and an empty `tmp/` for TMPDIR.
+/// A work dir with `s.yaml` (PLAIN encrypted by gitseal) and an empty private (0700) `tmp/`
+/// for XDG_RUNTIME_DIR and TMPDIR, so the plaintext goes there and not to /dev/shm.
 fn setup() -> Work {
     let work = Work::new();
     work.write("plain.yaml", PLAIN);
     let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "plain.yaml"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     work.write("s.yaml", &out.stdout);
-    std::fs::create_dir(work.path("tmp")).unwrap();
+    private_tmp(&work);
     work
+}
+
+fn private_tmp(work: &Work) {
+    std::fs::create_dir(work.path("tmp")).unwrap();
+    std::fs::set_permissions(work.path("tmp"), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
 /// An executable script `name` in the work dir with `body` (the edited file is "$1").
@@ -32,7 +38,8 @@ fn editor(work: &Work, name: &str, body: &str) -> String {
 
 fn edit_cmd(work: &Work, editor: &str) -> Command {
     let mut cmd = work.gitseal_with_key();
-    cmd.env("TMPDIR", work.path("tmp")).env("SOPS_EDITOR", editor).env_remove("EDITOR");
+    cmd.env("TMPDIR", work.path("tmp")).env("XDG_RUNTIME_DIR", work.path("tmp"));
+    cmd.env("SOPS_EDITOR", editor).env_remove("EDITOR");
     cmd
 }
 
@@ -182,7 +189,7 @@ fn sigterm_while_the_editor_runs_leaves_no_plaintext() {
 fn same_results_as_sops_edit() {
     let Some(sops) = find_peer("sops") else { return };
     let work = Work::new();
-    std::fs::create_dir(work.path("tmp")).unwrap();
+    private_tmp(&work);
     work.write("plain.yaml", PLAIN);
     let out = run(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "plain.yaml"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -366,7 +373,8 @@ fn no_editor_and_no_terminal_fails_at_once() {
     let work = setup();
     let before = work.read("s.yaml");
     let mut cmd = work.gitseal_with_key();
-    cmd.env("TMPDIR", work.path("tmp")).env_remove("SOPS_EDITOR").env_remove("EDITOR");
+    cmd.env("TMPDIR", work.path("tmp")).env("XDG_RUNTIME_DIR", work.path("tmp"));
+    cmd.env_remove("SOPS_EDITOR").env_remove("EDITOR");
     let out = run(cmd.args(["edit", "s.yaml"]).stdin(Stdio::null()), None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(201), "{stderr}");

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::peers::{run, Work, DEMO_RECIPIENT};
 
-/// A work dir with `s.yaml` (encrypted) and an empty `tmp/` to use as TMPDIR.
+/// A work dir with `s.yaml` (encrypted) and an empty private (0700) `tmp/` to use as
+/// XDG_RUNTIME_DIR and TMPDIR, so the plaintext goes there and not to /dev/shm.
 fn setup(plain: &str) -> Work {
     let work = Work::new();
     work.write("plain.yaml", plain);
@@ -14,12 +15,14 @@ fn setup(plain: &str) -> Work {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     work.write("s.yaml", &out.stdout);
     std::fs::create_dir(work.path("tmp")).unwrap();
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+    std::fs::set_permissions(work.path("tmp"), private).unwrap();
     work
 }
 
 fn gitseal(work: &Work) -> Command {
     let mut cmd = work.gitseal_with_key();
-    cmd.env("TMPDIR", work.path("tmp"));
+    cmd.env("TMPDIR", work.path("tmp")).env("XDG_RUNTIME_DIR", work.path("tmp"));
     cmd
 }
 

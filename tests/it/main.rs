@@ -13,6 +13,7 @@ mod examples;
 mod exec;
 mod fidelity;
 mod fixtures;
+mod hygiene;
 mod interop;
 mod key_groups;
 mod keys;
