@@ -224,11 +224,7 @@ impl Opened {
             crate::treepath::extract(&self.doc, steps, output_format, opts.indent)
                 .map_err(|m| Error::NotFound { file: file.clone(), message: m })?
         } else if output_format == self.doc.format {
-            let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
-            match layout.filter(|l| !l.aliases.is_empty()) {
-                Some(l) => l.restore_aliases(&text).into_bytes(),
-                None => text.into_bytes(),
-            }
+            self.write_checked(layout.as_ref(), opts.indent, &mut warnings)?.into_bytes()
         } else if output_format == Format::Binary {
             binary_data(&self.doc).ok_or_else(|| Error::Emit {
                 file: file.clone(),
@@ -284,6 +280,51 @@ impl Opened {
                 ));
                 None
             }
+        }
+    }
+
+    /// The decrypted document in its own format, lossless: written over the encrypted file's
+    /// text, with the remembered layout. What that keeps from the clear part of the file
+    /// (anchors, aliases, tags, layouts) is not under the MAC, so the output is parsed again and
+    /// must read as the decrypted values; when it does not (the clear text was edited, e.g. an
+    /// anchor moved so that an alias reads another value), the values are written anew in
+    /// canonical form, as sops writes them, with a warning.
+    pub(crate) fn write_checked(
+        &mut self,
+        layout: Option<&Layout>,
+        indent: Option<usize>,
+        warnings: &mut Vec<String>,
+    ) -> Result<String, Error> {
+        let emit_err = |e: formats::EmitError| Error::Emit { file: self.file.clone(), message: e.to_string() };
+        let wopts = WriteOptions { metadata: None, strip_metadata: true, indent };
+        let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
+        let text = match layout.filter(|l| !l.aliases.is_empty()) {
+            Some(l) => l.restore_aliases(&text),
+            None => text,
+        };
+        let Some(at) = self.reads_otherwise(&text) else { return Ok(text) };
+        warnings.push(format!(
+            "the file's clear text (anchors, aliases, tags or layout) would make the output read differently at {at} than its encrypted values; the values are written in canonical form instead (was the file changed by hand?)"
+        ));
+        strip_metadata(&mut self.doc);
+        let wopts = WriteOptions { indent: indent.or(self.doc.indent), ..wopts };
+        let canonical = formats::emit(&self.doc, self.doc.format, wopts).map_err(emit_err)?;
+        match self.reads_otherwise(&canonical) {
+            None => Ok(canonical),
+            Some(at) => Err(Error::Emit {
+                file: self.file.clone(),
+                message: format!(
+                    "cannot write the decrypted values faithfully (the output would read differently at {at})"
+                ),
+            }),
+        }
+    }
+
+    /// Where `text`, parsed, holds other data than the decrypted document; `None` when the same.
+    fn reads_otherwise(&self, text: &str) -> Option<String> {
+        match formats::parse(self.doc.format, text) {
+            Ok(back) => formats::first_difference(&self.doc, &back, metadata_key(self.doc.format)),
+            Err(e) => Some(format!("the top level (the output would not parse: {e})")),
         }
     }
 

@@ -32,6 +32,9 @@ pub struct Reencryptor {
     original: (formats::Document, String),
     /// Write the encrypted file in another format (`--output-type`); `None`: the file's own.
     output_format: Option<Format>,
+    /// Non-fatal findings of the decryption (a layout that no longer fits, output written in
+    /// canonical form), to show the user.
+    pub warnings: Vec<String>,
 }
 
 impl Opened {
@@ -46,6 +49,7 @@ impl Opened {
         let binding = self.binding();
         let original = (self.doc.clone(), self.src.clone());
         let mut stash = if self.input_format == Format::Json { Stash::new().untyped_numbers() } else { Stash::new() };
+        let mut warnings = Vec::new();
         let plaintext = if self.input_format == Format::Binary {
             self.decrypt_binary_stashed(&key, ignore_mac, &mut stash)?
         } else {
@@ -57,10 +61,10 @@ impl Opened {
                 walk.document(&mut root.node).map_err(|e| envelope::walk_error(e, &file))?;
             }
             stash = walk.take_stash().unwrap_or_default();
+            warnings.append(&mut walk.warnings);
             if !ignore_mac {
                 self.verify_mac(&key, &walk.mac())?;
             }
-            let mut warnings = Vec::new();
             let restored = match self.layout.take() {
                 Some(enc) => {
                     let l = self.restore_layout(&key, &enc, &mut warnings);
@@ -71,19 +75,24 @@ impl Opened {
                 }
                 None => None,
             };
-            let wopts = WriteOptions { metadata: None, strip_metadata: true, indent: None };
-            let text = formats::write(&self.doc, &self.src, wopts)
-                .map_err(|e| Error::Emit { file: file.clone(), message: e.to_string() })?;
-            match restored.filter(|l| !l.aliases.is_empty()) {
-                Some(l) => l.restore_aliases(&text).into_bytes(),
-                None => text.into_bytes(),
-            }
+            self.write_checked(restored.as_ref(), None, &mut warnings)?.into_bytes()
         };
         let format = self.input_format;
         let metadata = self.metadata;
         Ok((
             Zeroizing::new(plaintext),
-            Reencryptor { key, metadata, stash, format, file, binding, rekeyed: false, original, output_format: None },
+            Reencryptor {
+                key,
+                metadata,
+                stash,
+                format,
+                file,
+                binding,
+                rekeyed: false,
+                original,
+                output_format: None,
+                warnings,
+            },
         ))
     }
 

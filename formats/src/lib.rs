@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod compare;
 mod dotenv;
 mod ini;
 mod json;
@@ -23,6 +24,7 @@ mod toml;
 mod value;
 mod yaml;
 
+pub use compare::first_difference;
 pub use model::{Alias, Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 pub use scalar::{format_float, parse_rfc3339, Timestamp};
 pub use value::Value;

@@ -5,6 +5,7 @@
 
 mod age_ssh;
 mod bad_input;
+mod clear_text;
 mod config;
 mod corpus;
 mod differential;

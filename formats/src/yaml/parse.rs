@@ -578,7 +578,7 @@ impl<'s> Builder<'s> {
         let tag_suffix = tag.as_ref().map(|t| (t.handle.clone(), t.suffix.clone()));
         let (st, span, indent) = match style {
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                let vstart = skip_properties(self.src, start, end, tag_suffix.as_ref());
+                let vstart = scalar_start(self.src, start, end);
                 let st = match style {
                     ScalarStyle::SingleQuoted => Style::SingleQuoted,
                     ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
@@ -631,7 +631,11 @@ impl<'s> Builder<'s> {
                 };
                 let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
                 self.header_comment = self.header_line_comment(header, start);
-                (st, Span::new(header, content_end), indent)
+                // A tag on the header's line belongs to the value (see `skip_properties`).
+                let from =
+                    if tag_suffix.is_some() { scalar_start(self.src, start.min(header), header) } else { header };
+                let from = if self.src[from..header].contains('\n') { header } else { from };
+                (st, Span::new(from, content_end), indent)
             }
         };
         let text = match self.events.shield {
@@ -639,7 +643,7 @@ impl<'s> Builder<'s> {
             None => text,
         };
         let text = match st {
-            Style::Literal | Style::Folded => eof_chomped(self.src, span.start, end, indent, text),
+            Style::Literal | Style::Folded => eof_chomped(self.src, header.unwrap_or(start), end, indent, text),
             _ => text,
         };
         let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
@@ -881,7 +885,7 @@ impl<'s> Builder<'s> {
 
 /// Where a node that starts at `start` begins after its anchor and tag (`&a {`, `!t [`).
 fn after_properties(src: &str, start: usize) -> usize {
-    skip_properties(src, start, src.len(), Some(&(String::new(), String::new())))
+    skip_properties(src, start, src.len(), true)
 }
 
 /// The bracket of a collection-start event that opens a flow collection (`{`/`[`, after any
@@ -928,15 +932,20 @@ fn flow_close(src: &str, from: usize, bracket: u8) -> usize {
     from
 }
 
-/// Start of the scalar text itself, after any `&anchor` and `!tag` properties.
+/// Start of a scalar's span: after any `&anchor`, at its `!tag` when it has one.
 ///
-/// A core tag other than `!!str` (`!!binary`, `!!int`, ...) stays part of the value's bytes: an
-/// encrypted value is a string, so the tag must go when the value is replaced.
-fn skip_properties(src: &str, start: usize, end: usize, tag: Option<&(String, String)>) -> usize {
+/// A tag is part of the value: an encrypted value is a plain string, so the tag goes when the
+/// value is replaced (as sops drops it), and the layout memory brings the author's tag back on
+/// decryption. A tag found in front of an encrypted value is so never taken from the clear text.
+fn scalar_start(src: &str, start: usize, end: usize) -> usize {
+    skip_properties(src, start, end, false)
+}
+
+/// Skips the `&anchor` (and with `tags`, the `!tag`) properties that start at `start`.
+fn skip_properties(src: &str, start: usize, end: usize, tags: bool) -> usize {
     let b = src.as_bytes();
-    let keep_tag = tag.is_some_and(|(h, s)| h == "tag:yaml.org,2002:" && s != "str");
     let mut i = start;
-    while i < end && (b[i] == b'&' || (b[i] == b'!' && tag.is_some() && !keep_tag)) {
+    while i < end && (b[i] == b'&' || (tags && b[i] == b'!')) {
         // An anchor name ends at a blank or a flow indicator.
         let anchor = b[i] == b'&';
         while i < end && !b[i].is_ascii_whitespace() && !(anchor && matches!(b[i], b'{' | b'[' | b']' | b'}' | b',')) {
