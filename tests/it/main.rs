@@ -31,3 +31,4 @@ mod set;
 mod sops_emit;
 mod tamper;
 mod toml_ini;
+mod yaml11;

@@ -3,7 +3,7 @@
 
 use super::resolve::{resolve_plain, Resolved};
 use crate::model::{Leaf, Scalar, Style};
-use crate::scalar::{format_float, parse_rfc3339};
+use crate::scalar::format_float;
 
 /// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
@@ -62,6 +62,7 @@ fn literal_reads_as(literal: &str, value: &Scalar) -> bool {
         (Resolved::Value(Scalar::Int(a)), Scalar::Int(b)) => a == *b,
         (Resolved::Value(Scalar::Float(a)), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
         (Resolved::Value(Scalar::Bool(a)), Scalar::Bool(b)) => a == *b,
+        (Resolved::Value(Scalar::Time(ref a)), Scalar::Time(b)) => a == b,
         _ => false,
     }
 }
@@ -73,10 +74,9 @@ pub(crate) fn render_non_str(value: &Scalar) -> String {
         Scalar::Bool(b) => b.to_string(),
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) => yaml_float(*f),
-        Scalar::Time(t) => match parse_rfc3339(t) {
-            Some(ts) if ts.is_date_only() => ts.date(),
-            _ => t.clone(),
-        },
+        // The timestamp the payload holds, as sops prints it (a date the author wrote as a
+        // date comes back through the layout memory).
+        Scalar::Time(t) => t.clone(),
         Scalar::Str(s) => double_quoted(s),
     }
 }
@@ -224,7 +224,60 @@ pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
     {
         return false;
     }
-    matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_)))
+    matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_))) && !yaml11_typed(s)
+}
+
+/// Plain text that go-yaml v3 reads as a string but a YAML 1.1 reader (go-yaml v2, which
+/// Kubernetes decodes with, PyYAML, Ruby) reads otherwise: the old booleans (`yes`, `off`, `Y`),
+/// sexagesimal numbers (`1:20`), the merge key `<<` and the value key `=`. go-yaml v3, which
+/// sops writes with, quotes the first two; quoting them all keeps the data one for every reader.
+fn yaml11_typed(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "<<"
+            | "="
+    ) || is_base60(s)
+}
+
+/// `[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?`, go-yaml's sexagesimal float.
+fn is_base60(s: &str) -> bool {
+    let b = s.strip_prefix(['-', '+']).unwrap_or(s).as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count();
+    if b.first().is_none_or(|c| !c.is_ascii_digit()) {
+        return false;
+    }
+    let mut i = digits(0);
+    let mut groups = 0;
+    while b.get(i) == Some(&b':') {
+        let n = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 2 || (n == 2 && b[i + 1] > b'5') {
+            return false;
+        }
+        i += 1 + n;
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1 + digits(i + 1);
+    }
+    i == b.len()
 }
 
 fn single_quotable(s: &str) -> bool {
@@ -330,6 +383,17 @@ mod tests {
             assert!(!is_plain_safe(s, false), "{s}");
         }
         assert!(!is_plain_safe("a,b", true));
+    }
+
+    /// Regression: strings a YAML 1.1 reader types (booleans, sexagesimals) came out plain.
+    #[test]
+    fn yaml11_booleans_and_sexagesimals_are_quoted() {
+        for s in ["yes", "No", "OFF", "on", "y", "N", "1:20", "-1:20:30.5", "190:20:30", "1_0:59", "<<", "="] {
+            assert!(!is_plain_safe(s, false), "{s}");
+        }
+        for s in ["yess", "1:60", ":20", "1::2", "a1:20", "1:20x", "1:200", "ya", "onn"] {
+            assert!(is_plain_safe(s, false), "{s}");
+        }
     }
 
     #[test]

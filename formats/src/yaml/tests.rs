@@ -209,7 +209,8 @@ fn aliases_to_collections_are_expanded_in_place_when_their_values_change() {
         }
     }
     let out = write(&doc, src, WriteOptions::default()).unwrap();
-    assert!(out.contains("  <<: {x: 1, y: \"ENC[x]\"}\n"), "{out}");
+    // `y` is a boolean to YAML 1.1 readers: a quoted key.
+    assert!(out.contains("  <<: {x: 1, \"y\": \"ENC[x]\"}\n"), "{out}");
     assert!(out.contains("other: *l\n"), "{out}");
 }
 
