@@ -285,10 +285,12 @@ impl Opened {
 
     /// The decrypted document in its own format, lossless: written over the encrypted file's
     /// text, with the remembered layout. What that keeps from the clear part of the file
-    /// (anchors, aliases, tags, layouts) is not under the MAC, so the output is parsed again and
-    /// must read as the decrypted values; when it does not (the clear text was edited, e.g. an
-    /// anchor moved so that an alias reads another value), the values are written anew in
-    /// canonical form, as sops writes them, with a warning.
+    /// (anchors and aliases) and the layout texts it puts back are not under the MAC, and their
+    /// meaning depends on the text around them: when there are any, the output is parsed again
+    /// and must read as the decrypted values. When it does not (the clear text was edited, e.g.
+    /// an anchor moved so that an alias reads another value), the values are written anew in
+    /// canonical form, as sops writes them, with a warning. (Every other value's text is written
+    /// by the codec from the value; tags in front of encrypted values are dropped by the parser.)
     pub(crate) fn write_checked(
         &mut self,
         layout: Option<&Layout>,
@@ -302,6 +304,12 @@ impl Opened {
             Some(l) => l.restore_aliases(&text),
             None => text,
         };
+        // Anchors and aliases (`&`, `*`) can only be where the file has those bytes; a parse
+        // costs more than the rest of decryption, so files without them skip it.
+        let references = self.doc.format == Format::Yaml && memchr::memchr2(b'&', b'*', self.src.as_bytes()).is_some();
+        if layout.is_none() && !references {
+            return Ok(text);
+        }
         let Some(at) = self.reads_otherwise(&text) else { return Ok(text) };
         warnings.push(format!(
             "the file's clear text (anchors, aliases, tags or layout) would make the output read differently at {at} than its encrypted values; the values are written in canonical form instead (was the file changed by hand?)"
