@@ -260,7 +260,11 @@ pub(crate) fn open_for_edit(
     }
     let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
     let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
-    Ok(opened.decrypt_for_edit(key, ignore_mac)?)
+    let (plain, mut reenc) = opened.decrypt_for_edit(key, ignore_mac)?;
+    for w in std::mem::take(&mut reenc.warnings) {
+        super::warn(&format!("{}: {w}", input.name));
+    }
+    Ok((plain, reenc))
 }
 
 /// The first document's top node.

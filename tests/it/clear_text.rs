@@ -161,3 +161,31 @@ fn untouched_anchors_aliases_and_tags_round_trip_without_warning() {
     // The tamper checks above compare with sops; here the untouched file must need no fallback.
     check(plain, &[], |t| t.replacen("sops:", "# reviewed\nsops:", 1), None);
 }
+
+/// Regression: `set` on such a file decrypted it with the moved anchor and encrypted the
+/// attacker's value back as `app.password`. Now the values it keeps are the encrypted ones, and
+/// it warns.
+#[test]
+fn set_on_a_file_with_a_moved_anchor_keeps_the_encrypted_values() {
+    let Some(python) = pyyaml() else { return };
+    let work = Work::new();
+    work.write("s.yaml", ANCHORED);
+    let encrypted =
+        String::from_utf8(must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "s.yaml"]), None)).unwrap();
+    let tampered =
+        encrypted.replacen("db_password: &pw ", "db_password: ", 1).replacen("app:", "evil: &pw \"\"\napp:", 1);
+    work.write("t.yaml", &tampered);
+    let out = run(work.gitseal_with_key().args(["set", "t.yaml", r#"["port"]"#, "5433"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(r#"["app"]["password"]"#), "no warning: {stderr}");
+    let plain = must(work.gitseal_with_key().args(["decrypt", "t.yaml"]), None);
+    assert_eq!(
+        yaml11(&python, &plain),
+        r#"[{"db_password": "s3cret", "port": 5433, "evil": "", "app": {"password": "s3cret", "port": 5432}}]"#
+            .to_string()
+            + "\n",
+        "{}",
+        String::from_utf8_lossy(&plain)
+    );
+}
