@@ -3,12 +3,12 @@
 //! The envelope lives here: which leaves get encrypted ([`selection`]), the value cipher
 //! ([`cipher`]), the tree walk and MAC ([`walk`]), the `sops` metadata ([`metadata`]), and whole-file
 //! encryption and decryption ([`envelope`]). File formats are in `gitseal-formats`, master keys
-//! in `gitseal-keys`; the CLI in `cli` is glue over this library.
+//! in `gitseal-keys`. The `gitseal` binary (feature `cli`, on by default) is glue over this
+//! library; with `default-features = false` the library builds without any command-line crate.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod cipher;
-pub mod cli;
 pub mod config;
 pub mod envelope;
 pub mod error;

@@ -125,6 +125,11 @@ impl Opened {
 }
 
 impl Reencryptor {
+    /// The file's metadata as it was read (its key groups, threshold and selection rule).
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
     /// The original file with only the changed values, `lastmodified`, `mac` and the layout
     /// replaced, when `new` has the original's shape (same keys, items and comments in the
     /// same places) and the metadata has those fields; `None` otherwise (the file is then

@@ -11,10 +11,10 @@ use super::{warn, Failure, EXIT_CONFLICT, EXIT_TREE_PATH};
 
 /// sops `DuplicateDecryptionKeyType`: a bad `--decryption-order`.
 const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
-use crate::config::Config;
-use crate::envelope::{self, DecryptOptions};
-use crate::keyring::{self, Keyring};
-use crate::treepath::{self, Step};
+use gitseal::config::Config;
+use gitseal::envelope::{self, DecryptOptions};
+use gitseal::keyring::{self, Keyring};
+use gitseal::treepath::{self, Step};
 use gitseal_formats::Format;
 
 pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {

@@ -1,6 +1,6 @@
 //! `gitseal edit FILE`: decrypt into a private temporary directory, run the editor, and encrypt
 //! the result back in place, keeping the data key, the master keys and the ciphertext of every
-//! value that did not change (see [`crate::reencrypt`]).
+//! value that did not change (see [`gitseal::reencrypt`]).
 //!
 //! The plaintext exists only in a fresh 0700 directory, memory-backed where the system has such
 //! a place (see [`super::scratch`]), as a 0600 file with the target's base name (so editors pick
@@ -28,10 +28,10 @@ use super::args::EncryptArgs;
 use super::io::{read_input, write_atomic};
 use super::scratch;
 use super::{report, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
-use crate::metadata::{edited_key_groups, KeyGroup};
-use crate::reencrypt::Reencryptor;
-use crate::rotate;
-use crate::selection::Rule;
+use gitseal::metadata::{edited_key_groups, KeyGroup};
+use gitseal::reencrypt::Reencryptor;
+use gitseal::rotate;
+use gitseal::selection::Rule;
 
 /// sops `FileHasNotBeenModified`.
 const EXIT_NOT_MODIFIED: i32 = 200;
@@ -195,7 +195,7 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
             format!("{name}: --show-master-keys works on single-document files; change the keys with updatekeys, rotate or groups"),
         ));
     }
-    let meta = reenc.metadata.to_value();
+    let meta = reenc.metadata().to_value();
     let wopts = formats::WriteOptions { metadata: Some(&meta), strip_metadata: false, indent: doc.indent };
     let shown = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
     Ok(Zeroizing::new(shown.into_bytes()))
@@ -218,7 +218,7 @@ fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Z
     let meta = formats::metadata(&doc).ok_or_else(|| {
         invalid("the sops metadata is gone; keep the sops block when editing with --show-master-keys".into())
     })?;
-    let current = reenc.metadata.to_value();
+    let current = reenc.metadata().to_value();
     for field in Rule::FIELDS.into_iter().chain(["mac_only_encrypted"]) {
         if meta.get(field) != current.get(field) {
             return Err(invalid(format!(
@@ -231,10 +231,10 @@ fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Z
     let plain = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
     let plain = Zeroizing::new(plain.into_bytes());
     let threshold = threshold.filter(|_| groups.len() > 1);
-    let old_threshold = reenc.metadata.shamir_threshold.and_then(|t| usize::try_from(t).ok());
-    let old_threshold = old_threshold.filter(|_| reenc.metadata.key_groups.len() > 1);
-    let same = groups.len() == reenc.metadata.key_groups.len()
-        && groups.iter().zip(&reenc.metadata.key_groups).all(|(a, b)| key_ids(a) == key_ids(b))
+    let old_threshold = reenc.metadata().shamir_threshold.and_then(|t| usize::try_from(t).ok());
+    let old_threshold = old_threshold.filter(|_| reenc.metadata().key_groups.len() > 1);
+    let same = groups.len() == reenc.metadata().key_groups.len()
+        && groups.iter().zip(&reenc.metadata().key_groups).all(|(a, b)| key_ids(a) == key_ids(b))
         && threshold.unwrap_or(groups.len()) == old_threshold.unwrap_or(groups.len());
     if same {
         return Ok((plain, None));

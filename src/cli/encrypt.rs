@@ -29,9 +29,9 @@ struct KeyOptions {
     rsa_scope: Option<Scope>,
     kms: KmsOptions,
 }
-use crate::config::Config;
-use crate::envelope::{self, EncryptOptions};
-use crate::selection::Rule;
+use gitseal::config::Config;
+use gitseal::envelope::{self, EncryptOptions};
+use gitseal::selection::Rule;
 
 pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     a.foreign.check()?;

@@ -22,8 +22,8 @@ use super::edit::Signals;
 use super::io::read_input;
 use super::scratch;
 use super::{warn, Failure, EXIT_CONFLICT};
-use crate::envelope::{self, DecryptOptions};
-use crate::keyring::{self, Keyring};
+use gitseal::envelope::{self, DecryptOptions};
+use gitseal::keyring::{self, Keyring};
 
 /// sops `DuplicateDecryptionKeyType`.
 const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::IoArgs;
 use super::{report, warn, Failure, EXIT_CONFLICT};
-use crate::config::{self, Config};
+use gitseal::config::{self, Config};
 
 /// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from
 /// the working directory), printing its warnings. With `required`, a broken config is an error;

@@ -7,8 +7,8 @@ use gitseal_formats::Format;
 
 use super::args::FilestatusArgs;
 use super::Failure;
-use crate::envelope;
-use crate::error::Error;
+use gitseal::envelope;
+use gitseal::error::Error;
 
 pub(crate) fn run(a: FilestatusArgs) -> Result<(), Failure> {
     let name = a.file.display().to_string();

@@ -14,7 +14,7 @@ use super::args::IoArgs;
 use super::io::{read_input, write_output};
 use super::set::open_for_edit;
 use super::{Failure, EXIT_NO_FILE};
-use crate::rotate;
+use gitseal::rotate;
 
 /// sops `ErrorInvalidKMSEncryptionContextFormat`.
 const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;

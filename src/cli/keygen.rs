@@ -8,7 +8,7 @@ pub(crate) fn run(a: KeygenArgs) -> Result<(), Failure> {
     if a.sealing {
         return super::keygen_sealing::run(a);
     }
-    let (text, public) = gitseal_keys::age::generate_identity_file(&crate::timefmt::now_rfc3339());
+    let (text, public) = gitseal_keys::age::generate_identity_file(&gitseal::timefmt::now_rfc3339());
     match &a.output {
         Some(path) => {
             if path.exists() {

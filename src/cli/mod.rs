@@ -101,8 +101,8 @@ impl Failure {
     }
 }
 
-impl From<crate::Error> for Failure {
-    fn from(e: crate::Error) -> Failure {
+impl From<gitseal::Error> for Failure {
+    fn from(e: gitseal::Error) -> Failure {
         Failure { code: e.exit_code(), message: e.to_string() }
     }
 }
@@ -125,14 +125,14 @@ pub fn main() -> i32 {
     if as_sops() && args.len() == 2 && args[1] == "--version" {
         // Scripts and wrappers (helm-secrets, pre-commit hooks) read the second word of
         // `sops --version` as the version: the sops format version gitseal writes.
-        println!("sops {} (gitseal {})", crate::metadata::SOPS_VERSION, env!("CARGO_PKG_VERSION"));
+        println!("sops {} (gitseal {})", gitseal::metadata::SOPS_VERSION, env!("CARGO_PKG_VERSION"));
         return 0;
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
     };
-    crate::config::set_explicit_path(cli.config.clone());
+    gitseal::config::set_explicit_path(cli.config.clone());
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(*a),
         Command::Decrypt(a) => decrypt::run(a),

@@ -4,8 +4,8 @@
 use super::sealing_args::ResealArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text, write_out};
 use super::Failure;
-use crate::sealed::reseal::reseal_text;
-use crate::sealed::seal::DEFAULT_NAMESPACE;
+use gitseal::sealed::reseal::reseal_text;
+use gitseal::sealed::seal::DEFAULT_NAMESPACE;
 
 pub(crate) fn run(a: ResealArgs) -> Result<(), Failure> {
     let cert = load_cert(a.cert.as_deref())?;
@@ -18,7 +18,7 @@ pub(crate) fn run(a: ResealArgs) -> Result<(), Failure> {
     let mut objects = 0;
     for (path, in_dir) in collect_files(&a.paths)? {
         let (text, name) = read_text(Some(&path))?;
-        if in_dir && !text.contains(crate::sealed::KIND) {
+        if in_dir && !text.contains(gitseal::sealed::KIND) {
             continue;
         }
         match reseal_text(&text, &keys, cert.public_key(), namespace) {

@@ -1,5 +1,5 @@
 //! `gitseal rotate`: a new data key, every value encrypted anew, and the master keys changed by
-//! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`crate::rotate`].
+//! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`gitseal::rotate`].
 
 use std::path::PathBuf;
 
@@ -13,7 +13,7 @@ use super::args::IoArgs;
 use super::io::{read_input, write_output};
 use super::set::open_for_edit;
 use super::{Failure, EXIT_NO_FILE};
-use crate::rotate;
+use gitseal::rotate;
 
 /// sops `CannotChangeKeysFromNonExistentFile`.
 const EXIT_CHANGE_KEYS_OF_MISSING_FILE: i32 = 49;

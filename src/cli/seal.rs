@@ -6,9 +6,9 @@ use gitseal_keys::sealing::{PublicKey, Scope};
 use super::sealing_args::SealArgs;
 use super::sealing_io::{load_cert, output_format, read_file, read_text, write_out};
 use super::{Failure, EXIT_CONFLICT};
-use crate::sealed::manifest::{self, OutputFormat};
-use crate::sealed::seal::{seal_raw, seal_secret, SealOptions};
-use crate::sealed::{field, map_mut, set};
+use gitseal::sealed::manifest::{self, OutputFormat};
+use gitseal::sealed::seal::{seal_raw, seal_secret, SealOptions};
+use gitseal::sealed::{field, map_mut, set};
 
 pub(crate) fn run(mut a: SealArgs) -> Result<(), Failure> {
     a.secret_file = a.secret_file.take().or(a.path.take());
@@ -90,13 +90,13 @@ fn merge_into(
     let tname = target.display().to_string();
     let (ttext, _) = read_text(Some(target))?;
     let mut objects = manifest::parse_stream(&ttext).map_err(|e| Failure::new(1, format!("{tname}: {e}")))?;
-    if objects.len() != 1 || objects[0].get("kind").and_then(Value::as_str) != Some(crate::sealed::KIND) {
+    if objects.len() != 1 || objects[0].get("kind").and_then(Value::as_str) != Some(gitseal::sealed::KIND) {
         return Err(Failure::new(1, format!("{tname}: --merge-into needs a file with exactly one SealedSecret")));
     }
     let target_obj = &mut objects[0];
     let name = field(target_obj, &["metadata", "name"]).and_then(Value::as_str).map(str::to_string);
     let namespace = field(target_obj, &["metadata", "namespace"]).and_then(Value::as_str).map(str::to_string);
-    let scope = crate::sealed::scope_of(target_obj.get("metadata"));
+    let scope = gitseal::sealed::scope_of(target_obj.get("metadata"));
     let opts = SealOptions {
         key,
         scope: Some(scope),

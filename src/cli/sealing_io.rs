@@ -10,8 +10,8 @@ use zeroize::Zeroizing;
 
 use super::io::write_atomic;
 use super::{Failure, EXIT_NO_FILE};
-use crate::sealed::keyfile;
-use crate::sealed::manifest::OutputFormat;
+use gitseal::sealed::keyfile;
+use gitseal::sealed::manifest::OutputFormat;
 
 /// A file (or standard input) as text, with the name used in messages.
 pub(crate) fn read_text(path: Option<&Path>) -> Result<(Zeroizing<String>, String), Failure> {

@@ -1,5 +1,5 @@
 //! `gitseal set` and `gitseal unset`: change one value of an encrypted file in place. The data
-//! key and master keys stay, unchanged values keep their ciphertext (see [`crate::reencrypt`]).
+//! key and master keys stay, unchanged values keep their ciphertext (see [`gitseal::reencrypt`]).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -10,10 +10,10 @@ use zeroize::Zeroizing;
 
 use super::io::{read_input, write_atomic};
 use super::{warn, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
-use crate::envelope;
-use crate::keyring::{self, Keyring};
-use crate::reencrypt::Reencryptor;
-use crate::treepath::{self, Step};
+use gitseal::envelope;
+use gitseal::keyring::{self, Keyring};
+use gitseal::reencrypt::Reencryptor;
+use gitseal::treepath::{self, Step};
 
 /// sops `ErrorInvalidSetFormat`: a bad tree path or a value that is not JSON.
 const EXIT_INVALID_SET_FORMAT: i32 = 7;

@@ -3,9 +3,9 @@
 use super::sealing_args::UnsealArgs;
 use super::sealing_io::{load_keys, output_format, read_text, write_out};
 use super::Failure;
-use crate::sealed::manifest;
-use crate::sealed::seal::DEFAULT_NAMESPACE;
-use crate::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
+use gitseal::sealed::manifest;
+use gitseal::sealed::seal::DEFAULT_NAMESPACE;
+use gitseal::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
 
 pub(crate) fn run(mut a: UnsealArgs) -> Result<(), Failure> {
     a.file = a.file.take().or(a.path.take());

@@ -15,8 +15,8 @@ use super::io::{read_input, write_atomic};
 use super::rotate::same_key;
 use super::set::open_for_edit;
 use super::{report, Failure};
-use crate::config::Config;
-use crate::rotate;
+use gitseal::config::Config;
+use gitseal::rotate;
 
 /// sops `CouldNotRetrieveKey`, which its updatekeys uses for a failed update.
 const EXIT_UPDATE_FAILED: i32 = 128;

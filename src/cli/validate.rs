@@ -6,9 +6,9 @@ use gitseal_formats::Value;
 use super::sealing_args::ValidateArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text};
 use super::{report, Failure};
-use crate::sealed::manifest;
-use crate::sealed::seal::DEFAULT_NAMESPACE;
-use crate::sealed::validate::{validate, ValidateOptions};
+use gitseal::sealed::manifest;
+use gitseal::sealed::seal::DEFAULT_NAMESPACE;
+use gitseal::sealed::validate::{validate, ValidateOptions};
 
 pub(crate) fn run(a: ValidateArgs) -> Result<(), Failure> {
     let cert = match a.cert.as_deref() {
@@ -24,7 +24,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<(), Failure> {
     let (mut checked, mut problems) = (0usize, Vec::new());
     for (path, in_dir) in collect_files(&a.paths)? {
         let (text, name) = read_text(Some(&path))?;
-        if in_dir && !text.contains(crate::sealed::KIND) {
+        if in_dir && !text.contains(gitseal::sealed::KIND) {
             continue;
         }
         let objects = match manifest::parse_stream(&text) {
@@ -37,7 +37,7 @@ pub(crate) fn run(a: ValidateArgs) -> Result<(), Failure> {
         let sealed: Vec<(usize, &Value)> = objects
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.get("kind").and_then(Value::as_str) == Some(crate::sealed::KIND))
+            .filter(|(_, o)| o.get("kind").and_then(Value::as_str) == Some(gitseal::sealed::KIND))
             .collect();
         if sealed.is_empty() && !in_dir {
             problems.push(format!("{name}: no SealedSecret found"));
