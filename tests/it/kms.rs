@@ -243,3 +243,45 @@ fn an_unreachable_endpoint_fails_quickly_and_clearly() {
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(err.contains(&format!("kms {arn}")), "{err}");
 }
+
+/// Where the child test finds the file to open (see below).
+const EMBED_FILE: &str = "GITSEAL_TEST_EMBED_FILE";
+
+/// The library, called from inside a multi-threaded tokio runtime (as an async embedder such as
+/// the in-cluster unsealer calls it), opens a KMS-wrapped file. Regression: the KMS client
+/// blocked on a runtime of its own and panicked there. The call runs in a child process (this
+/// test binary, filtered to `library_decrypt_in_runtime_child`), so the AWS variables it needs
+/// stay out of this process, whose other tests start commands of their own.
+#[test]
+fn the_library_decrypts_kms_files_from_inside_a_tokio_runtime() {
+    let Some(moto) = Moto::start() else { return };
+    let work = Work::new();
+    let arn = moto.create_key();
+    work.write("plain.yaml", PLAIN);
+    let enc = must(gitseal(&work, &moto).args(["encrypt", "--kms", &arn, "plain.yaml"]), None);
+    work.write("enc.yaml", enc);
+    let mut child = Command::new(std::env::current_exe().expect("the test binary"));
+    aws_env(&mut child, &moto.endpoint).env(EMBED_FILE, work.path("enc.yaml"));
+    child.args(["--ignored", "--exact", "kms::library_decrypt_in_runtime_child", "--test-threads", "1"]);
+    let out = run(&mut child, None);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[test]
+#[ignore = "run by the_library_decrypts_kms_files_from_inside_a_tokio_runtime, in a process of its own"]
+fn library_decrypt_in_runtime_child() {
+    let Some(path) = std::env::var_os(EMBED_FILE) else { return };
+    let bytes = std::fs::read(&path).expect("the encrypted file");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let plain = runtime.block_on(async move {
+        let task = tokio::spawn(async move {
+            let opened = gitseal::envelope::open(&bytes, gitseal_formats::Format::Yaml, "enc.yaml").unwrap();
+            let mut keys = gitseal::keyring::Keyring::new();
+            let key = keys.data_key_for(&opened.metadata, &opened.binding(), "enc.yaml").unwrap();
+            opened.decrypt(&key, &Default::default()).unwrap().output
+        });
+        task.await.expect("the decrypting task")
+    });
+    assert_eq!(String::from_utf8(plain).unwrap(), PLAIN);
+}

@@ -1,6 +1,10 @@
 //! The AWS side of KMS keys: one current-thread tokio runtime for the process, made on the first
 //! KMS call, and one SDK client per (region, profile, role), made on first use and kept.
 //!
+//! The callers are synchronous. A caller that is itself inside a tokio runtime (an embedder
+//! such as the in-cluster unsealer) cannot block on another runtime from its thread, so there
+//! the call runs on a short-lived thread of its own ([`run`]): never a nested runtime.
+//!
 //! Calls are bounded in time so that an unreachable endpoint fails instead of hanging: a 5 s
 //! connect timeout, a 15 s timeout per attempt, 30 s for the whole operation, and the SDK's
 //! standard retry mode with 3 attempts (an `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` setting wins).
@@ -54,12 +58,29 @@ fn session_name() -> String {
     name
 }
 
+/// Drives `fut` to completion on the process's AWS runtime: on this thread, or on a scoped
+/// thread of its own when this thread is inside a tokio runtime already (where blocking on
+/// another runtime would panic). Safe from several threads at once.
+fn run<F>(aws: &Aws, fut: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return aws.runtime.block_on(fut);
+    }
+    std::thread::scope(|s| match s.spawn(|| aws.runtime.block_on(fut)).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 fn client(aws: &Aws, key: &KmsKey) -> Client {
     let id: ClientId = (key.region().to_string(), key.profile().to_string(), key.role().map(str::to_string));
     if let Some(c) = aws.clients.lock().ok().and_then(|m| m.get(&id).cloned()) {
         return c;
     }
-    let client = aws.runtime.block_on(async {
+    let client = run(aws, async {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(key.region().to_string()))
             .timeout_config(
@@ -119,17 +140,13 @@ fn describe<E: std::error::Error>(e: E) -> String {
 pub(super) fn encrypt(key: &KmsKey, secret: &[u8]) -> Result<Vec<u8>, String> {
     let aws = aws()?;
     let client = client(aws, key);
-    let out = aws
-        .runtime
-        .block_on(
-            client
-                .encrypt()
-                .key_id(key.arn())
-                .plaintext(Blob::new(secret.to_vec()))
-                .set_encryption_context(context(key))
-                .send(),
-        )
-        .map_err(describe)?;
+    let request = client
+        .encrypt()
+        .key_id(key.arn())
+        .plaintext(Blob::new(secret.to_vec()))
+        .set_encryption_context(context(key))
+        .send();
+    let out = run(aws, request).map_err(describe)?;
     out.ciphertext_blob.map(Blob::into_inner).ok_or_else(|| "KMS returned no ciphertext".to_string())
 }
 
@@ -137,22 +154,35 @@ pub(super) fn encrypt(key: &KmsKey, secret: &[u8]) -> Result<Vec<u8>, String> {
 pub(super) fn decrypt(key: &KmsKey, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
     let aws = aws()?;
     let client = client(aws, key);
-    let out = aws
-        .runtime
-        .block_on(
-            client
-                .decrypt()
-                .key_id(key.arn())
-                .ciphertext_blob(Blob::new(blob.to_vec()))
-                .set_encryption_context(context(key))
-                .send(),
-        )
-        .map_err(describe)?;
+    let request = client
+        .decrypt()
+        .key_id(key.arn())
+        .ciphertext_blob(Blob::new(blob.to_vec()))
+        .set_encryption_context(context(key))
+        .send();
+    let out = run(aws, request).map_err(describe)?;
     out.plaintext.map(|b| Zeroizing::new(b.into_inner())).ok_or_else(|| "KMS returned no plaintext".to_string())
 }
 
 #[cfg(test)]
 mod tests {
+    /// Regression: a KMS call from inside a tokio runtime (an async embedder) panicked with
+    /// "Cannot start a runtime from within a runtime".
+    #[test]
+    fn calls_work_from_inside_tokio_runtimes_and_from_several_threads() {
+        let aws = super::aws().unwrap();
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let got = multi.block_on(async { tokio::spawn(async { super::run(aws, async { 7 }) }).await.unwrap() });
+        assert_eq!(got, 7);
+        let single = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        assert_eq!(single.block_on(async { super::run(aws, async { 8 }) }), 8);
+        let sum: i32 = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|i| s.spawn(move || super::run(aws, async move { i }))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(sum, 6);
+    }
+
     #[test]
     fn session_names_are_what_sts_accepts() {
         let n = super::session_name();
