@@ -34,18 +34,6 @@ pub struct ConfigError {
     pub message: String,
 }
 
-static EXPLICIT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-
-/// Records the config file named by `--config` (or `SOPS_CONFIG`) for this process.
-pub fn set_explicit_path(path: Option<PathBuf>) {
-    let _ = EXPLICIT.set(path.filter(|p| !p.as_os_str().is_empty()));
-}
-
-/// The config file named on the command line, if any.
-pub fn explicit_path() -> Option<&'static Path> {
-    EXPLICIT.get().and_then(|p| p.as_deref())
-}
-
 /// The result of the upward search.
 pub struct Located {
     /// The config file, if one was found.

@@ -7,12 +7,19 @@ use super::args::IoArgs;
 use super::{report, warn, Failure, EXIT_CONFLICT};
 use gitseal::config::{self, Config};
 
+static EXPLICIT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Records the config file named by `--config` (or `SOPS_CONFIG`) for this run.
+pub(crate) fn set_config_path(path: Option<PathBuf>) {
+    let _ = EXPLICIT.set(path.filter(|p| !p.as_os_str().is_empty()));
+}
+
 /// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from
 /// the working directory), printing its warnings. With `required`, a broken config is an error;
 /// without (decrypt only reads `stores`), it is a warning and no config is used.
 pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let located = config::locate(config::explicit_path(), &cwd);
+    let located = config::locate(EXPLICIT.get().and_then(|p| p.as_deref()), &cwd);
     for w in &located.warnings {
         warn(w);
     }

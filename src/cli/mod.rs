@@ -132,7 +132,7 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
     };
-    gitseal::config::set_explicit_path(cli.config.clone());
+    files::set_config_path(cli.config.clone());
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(*a),
         Command::Decrypt(a) => decrypt::run(a),
