@@ -1,4 +1,5 @@
-//! Errors of the envelope, each with the sops exit code scripts rely on.
+//! Errors of the envelope, each of a [`ErrorKind`] (the command line maps kinds to sops's exit
+//! codes).
 //!
 //! Messages name the file and the key path, never a value.
 
@@ -93,19 +94,50 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an [`Error`] is, for callers that map failures to codes of their own
+/// (the command line maps them to sops's exit codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input could not be parsed.
+    Parse,
+    /// The input is empty.
+    Empty,
+    /// Encrypting a file that has sops metadata.
+    AlreadyEncrypted,
+    /// Decrypting a file without sops metadata.
+    NotEncrypted,
+    /// The metadata is unusable.
+    Metadata,
+    /// No master key gave the data key.
+    DataKey,
+    /// A value failed to decrypt.
+    DecryptValue,
+    /// A value could not be encrypted.
+    EncryptValue,
+    /// The MAC does not match or is missing.
+    Mac,
+    /// A requested part of the tree is not there.
+    NotFound,
+    /// The output could not be produced in the requested format.
+    Emit,
+}
+
 impl Error {
-    /// The exit code sops uses for this failure (`reference/sops-cli.md` §2).
-    pub fn exit_code(&self) -> i32 {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Parse { .. } => 2,
-            Error::Empty { .. } => 92,
-            Error::AlreadyEncrypted { .. } => 203,
-            Error::NotEncrypted { .. } | Error::Metadata { .. } | Error::NotFound { .. } => 1,
-            Error::DataKey { .. } => 128,
-            Error::DecryptValue { .. } => 25,
-            Error::EncryptValue { .. } => 23,
-            Error::Mac { .. } => 51,
-            Error::Emit { .. } => 4,
+            Error::Parse { .. } => ErrorKind::Parse,
+            Error::Empty { .. } => ErrorKind::Empty,
+            Error::AlreadyEncrypted { .. } => ErrorKind::AlreadyEncrypted,
+            Error::NotEncrypted { .. } => ErrorKind::NotEncrypted,
+            Error::Metadata { .. } => ErrorKind::Metadata,
+            Error::DataKey { .. } => ErrorKind::DataKey,
+            Error::DecryptValue { .. } => ErrorKind::DecryptValue,
+            Error::EncryptValue { .. } => ErrorKind::EncryptValue,
+            Error::Mac { .. } => ErrorKind::Mac,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Emit { .. } => ErrorKind::Emit,
         }
     }
 }

@@ -4,6 +4,7 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
+use super::exit;
 use super::{Cli, Failure};
 
 #[derive(Args, Debug)]
@@ -18,5 +19,7 @@ pub(crate) fn run(a: CompletionArgs) -> Result<(), Failure> {
     let mut out = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, name, &mut out);
     use std::io::Write;
-    std::io::stdout().write_all(&out).map_err(|e| Failure::new(3, format!("cannot write the script: {e}")))
+    std::io::stdout()
+        .write_all(&out)
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write the script: {e}")))
 }

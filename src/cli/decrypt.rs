@@ -7,10 +7,8 @@ use zeroize::Zeroizing;
 use super::args::{DecryptArgs, IoArgs};
 use super::files;
 use super::io::{read_input, write_output, Input};
-use super::{warn, Failure, EXIT_CONFLICT, EXIT_TREE_PATH};
+use super::{exit, warn, Failure};
 
-/// sops `DuplicateDecryptionKeyType`: a bad `--decryption-order`.
-const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
 use gitseal::config::Config;
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::keyring::{self, Keyring};
@@ -20,15 +18,15 @@ use gitseal_formats::Format;
 pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
     a.keyservice.check()?;
     let steps = match &a.extract {
-        Some(p) => {
-            Some(treepath::parse(p).map_err(|m| Failure::new(EXIT_TREE_PATH, format!("invalid --extract path: {m}")))?)
-        }
+        Some(p) => Some(
+            treepath::parse(p).map_err(|m| Failure::new(exit::TREE_PATH, format!("invalid --extract path: {m}")))?,
+        ),
         None => None,
     };
     let mut keys = Keyring::new();
     if let Some(order) = a.decryption_order.as_deref().filter(|o| !o.trim().is_empty()) {
         let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(EXIT_DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
         })?;
         keys.set_decryption_order(order);
     }
@@ -39,7 +37,7 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
     if files.is_some() {
         files::check_multi_flags(&a.io)?;
         if a.extract.is_some() {
-            return Err(Failure::new(EXIT_CONFLICT, "--extract takes one file; run once per file"));
+            return Err(Failure::new(exit::CONFLICT, "--extract takes one file; run once per file"));
         }
     }
     // Decrypt needs only `stores` from the config: a broken one is a warning, not an error.
@@ -84,7 +82,7 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
         chunk.extend_from_slice(&output);
         match stdout.write_all(&chunk).and_then(|_| stdout.flush()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(Failure::new(3, format!("cannot write standard output: {e}")))
+                return Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
             }
             _ => {}
         }

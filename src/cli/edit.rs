@@ -27,16 +27,11 @@ use gitseal_keys::MasterKey;
 use super::args::EncryptArgs;
 use super::io::{read_input, write_atomic};
 use super::scratch;
-use super::{report, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use super::{exit, report, Failure};
 use gitseal::metadata::{edited_key_groups, KeyGroup};
 use gitseal::reencrypt::Reencryptor;
 use gitseal::rotate;
 use gitseal::selection::Rule;
-
-/// sops `FileHasNotBeenModified`.
-const EXIT_NOT_MODIFIED: i32 = 200;
-/// sops `NoEditorFound`: also any editor failure.
-const EXIT_EDITOR: i32 = 201;
 
 #[derive(Args, Debug)]
 pub(crate) struct EditArgs {
@@ -68,7 +63,7 @@ impl Signals {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             let flag = Arc::new(AtomicBool::new(false));
             signal_hook::flag::register(sig, Arc::clone(&flag))
-                .map_err(|e| Failure::new(1, format!("cannot install a signal handler: {e}")))?;
+                .map_err(|e| Failure::new(exit::GENERIC, format!("cannot install a signal handler: {e}")))?;
             flags.push((sig, flag));
         }
         Ok(Signals { flags })
@@ -84,11 +79,11 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     a.enc.foreign.check()?;
     a.enc.keyservice.check()?;
     if a.enc.io.output.is_some() || !a.enc.more_files.is_empty() {
-        return Err(Failure::new(EXIT_CONFLICT, "edit works on one file in place: no --output, no further files"));
+        return Err(Failure::new(exit::CONFLICT, "edit works on one file in place: no --output, no further files"));
     }
     let target = match a.enc.io.file.clone() {
         Some(p) if p.as_os_str() != "-" => p,
-        _ => return Err(Failure::new(EXIT_NO_FILE, "edit needs a file name (standard input cannot be edited)")),
+        _ => return Err(Failure::new(exit::NO_FILE, "edit needs a file name (standard input cannot be edited)")),
     };
     let name = target.display().to_string();
     scratch::remove_stale_dirs(false);
@@ -108,7 +103,8 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         (plain, Some(reenc), format)
     } else {
         let format = match &a.enc.io.input_type {
-            Some(t) => Format::from_name(t).ok_or_else(|| Failure::new(1, format!("unknown --input-type {t:?}")))?,
+            Some(t) => Format::from_name(t)
+                .ok_or_else(|| Failure::new(exit::GENERIC, format!("unknown --input-type {t:?}")))?,
             None => Format::from_path(&name),
         };
         (Zeroizing::new(example(format).as_bytes().to_vec()), None, format)
@@ -123,16 +119,17 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     let base = target.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
     scratch::write_private(&tmp, &shown)
-        .map_err(|e| Failure::new(3, format!("cannot write the temporary file: {e}")))?;
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write the temporary file: {e}")))?;
     let before = Sha256::digest(shown.as_slice());
     drop(shown);
     let (edited, new_keys) = loop {
         run_editor(&editor, &tmp, &signals)?;
         let edited = Zeroizing::new(
-            fs::read(&tmp).map_err(|e| Failure::new(2, format!("cannot read the edited file back: {e}")))?,
+            fs::read(&tmp)
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read the edited file back: {e}")))?,
         );
         if Sha256::digest(edited.as_slice()) == before {
-            return Err(Failure::new(EXIT_NOT_MODIFIED, format!("{name}: File has not changed, exiting.")));
+            return Err(Failure::new(exit::NOT_MODIFIED, format!("{name}: File has not changed, exiting.")));
         }
         let checked = match (&reenc, a.show_master_keys) {
             (Some(reenc), true) => without_metadata(&edited, reenc, &name),
@@ -156,10 +153,11 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     match reenc.as_mut() {
         Some(reenc) => {
             if let Some((groups, threshold)) = new_keys {
-                reenc.rekey(&groups, threshold).map_err(|e| Failure::new(128, e.to_string()))?;
+                reenc.rekey(&groups, threshold).map_err(|e| Failure::new(exit::NO_KEY, e.to_string()))?;
             }
             let out = reenc.encrypt(&edited)?;
-            write_atomic(&target, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))
+            write_atomic(&target, &out, 0o644)
+                .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))
         }
         None => {
             // A new file is encrypted exactly as `encrypt` would: keys and rules from the
@@ -184,10 +182,10 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
             format!("{name}: --show-master-keys needs a structured file; a binary file has no place for the metadata"),
         ));
     }
-    let text =
-        std::str::from_utf8(plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
+    let text = std::str::from_utf8(plain)
+        .map_err(|_| Failure::new(exit::CANNOT_READ, format!("{name}: the plaintext is not UTF-8")))?;
     let doc = formats::parse(format, text)
-        .map_err(|e| Failure::new(2, format!("{name}: cannot read the decrypted file: {e}")))?;
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: cannot read the decrypted file: {e}")))?;
     if doc.roots.len() > 1 {
         // Every document would show a copy of the metadata, and only one could be read back.
         return Err(Failure::new(
@@ -197,7 +195,8 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
     }
     let meta = reenc.metadata().to_value();
     let wopts = formats::WriteOptions { metadata: Some(&meta), strip_metadata: false, indent: doc.indent };
-    let shown = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
+    let shown =
+        formats::write(&doc, text, wopts).map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{name}: {e}")))?;
     Ok(Zeroizing::new(shown.into_bytes()))
 }
 
@@ -211,7 +210,7 @@ type NewKeys = Option<(Vec<Vec<MasterKey>>, Option<usize>)>;
 /// values are encrypted, which an edit cannot do safely.
 fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Zeroizing<Vec<u8>>, NewKeys), Failure> {
     let format = reenc.format();
-    let invalid = |m: String| Failure::new(2, format!("{name}: {m}"));
+    let invalid = |m: String| Failure::new(exit::CANNOT_READ, format!("{name}: {m}"));
     let text = std::str::from_utf8(edited).map_err(|_| invalid("the edited file is not UTF-8".into()))?;
     let doc =
         formats::parse(format, text).map_err(|e| invalid(format!("invalid {} after editing: {e}", format.name())))?;
@@ -228,7 +227,8 @@ fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Z
     }
     let (groups, threshold) = edited_key_groups(&meta).map_err(|e| invalid(e.to_string()))?;
     let wopts = formats::WriteOptions { metadata: None, strip_metadata: true, indent: None };
-    let plain = formats::write(&doc, text, wopts).map_err(|e| Failure::new(4, format!("{name}: {e}")))?;
+    let plain =
+        formats::write(&doc, text, wopts).map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{name}: {e}")))?;
     let plain = Zeroizing::new(plain.into_bytes());
     let threshold = threshold.filter(|_| groups.len() > 1);
     let old_threshold = reenc.metadata().shamir_threshold.and_then(|t| usize::try_from(t).ok());
@@ -288,13 +288,14 @@ fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
     if format == Format::Binary {
         return Ok(());
     }
-    let text =
-        std::str::from_utf8(plain).map_err(|_| Failure::new(2, format!("{name}: the edited file is not UTF-8")))?;
+    let text = std::str::from_utf8(plain)
+        .map_err(|_| Failure::new(exit::CANNOT_READ, format!("{name}: the edited file is not UTF-8")))?;
     if text.trim().is_empty() {
-        return Err(Failure::new(92, format!("{name}: the edited file is empty")));
+        return Err(Failure::new(exit::EMPTY, format!("{name}: the edited file is empty")));
     }
-    let doc = formats::parse(format, text)
-        .map_err(|e| Failure::new(2, format!("{name}: invalid {} after editing: {e}", format.name())))?;
+    let doc = formats::parse(format, text).map_err(|e| {
+        Failure::new(exit::CANNOT_READ, format!("{name}: invalid {} after editing: {e}", format.name()))
+    })?;
     if formats::has_metadata(&doc) {
         return Err(Failure::new(
             2,
@@ -310,7 +311,7 @@ fn editor_command() -> Result<Vec<String>, Failure> {
     for var in ["SOPS_EDITOR", "EDITOR"] {
         if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
             let words = gitseal_keys::age::split_command(&v).filter(|w| !w.is_empty()).ok_or_else(|| {
-                Failure::new(EXIT_EDITOR, format!("{var}: cannot split {v:?} into words (unbalanced quotes)"))
+                Failure::new(exit::EDITOR, format!("{var}: cannot split {v:?} into words (unbalanced quotes)"))
             })?;
             return Ok(words);
         }
@@ -318,7 +319,7 @@ fn editor_command() -> Result<Vec<String>, Failure> {
     if !std::io::stdin().is_terminal() {
         // vim and friends would wait forever for a terminal that is not there.
         return Err(Failure::new(
-            EXIT_EDITOR,
+            exit::EDITOR,
             "no editor: set SOPS_EDITOR or EDITOR (standard input is not a terminal, so vim, nano or vi cannot run)",
         ));
     }
@@ -328,7 +329,7 @@ fn editor_command() -> Result<Vec<String>, Failure> {
             return Ok(vec![name.to_string()]);
         }
     }
-    Err(Failure::new(EXIT_EDITOR, "no editor found: set SOPS_EDITOR or EDITOR"))
+    Err(Failure::new(exit::EDITOR, "no editor found: set SOPS_EDITOR or EDITOR"))
 }
 
 /// Runs the editor on `file` and waits; a signal to gitseal ends the editor and the edit.
@@ -337,7 +338,7 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
         .args(&editor[1..])
         .arg(file)
         .spawn()
-        .map_err(|e| Failure::new(EXIT_EDITOR, format!("could not run editor {:?}: {e}", editor[0])))?;
+        .map_err(|e| Failure::new(exit::EDITOR, format!("could not run editor {:?}: {e}", editor[0])))?;
     loop {
         if let Some(sig) = signals.received() {
             let _ = child.kill();
@@ -349,9 +350,9 @@ fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), F
         }
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(Failure::new(EXIT_EDITOR, format!("Could not run editor: {status}"))),
+            Ok(Some(status)) => return Err(Failure::new(exit::EDITOR, format!("Could not run editor: {status}"))),
             Ok(None) => std::thread::sleep(Duration::from_millis(25)),
-            Err(e) => return Err(Failure::new(EXIT_EDITOR, format!("could not wait for the editor: {e}"))),
+            Err(e) => return Err(Failure::new(exit::EDITOR, format!("could not wait for the editor: {e}"))),
         }
     }
 }

@@ -13,10 +13,7 @@ use super::args::{EncryptArgs, IoArgs};
 use super::files;
 use super::io::{read_input, write_output};
 use super::sealing_io::load_cert;
-use super::{Failure, EXIT_CONFLICT};
-
-/// sops `ErrorInvalidKMSEncryptionContextFormat`.
-const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
+use super::{exit, Failure};
 
 /// What KMS keys given on the command line share: the encryption context and the profile.
 struct KmsOptions {
@@ -40,11 +37,14 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
     let rsa_scope = match a.rsa_scope.as_deref() {
         None => None,
         Some(s) => Some(Scope::parse(s).ok_or_else(|| {
-            Failure::new(1, format!("invalid --rsa-scope {s:?}: expected strict, namespace-wide or cluster-wide"))
+            Failure::new(
+                exit::GENERIC,
+                format!("invalid --rsa-scope {s:?}: expected strict, namespace-wide or cluster-wide"),
+            )
         })?),
     };
     let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
-        .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
+        .map_err(|m| Failure::new(exit::BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
     let kms = KmsOptions { context: context.clone(), profile: a.aws_profile.clone().unwrap_or_default() };
     let key_groups = key_groups(&a, &KeyOptions { rsa_scope, kms })?;
     let files = files::expand(a.io.file.as_ref(), &a.more_files, a.recursive)?;
@@ -52,7 +52,7 @@ pub(crate) fn run(a: EncryptArgs) -> Result<(), Failure> {
         files::check_multi_flags(&a.io)?;
         if !a.io.in_place {
             return Err(Failure::new(
-                EXIT_CONFLICT,
+                exit::CONFLICT,
                 "encrypting several files needs -i (--in-place): each file is replaced by its encrypted form",
             ));
         }
@@ -86,12 +86,13 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
     let key_groups = if !plan.key_groups.is_empty() {
         plan.key_groups.clone()
     } else if let Some((cfg, r)) = creation {
-        let groups =
-            r.key_groups(&cfg.name, &plan.context).map_err(|e| Failure::new(1, format!("{}: {e}", input.name)))?;
+        let groups = r
+            .key_groups(&cfg.name, &plan.context)
+            .map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", input.name)))?;
         if groups.iter().all(Vec::is_empty) {
             if super::as_sops() {
                 // sops's wording, matched exactly by scripts and sops's own tests.
-                return Err(Failure::new(1, "Could not generate data key: [empty key group provided]"));
+                return Err(Failure::new(exit::GENERIC, "Could not generate data key: [empty key group provided]"));
             }
             return Err(Failure::new(
                 1,
@@ -167,7 +168,10 @@ fn key_groups(a: &EncryptArgs, o: &KeyOptions) -> Result<Vec<Vec<MasterKey>>, Fa
             add_keys(&mut group, kind.trim(), keys, o)?;
         }
         if group.is_empty() {
-            return Err(Failure::new(1, format!("--key-group {spec:?}: a key group needs at least one master key")));
+            return Err(Failure::new(
+                exit::GENERIC,
+                format!("--key-group {spec:?}: a key group needs at least one master key"),
+            ));
         }
         groups.push(group);
     }
@@ -182,10 +186,13 @@ fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, o: &KeyOptions) 
             .map(|v| v.into_iter().map(MasterKey::Kms).collect()),
         "rsa" => return add_rsa_keys(group, list, o.rsa_scope),
         other => {
-            return Err(Failure::new(1, format!("unknown key kind {other:?} in --key-group; use age, pgp, kms or rsa")))
+            return Err(Failure::new(
+                exit::GENERIC,
+                format!("unknown key kind {other:?} in --key-group; use age, pgp, kms or rsa"),
+            ))
         }
     };
-    group.extend(keys.map_err(|e| Failure::new(1, e.to_string()))?);
+    group.extend(keys.map_err(|e| Failure::new(exit::GENERIC, e.to_string()))?);
     Ok(())
 }
 
@@ -193,7 +200,8 @@ fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, o: &KeyOptions) 
 fn add_rsa_keys(group: &mut Vec<MasterKey>, list: &str, scope: Option<Scope>) -> Result<(), Failure> {
     for path in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let cert = load_cert(Some(path))?;
-        let key = RsaRecipient::new(cert.public_key().clone(), path).map_err(|e| Failure::new(1, e.to_string()))?;
+        let key = RsaRecipient::new(cert.public_key().clone(), path)
+            .map_err(|e| Failure::new(exit::GENERIC, e.to_string()))?;
         group.push(MasterKey::Rsa(key.with_scope(scope)));
     }
     Ok(())
@@ -201,7 +209,7 @@ fn add_rsa_keys(group: &mut Vec<MasterKey>, list: &str, scope: Option<Scope>) ->
 
 fn selection_rule(a: &EncryptArgs) -> Result<Option<Rule>, Failure> {
     let re = |flag: &str, s: &str| {
-        Regex::new(s).map_err(|e| Failure::new(1, format!("invalid regular expression for --{flag}: {e}")))
+        Regex::new(s).map_err(|e| Failure::new(exit::GENERIC, format!("invalid regular expression for --{flag}: {e}")))
     };
     let mut rules = Vec::new();
     if let Some(s) = &a.unencrypted_suffix {
@@ -224,7 +232,7 @@ fn selection_rule(a: &EncryptArgs) -> Result<Option<Rule>, Failure> {
     }
     if rules.len() > 1 {
         return Err(Failure::new(
-            EXIT_CONFLICT,
+            exit::CONFLICT,
             "cannot use more than one of --unencrypted-suffix, --encrypted-suffix, --unencrypted-regex, --encrypted-regex, --unencrypted-comment-regex and --encrypted-comment-regex",
         ));
     }

@@ -21,12 +21,9 @@ use super::args::{IoArgs, KeyserviceArgs};
 use super::edit::Signals;
 use super::io::read_input;
 use super::scratch;
-use super::{warn, Failure, EXIT_CONFLICT};
+use super::{exit, warn, Failure};
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::keyring::{self, Keyring};
-
-/// sops `DuplicateDecryptionKeyType`.
-const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
 
 #[derive(Args, Debug)]
 pub(crate) struct ExecEnvArgs {
@@ -91,17 +88,17 @@ pub(crate) struct ExecFileArgs {
 
 pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     if a.same_process && a.background {
-        return Err(Failure::new(EXIT_CONFLICT, "--same-process and --background cannot be used together"));
+        return Err(Failure::new(exit::CONFLICT, "--same-process and --background cannot be used together"));
     }
     a.keyservice.check()?;
     let user = a.user.as_deref().map(RunAs::lookup).transpose()?;
     let (plain, format, name) = decrypt(&a.file, a.input_type.clone(), None, a.decryption_order.as_deref())?;
     if format == Format::Binary {
-        return Err(Failure::new(1, format!("{name}: exec-env needs a structured file (not binary)")));
+        return Err(Failure::new(exit::GENERIC, format!("{name}: exec-env needs a structured file (not binary)")));
     }
-    let src =
-        std::str::from_utf8(&plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
-    let doc = formats::parse(format, src).map_err(|e| Failure::new(2, format!("{name}: {e}")))?;
+    let src = std::str::from_utf8(&plain)
+        .map_err(|_| Failure::new(exit::CANNOT_READ, format!("{name}: the plaintext is not UTF-8")))?;
+    let doc = formats::parse(format, src).map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: {e}")))?;
     let mut vars = Vec::new();
     let mut complex = Vec::new();
     if let Some(Node::Map(items)) = doc.roots.first().map(|r| r.node.resolved()) {
@@ -126,7 +123,10 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
         ));
     }
     if vars.iter().any(|(_, v)| v.contains('\0')) {
-        return Err(Failure::new(1, format!("{name}: a value holds a NUL byte and cannot be an environment variable")));
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{name}: a value holds a NUL byte and cannot be an environment variable"),
+        ));
     }
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(&a.command);
@@ -143,11 +143,11 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     if a.same_process {
         // Returns only if the exec (or the switch to --user) failed.
         let e = cmd.exec();
-        return Err(Failure::new(1, format!("cannot run /bin/sh: {e}")));
+        return Err(Failure::new(exit::GENERIC, format!("cannot run /bin/sh: {e}")));
     }
     if a.background {
         warn("--background is deprecated: the command's exit code is not reported");
-        return cmd.spawn().map(drop).map_err(|e| Failure::new(1, format!("cannot run /bin/sh: {e}")));
+        return cmd.spawn().map(drop).map_err(|e| Failure::new(exit::GENERIC, format!("cannot run /bin/sh: {e}")));
     }
     finish(cmd.status())
 }
@@ -155,7 +155,7 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
 pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     let name_ok = !a.filename.is_empty() && !a.filename.contains('/') && a.filename != "." && a.filename != "..";
     if !name_ok {
-        return Err(Failure::new(1, format!("--filename {:?}: must be a plain file name", a.filename)));
+        return Err(Failure::new(exit::GENERIC, format!("--filename {:?}: must be a plain file name", a.filename)));
     }
     if a.background {
         return Err(Failure::new(
@@ -178,13 +178,16 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     cmd.arg("-c").arg(&command);
     if a.no_fifo {
         scratch::write_private(&path, &plain)
-            .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+            .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", path.display())))?;
     } else {
         make_fifo(&path)?;
     }
     if let Some(user) = &user {
         user.share(dir.path(), &path).map_err(|e| {
-            Failure::new(3, format!("cannot give the plaintext file to user {:?}: {e}", user.name.to_string_lossy()))
+            Failure::new(
+                exit::CANNOT_WRITE,
+                format!("cannot give the plaintext file to user {:?}: {e}", user.name.to_string_lossy()),
+            )
         })?;
         user.apply(&mut cmd);
     }
@@ -198,9 +201,9 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     let removed = dir.close();
     let result = match status {
         Ok(status) => finish(status),
-        Err(sig) => Err(Failure::new(128 + sig, "interrupted; the plaintext file was removed")),
+        Err(sig) => Err(Failure::new(exit::SIGNAL_BASE + sig, "interrupted; the plaintext file was removed")),
     };
-    removed.map_err(|e| Failure::new(3, format!("cannot remove the temporary directory: {e}")))?;
+    removed.map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot remove the temporary directory: {e}")))?;
     result
 }
 
@@ -225,7 +228,7 @@ fn decrypt(
     let mut keys = Keyring::new();
     if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
         let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(EXIT_DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
         })?;
         keys.set_decryption_order(order);
     }
@@ -260,9 +263,12 @@ fn make_fifo(path: &Path) -> Result<(), Failure> {
         .arg("--")
         .arg(path)
         .status()
-        .map_err(|e| Failure::new(3, format!("cannot run mkfifo: {e} (use --no-fifo)")))?;
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot run mkfifo: {e} (use --no-fifo)")))?;
     if !made.success() {
-        return Err(Failure::new(3, format!("mkfifo {} failed ({made}); use --no-fifo", path.display())));
+        return Err(Failure::new(
+            exit::CANNOT_WRITE,
+            format!("mkfifo {} failed ({made}); use --no-fifo", path.display()),
+        ));
     }
     Ok(())
 }
@@ -319,13 +325,13 @@ fn wait(mut cmd: Command, signals: &Signals) -> Waited {
 
 /// The child's exit code passed through (128 + the signal for a child killed by one).
 fn finish(status: std::io::Result<std::process::ExitStatus>) -> Result<(), Failure> {
-    let status = status.map_err(|e| Failure::new(1, format!("cannot run /bin/sh: {e}")))?;
+    let status = status.map_err(|e| Failure::new(exit::GENERIC, format!("cannot run /bin/sh: {e}")))?;
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => Err(Failure::new(code, format!("exit status {code}"))),
         None => {
             let signal = status.signal().unwrap_or(0);
-            Err(Failure::new(128 + signal, format!("the command was killed by signal {signal}")))
+            Err(Failure::new(exit::SIGNAL_BASE + signal, format!("the command was killed by signal {signal}")))
         }
     }
 }
@@ -355,12 +361,12 @@ impl RunAs {
     /// Looks `user` up. Refuses an unknown user, and another user when gitseal is not root (the
     /// switch would fail in the child).
     fn lookup(user: &str) -> Result<RunAs, Failure> {
-        let unknown = || Failure::new(1, format!("--user {user:?}: no such user"));
+        let unknown = || Failure::new(exit::GENERIC, format!("--user {user:?}: no such user"));
         if user.is_empty() || user.starts_with('-') || user.contains([':', '\n', '\0']) {
             return Err(unknown());
         }
         let line = passwd_entry(user)?.ok_or_else(unknown)?;
-        let malformed = || Failure::new(1, format!("--user {user:?}: malformed user database entry"));
+        let malformed = || Failure::new(exit::GENERIC, format!("--user {user:?}: malformed user database entry"));
         let fields: Vec<&[u8]> = line.split(|&b| b == b':').collect();
         let [name, _, uid, gid, _, home, _] = fields[..] else { return Err(malformed()) };
         let number = |f: &[u8]| std::str::from_utf8(f).ok().and_then(|s| s.parse::<u32>().ok());
@@ -411,16 +417,16 @@ fn passwd_entry(user: &str) -> Result<Option<Vec<u8>>, Failure> {
         Ok(out) if out.status.success() => Ok(first_line(&out.stdout)),
         // getent: "One or more supplied key could not be found in the database."
         Ok(out) if out.status.code() == Some(2) => Ok(None),
-        Ok(out) => Err(Failure::new(1, format!("--user {user:?}: getent passwd failed ({})", out.status))),
+        Ok(out) => Err(Failure::new(exit::GENERIC, format!("--user {user:?}: getent passwd failed ({})", out.status))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let all = fs::read("/etc/passwd")
-                .map_err(|e| Failure::new(1, format!("--user {user:?}: cannot read /etc/passwd: {e}")))?;
+                .map_err(|e| Failure::new(exit::GENERIC, format!("--user {user:?}: cannot read /etc/passwd: {e}")))?;
             let field = |line: &[u8], n: usize| line.split(|&b| b == b':').nth(n).map(<[u8]>::to_vec);
             let by = |n: usize| all.split(|&b| b == b'\n').find(|l| field(l, n).as_deref() == Some(user.as_bytes()));
             let by_uid = || user.bytes().all(|b| b.is_ascii_digit()).then(|| by(2)).flatten();
             Ok(by(0).or_else(by_uid).map(<[u8]>::to_vec))
         }
-        Err(e) => Err(Failure::new(1, format!("--user {user:?}: cannot run getent: {e}"))),
+        Err(e) => Err(Failure::new(exit::GENERIC, format!("--user {user:?}: cannot run getent: {e}"))),
     }
 }
 

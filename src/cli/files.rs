@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::args::IoArgs;
-use super::{report, warn, Failure, EXIT_CONFLICT};
+use super::{exit, report, warn, Failure};
 use gitseal::config::{self, Config};
 
 static EXPLICIT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
@@ -31,7 +31,7 @@ pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
             }
             Ok(Some(cfg))
         }
-        Err(e) if required => Err(Failure::new(1, e.to_string())),
+        Err(e) if required => Err(Failure::new(exit::GENERIC, e.to_string())),
         Err(e) => {
             warn(&format!("{e} (the config is not used)"));
             Ok(None)
@@ -54,7 +54,7 @@ pub(crate) fn expand(
     let mut files = Vec::new();
     for arg in std::iter::once(first).chain(more) {
         if arg.as_os_str() == "-" {
-            return Err(Failure::new(EXIT_CONFLICT, "standard input (-) cannot be combined with other files"));
+            return Err(Failure::new(exit::CONFLICT, "standard input (-) cannot be combined with other files"));
         }
         if arg.is_dir() {
             if !recursive {
@@ -68,9 +68,10 @@ pub(crate) fn expand(
                 ));
             }
             let before = files.len();
-            walk(arg, &mut files).map_err(|e| Failure::new(2, format!("{}: cannot list: {e}", arg.display())))?;
+            walk(arg, &mut files)
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot list: {e}", arg.display())))?;
             if files.len() == before {
-                return Err(Failure::new(1, format!("{}: no files under this directory", arg.display())));
+                return Err(Failure::new(exit::GENERIC, format!("{}: no files under this directory", arg.display())));
             }
         } else {
             files.push(arg.clone());
@@ -116,12 +117,12 @@ pub(crate) fn io_for(io: &IoArgs, file: &Path) -> IoArgs {
 pub(crate) fn check_multi_flags(io: &IoArgs) -> Result<(), Failure> {
     if io.output.is_some() {
         return Err(Failure::new(
-            EXIT_CONFLICT,
+            exit::CONFLICT,
             "--output takes one file; with several files use -i (--in-place), or run once per file",
         ));
     }
     if io.filename_override.is_some() {
-        return Err(Failure::new(EXIT_CONFLICT, "--filename-override takes one file; with several files drop it"));
+        return Err(Failure::new(exit::CONFLICT, "--filename-override takes one file; with several files drop it"));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use gitseal_formats::Format;
 
 use super::args::FilestatusArgs;
+use super::exit;
 use super::Failure;
 use gitseal::envelope;
 use gitseal::error::Error;
@@ -14,24 +15,26 @@ pub(crate) fn run(a: FilestatusArgs) -> Result<(), Failure> {
     let name = a.file.display().to_string();
     let format = match &a.input_type {
         Some(t) => Format::from_name(t).ok_or_else(|| {
-            Failure::new(1, format!("unknown --input-type {t:?}: expected yaml, json, dotenv or binary"))
+            Failure::new(exit::GENERIC, format!("unknown --input-type {t:?}: expected yaml, json, dotenv or binary"))
         })?,
         None => Format::from_path(&name),
     };
     // sops exits 1 for every failure here, a missing file included.
     let bytes = std::fs::read(&a.file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Failure::new(1, format!("{name}: cannot check file status: no such file")),
-        _ => Failure::new(1, format!("{name}: cannot check file status: {e}")),
+        std::io::ErrorKind::NotFound => {
+            Failure::new(exit::GENERIC, format!("{name}: cannot check file status: no such file"))
+        }
+        _ => Failure::new(exit::GENERIC, format!("{name}: cannot check file status: {e}")),
     })?;
     let encrypted = match envelope::open(&bytes, format, &name) {
         Ok(opened) => !opened.metadata.version.is_empty() && opened.metadata.mac.is_some_and(|m| !m.is_empty()),
         Err(Error::NotEncrypted { .. }) | Err(Error::Metadata { .. }) => false,
-        Err(e) => return Err(Failure::new(1, format!("cannot check file status: {e}"))),
+        Err(e) => return Err(Failure::new(exit::GENERIC, format!("cannot check file status: {e}"))),
     };
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{{\"encrypted\":{encrypted}}}").and_then(|_| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::new(3, format!("cannot write standard output: {e}")))
+            Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
         }
         _ => Ok(()),
     }

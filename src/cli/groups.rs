@@ -13,11 +13,8 @@ use gitseal_keys::MasterKey;
 use super::args::IoArgs;
 use super::io::{read_input, write_output};
 use super::set::open_for_edit;
-use super::{Failure, EXIT_NO_FILE};
+use super::{exit, Failure};
 use gitseal::rotate;
-
-/// sops `ErrorInvalidKMSEncryptionContextFormat`.
-const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum GroupsCommand {
@@ -85,10 +82,11 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
         GroupsCommand::Add(a) => {
             a.foreign.check()?;
             a.common.keyservice.check()?;
-            let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
-                .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
+            let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default()).map_err(|m| {
+                Failure::new(exit::BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}"))
+            })?;
             let profile = a.aws_profile.clone().unwrap_or_default();
-            let err = |e: gitseal_keys::KeyError| Failure::new(1, e.to_string());
+            let err = |e: gitseal_keys::KeyError| Failure::new(exit::GENERIC, e.to_string());
             let mut group = Vec::new();
             for k in &a.kms {
                 group.extend(KmsKey::parse_list(k, &context, &profile).map_err(err)?.into_iter().map(MasterKey::Kms));
@@ -100,7 +98,7 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
                 group.extend(Recipient::parse_list(k).map_err(err)?.into_iter().map(MasterKey::Age));
             }
             if group.is_empty() {
-                return Err(Failure::new(1, "groups add needs at least one key: --age, --pgp or --kms"));
+                return Err(Failure::new(exit::GENERIC, "groups add needs at least one key: --age, --pgp or --kms"));
             }
             change(&a.common, |groups| {
                 groups.push(group);
@@ -128,7 +126,7 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
 /// the file (to standard output, or in place with `-i`).
 fn change(a: &GroupsFileArgs, f: impl FnOnce(&mut Vec<Vec<MasterKey>>) -> Result<(), String>) -> Result<(), Failure> {
     if a.file.is_none() {
-        return Err(Failure::new(EXIT_NO_FILE, "no file specified: pass --file FILE"));
+        return Err(Failure::new(exit::NO_FILE, "no file specified: pass --file FILE"));
     }
     let io = IoArgs {
         file: a.file.clone(),
@@ -142,15 +140,15 @@ fn change(a: &GroupsFileArgs, f: impl FnOnce(&mut Vec<Vec<MasterKey>>) -> Result
     let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
     // sops exits 1 here when no key opens the file (not 128 as elsewhere).
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref()).map_err(|f| {
-        if f.code == 128 {
-            Failure { code: 1, ..f }
+        if f.code == exit::NO_KEY {
+            Failure { code: exit::GENERIC, ..f }
         } else {
             f
         }
     })?;
     let mut groups = rotate::file_key_groups(&reenc)?;
     let before = groups.len();
-    f(&mut groups).map_err(|m| Failure::new(1, format!("{}: {m}", input.name)))?;
+    f(&mut groups).map_err(|m| Failure::new(exit::GENERIC, format!("{}: {m}", input.name)))?;
     // A file of one group records no threshold: then every group is needed, as sops does.
     let threshold = a
         .shamir_secret_sharing_threshold
@@ -158,7 +156,7 @@ fn change(a: &GroupsFileArgs, f: impl FnOnce(&mut Vec<Vec<MasterKey>>) -> Result
         .or_else(|| rotate::file_threshold(&reenc).filter(|_| before > 1))
         .or((groups.len() > 1).then_some(groups.len()));
     rotate::check_groups(&groups, threshold)
-        .map_err(|m| Failure::new(1, format!("{}: refusing to write: {m}", input.name)))?;
+        .map_err(|m| Failure::new(exit::GENERIC, format!("{}: refusing to write: {m}", input.name)))?;
     reenc.rekey(&groups, threshold)?;
     let out = reenc.encrypt(&plain)?;
     write_output(&io, &input, &out, false)

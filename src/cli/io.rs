@@ -11,7 +11,7 @@ use gitseal_formats::Format;
 use zeroize::Zeroizing;
 
 use super::args::IoArgs;
-use super::{scratch, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use super::{exit, scratch, Failure};
 
 /// The resolved input: its bytes, the name used in messages, and the formats.
 pub(crate) struct Input {
@@ -26,27 +26,27 @@ pub(crate) struct Input {
 /// `sniff` picks a format for unnamed standard input by looking at it.
 pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure> {
     if io.in_place && io.output.is_some() {
-        return Err(Failure::new(EXIT_CONFLICT, "cannot use --in-place together with --output"));
+        return Err(Failure::new(exit::CONFLICT, "cannot use --in-place together with --output"));
     }
     let (bytes, name, path) = match &io.file {
         Some(p) if p.as_os_str() != "-" => {
             let name = p.display().to_string();
             let bytes = fs::read(p).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => {
-                    Failure::new(EXIT_NO_FILE, format!("{name}: cannot operate on non-existent file"))
+                    Failure::new(exit::NO_FILE, format!("{name}: cannot operate on non-existent file"))
                 }
-                _ => Failure::new(2, format!("{name}: cannot read: {e}")),
+                _ => Failure::new(exit::CANNOT_READ, format!("{name}: cannot read: {e}")),
             })?;
             (Zeroizing::new(bytes), name, Some(p.clone()))
         }
         _ => {
             if io.in_place {
-                return Err(Failure::new(EXIT_CONFLICT, "cannot use --in-place with standard input"));
+                return Err(Failure::new(exit::CONFLICT, "cannot use --in-place with standard input"));
             }
             let mut buf = Zeroizing::new(Vec::new());
             std::io::stdin()
                 .read_to_end(&mut buf)
-                .map_err(|e| Failure::new(2, format!("cannot read standard input: {e}")))?;
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read standard input: {e}")))?;
             (buf, "<stdin>".to_string(), None)
         }
     };
@@ -56,7 +56,7 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
         (None, Some(n)) => Format::from_path(n),
         (None, None) if encrypting => {
             return Err(Failure::new(
-                EXIT_CONFLICT,
+                exit::CONFLICT,
                 "reading standard input needs --filename-override NAME or --input-type TYPE to choose the format",
             ))
         }
@@ -77,7 +77,7 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
 /// encrypt/decrypt and legacy `-r`; 2 for set, unset, rotate and groups; 1 for updatekeys):
 /// gives a missing-file failure of [`read_input`] the code `code`.
 pub(crate) fn missing_file_code(f: Failure, code: i32) -> Failure {
-    if f.code == EXIT_NO_FILE {
+    if f.code == exit::NO_FILE {
         Failure { code, ..f }
     } else {
         f
@@ -86,7 +86,10 @@ pub(crate) fn missing_file_code(f: Failure, code: i32) -> Failure {
 
 fn parse_format(name: &str, flag: &str) -> Result<Format, Failure> {
     Format::from_name(name).ok_or_else(|| {
-        Failure::new(1, format!("unknown {flag} {name:?}: expected yaml, json, dotenv, ini, toml or binary"))
+        Failure::new(
+            exit::GENERIC,
+            format!("unknown {flag} {name:?}: expected yaml, json, dotenv, ini, toml or binary"),
+        )
     })
 }
 
@@ -128,14 +131,14 @@ pub(crate) fn write_output(io: &IoArgs, input: &Input, data: &[u8], plaintext: b
             let mut out = std::io::stdout().lock();
             match out.write_all(data).and_then(|_| out.flush()) {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Failure::new(3, format!("cannot write standard output: {e}"))),
+                Err(e) => Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}"))),
                 Ok(()) => Ok(()),
             }
         }
         Some(path) => {
             let new_mode = if plaintext { 0o600 } else { 0o644 };
             write_atomic(&path, data, new_mode)
-                .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))
+                .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", path.display())))
         }
     }
 }

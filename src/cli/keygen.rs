@@ -1,6 +1,7 @@
 //! `gitseal keygen`: a new age identity file.
 
 use super::args::KeygenArgs;
+use super::exit;
 use super::io::write_atomic;
 use super::Failure;
 
@@ -12,10 +13,13 @@ pub(crate) fn run(a: KeygenArgs) -> Result<(), Failure> {
     match &a.output {
         Some(path) => {
             if path.exists() {
-                return Err(Failure::new(1, format!("{}: already exists; not overwriting a key file", path.display())));
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    format!("{}: already exists; not overwriting a key file", path.display()),
+                ));
             }
             write_atomic(path, text.as_bytes(), 0o600)
-                .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display())))?;
+                .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", path.display())))?;
             eprintln!("Public key: {public}");
         }
         None => print!("{}", text.as_str()),

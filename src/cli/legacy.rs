@@ -11,10 +11,7 @@ use std::ffi::{OsStr, OsString};
 
 use clap::CommandFactory;
 
-use super::{Cli, Failure, EXIT_NO_FILE};
-
-/// Exit code for a malformed `--set` argument (sops `ErrorInvalidSetFormat`).
-const EXIT_SET_FORMAT: i32 = 7;
+use super::{exit, Cli, Failure};
 
 /// The arguments to hand to clap, and warnings to print first.
 #[derive(Debug, PartialEq)]
@@ -176,7 +173,7 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
     let unchanged = |args: Vec<OsString>| Ok(Rewritten { args, warnings: Vec::new() });
     if args.len() < 2 {
         if super::as_sops() {
-            return Err(Failure::new(EXIT_NO_FILE, "Error: no file specified"));
+            return Err(Failure::new(exit::NO_FILE, "Error: no file specified"));
         }
         return unchanged(args);
     }
@@ -206,13 +203,15 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
             .map(|(long, _, v)| (long.to_string(), *v))
             .or_else(|| TARGETS.iter().find_map(|t| model.lookup(t, name)));
         let Some((long, takes_value)) = known else {
-            return Err(Failure::new(1, format!("flag provided but not defined: {text}")));
+            return Err(Failure::new(exit::GENERIC, format!("flag provided but not defined: {text}")));
         };
         let value = match (inline, takes_value) {
             (Some(v), _) => Some(OsString::from(v)),
             (None, true) => {
                 i += 1;
-                let v = args.get(i).ok_or_else(|| Failure::new(1, format!("flag needs an argument: {text}")))?;
+                let v = args
+                    .get(i)
+                    .ok_or_else(|| Failure::new(exit::GENERIC, format!("flag needs an argument: {text}")))?;
                 Some(v.clone())
             }
             (None, false) => None,
@@ -228,12 +227,12 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
             return subcommand_mode(model, &args, p, &flags);
         }
         if let Some((_, why)) = UNSUPPORTED.iter().find(|(name, _)| *name == first).filter(|_| named) {
-            return Err(Failure::new(1, format!("sops {first} is not supported: {why}")));
+            return Err(Failure::new(exit::GENERIC, format!("sops {first} is not supported: {why}")));
         }
     }
     // Legacy mode.
     let Some(p) = positional else {
-        return Err(Failure::new(EXIT_NO_FILE, "Error: no file specified"));
+        return Err(Failure::new(exit::NO_FILE, "Error: no file specified"));
     };
     let file = args[p].clone();
     let rest = &args[p + 1..];
@@ -279,7 +278,7 @@ fn rewrite_with(model: &Model, args: Vec<OsString>) -> Result<Rewritten, Failure
         Some(Action::Decrypt) => "decrypt",
         Some(Action::Set) => "set",
         Some(Action::Rotate) if model.is_subcommand("rotate") => "rotate",
-        Some(Action::Rotate) => return Err(Failure::new(1, "rotate is not supported yet")),
+        Some(Action::Rotate) => return Err(Failure::new(exit::GENERIC, "rotate is not supported yet")),
     };
     let mut out = vec![args[0].clone()];
     let mut sub_flags = Vec::new();
@@ -387,9 +386,10 @@ fn subcommand_mode(model: &Model, args: &[OsString], p: usize, flags: &[Flag]) -
 fn split_set(set: &str) -> Result<(String, String), Failure> {
     match set.find("] ") {
         Some(at) => Ok((set[..at + 1].to_string(), set[at + 2..].to_string())),
-        None => {
-            Err(Failure::new(EXIT_SET_FORMAT, format!("Invalid --set format: {set:?} (expected '[\"key\"] VALUE')")))
-        }
+        None => Err(Failure::new(
+            exit::INVALID_SET_FORMAT,
+            format!("Invalid --set format: {set:?} (expected '[\"key\"] VALUE')"),
+        )),
     }
 }
 

@@ -6,6 +6,7 @@ mod decrypt;
 mod edit;
 mod encrypt;
 mod exec;
+mod exit;
 mod files;
 mod filestatus;
 mod groups;
@@ -31,13 +32,6 @@ use gitseal_keys::redact_secrets;
 
 pub use args::Cli;
 use args::Command;
-
-/// Exit code for conflicting parameters (sops `ErrorConflictingParameters`).
-pub const EXIT_CONFLICT: i32 = 8;
-/// Exit code for a missing input file (sops `NoFileSpecified`).
-pub const EXIT_NO_FILE: i32 = 100;
-/// Exit code for a malformed tree path (sops `InvalidTreePathFormat`).
-pub const EXIT_TREE_PATH: i32 = 91;
 
 static AS_SOPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
@@ -103,7 +97,7 @@ impl Failure {
 
 impl From<gitseal::Error> for Failure {
     fn from(e: gitseal::Error) -> Failure {
-        Failure { code: e.exit_code(), message: e.to_string() }
+        Failure { code: exit::of(&e), message: e.to_string() }
     }
 }
 

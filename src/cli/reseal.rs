@@ -1,6 +1,7 @@
 //! `gitseal reseal`: re-encrypt SealedSecrets (files or whole directories) from old private keys
 //! to a new certificate, offline. Every file is checked before any is written.
 
+use super::exit;
 use super::sealing_args::ResealArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text, write_out};
 use super::Failure;
@@ -10,7 +11,7 @@ use gitseal::sealed::seal::DEFAULT_NAMESPACE;
 pub(crate) fn run(a: ResealArgs) -> Result<(), Failure> {
     let cert = load_cert(a.cert.as_deref())?;
     if a.keys.private_keys.is_empty() {
-        return Err(Failure::new(1, "reseal needs the old private keys: pass --recovery-private-key FILE"));
+        return Err(Failure::new(exit::GENERIC, "reseal needs the old private keys: pass --recovery-private-key FILE"));
     }
     let keys = load_keys(&a.keys.private_keys)?;
     let namespace = a.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
@@ -27,8 +28,8 @@ pub(crate) fn run(a: ResealArgs) -> Result<(), Failure> {
                 updates.push((path, r.text));
             }
             Ok(None) if in_dir => {}
-            Ok(None) => return Err(Failure::new(1, format!("{name}: no SealedSecret found"))),
-            Err(e) => return Err(Failure::new(1, format!("{name}: {e}"))),
+            Ok(None) => return Err(Failure::new(exit::GENERIC, format!("{name}: no SealedSecret found"))),
+            Err(e) => return Err(Failure::new(exit::GENERIC, format!("{name}: {e}"))),
         }
     }
     for (path, text) in &updates {

@@ -12,13 +12,8 @@ use gitseal_keys::MasterKey;
 use super::args::IoArgs;
 use super::io::{read_input, write_output};
 use super::set::open_for_edit;
-use super::{Failure, EXIT_NO_FILE};
+use super::{exit, Failure};
 use gitseal::rotate;
-
-/// sops `CannotChangeKeysFromNonExistentFile`.
-const EXIT_CHANGE_KEYS_OF_MISSING_FILE: i32 = 49;
-/// sops `ErrorInvalidKMSEncryptionContextFormat`.
-const EXIT_BAD_ENCRYPTION_CONTEXT: i32 = 6;
 
 #[derive(Args, Debug)]
 pub(crate) struct RotateArgs {
@@ -86,13 +81,13 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     if let Some(f) = a.file.as_ref().filter(|f| f.as_os_str() != "-") {
         if a.changes_keys() && !f.exists() {
             return Err(Failure::new(
-                EXIT_CHANGE_KEYS_OF_MISSING_FILE,
+                exit::CHANGE_KEYS_OF_MISSING_FILE,
                 format!("{}: cannot add or remove keys of a non-existent file", f.display()),
             ));
         }
     }
     let context = kms::parse_context(a.encryption_context.as_deref().unwrap_or_default())
-        .map_err(|m| Failure::new(EXIT_BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
+        .map_err(|m| Failure::new(exit::BAD_ENCRYPTION_CONTEXT, format!("invalid --encryption-context: {m}")))?;
     let parse = |kind: &str, list: &Option<String>| -> Result<Vec<MasterKey>, Failure> {
         let list = list.as_deref().unwrap_or_default();
         let keys = match kind {
@@ -100,7 +95,7 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
             "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
             _ => KmsKey::parse_list(list, &context, "").map(|v| v.into_iter().map(MasterKey::Kms).collect()),
         };
-        keys.map_err(|e| Failure::new(1, e.to_string()))
+        keys.map_err(|e| Failure::new(exit::GENERIC, e.to_string()))
     };
     let mut add = parse("kms", &a.add_kms)?;
     add.extend(parse("pgp", &a.add_pgp)?);
@@ -118,7 +113,7 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
         filename_override: a.filename_override.clone(),
         indent: None,
     };
-    let missing = if a.legacy { EXIT_NO_FILE } else { 2 };
+    let missing = if a.legacy { exit::NO_FILE } else { 2 };
     let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, missing))?;
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);

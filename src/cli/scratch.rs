@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use rand::distributions::{Alphanumeric, DistString};
 
+use super::exit;
 use super::{warn, Failure};
 
 /// How old an entry whose owner cannot be told must be to count as left behind.
@@ -80,7 +81,12 @@ pub(crate) fn private_dir(shared: bool) -> Result<tempfile::TempDir, Failure> {
         .permissions(fs::Permissions::from_mode(0o700))
         .tempdir_in(&base)
         .and_then(|d| fs::set_permissions(d.path(), fs::Permissions::from_mode(0o700)).map(|()| d))
-        .map_err(|e| Failure::new(3, format!("cannot create a private temporary directory in {}: {e}", base.display())))
+        .map_err(|e| {
+            Failure::new(
+                exit::CANNOT_WRITE,
+                format!("cannot create a private temporary directory in {}: {e}", base.display()),
+            )
+        })
 }
 
 /// Writes plaintext to a new file (mode 0600) in a private directory.

@@ -5,7 +5,7 @@ use gitseal_keys::sealing::{PublicKey, Scope};
 
 use super::sealing_args::SealArgs;
 use super::sealing_io::{load_cert, output_format, read_file, read_text, write_out};
-use super::{Failure, EXIT_CONFLICT};
+use super::{exit, Failure};
 use gitseal::sealed::manifest::{self, OutputFormat};
 use gitseal::sealed::seal::{seal_raw, seal_secret, SealOptions};
 use gitseal::sealed::{field, map_mut, set};
@@ -15,7 +15,10 @@ pub(crate) fn run(mut a: SealArgs) -> Result<(), Failure> {
     let scope = match a.scope.as_deref() {
         None => None,
         Some(s) => Some(Scope::parse(s).ok_or_else(|| {
-            Failure::new(1, format!("unknown --scope {s:?}: expected strict, namespace-wide or cluster-wide"))
+            Failure::new(
+                exit::GENERIC,
+                format!("unknown --scope {s:?}: expected strict, namespace-wide or cluster-wide"),
+            )
         })?),
     };
     check_flags(&a)?;
@@ -25,9 +28,9 @@ pub(crate) fn run(mut a: SealArgs) -> Result<(), Failure> {
         return raw(&a, cert.public_key(), scope.unwrap_or(Scope::Strict));
     }
     let (text, name) = read_text(a.secret_file.as_deref())?;
-    let secrets = manifest::parse_stream(&text).map_err(|e| Failure::new(1, format!("{name}: {e}")))?;
+    let secrets = manifest::parse_stream(&text).map_err(|e| Failure::new(exit::GENERIC, format!("{name}: {e}")))?;
     if secrets.is_empty() {
-        return Err(Failure::new(1, format!("{name}: no Secret to seal")));
+        return Err(Failure::new(exit::GENERIC, format!("{name}: no Secret to seal")));
     }
     if let Some(target) = &a.merge_into {
         return merge_into(&a, target, &secrets, &name, cert.public_key());
@@ -42,14 +45,14 @@ pub(crate) fn run(mut a: SealArgs) -> Result<(), Failure> {
     let sealed = secrets
         .iter()
         .enumerate()
-        .map(|(i, s)| seal_secret(s, i, &opts).map_err(|e| Failure::new(1, format!("{name}: {e}"))))
+        .map(|(i, s)| seal_secret(s, i, &opts).map_err(|e| Failure::new(exit::GENERIC, format!("{name}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let out = manifest::emit(&sealed, format).map_err(|e| Failure::new(1, e))?;
+    let out = manifest::emit(&sealed, format).map_err(|e| Failure::new(exit::GENERIC, e))?;
     write_out(a.output.as_deref(), out.as_bytes(), 0o644)
 }
 
 fn check_flags(a: &SealArgs) -> Result<(), Failure> {
-    let conflict = |m: &str| Err(Failure::new(EXIT_CONFLICT, m.to_string()));
+    let conflict = |m: &str| Err(Failure::new(exit::CONFLICT, m.to_string()));
     if a.from_file.is_some() && !a.raw {
         return conflict("--from-file only works with --raw");
     }
@@ -73,8 +76,8 @@ fn raw(a: &SealArgs, key: &PublicKey, scope: Scope) -> Result<(), Failure> {
             zeroize::Zeroizing::new(text.as_bytes().to_vec())
         }
     };
-    let sealed =
-        seal_raw(key, scope, a.namespace.as_deref(), a.name.as_deref(), &value).map_err(|e| Failure::new(1, e))?;
+    let sealed = seal_raw(key, scope, a.namespace.as_deref(), a.name.as_deref(), &value)
+        .map_err(|e| Failure::new(exit::GENERIC, e))?;
     write_out(a.output.as_deref(), sealed.as_bytes(), 0o644)
 }
 
@@ -89,9 +92,13 @@ fn merge_into(
 ) -> Result<(), Failure> {
     let tname = target.display().to_string();
     let (ttext, _) = read_text(Some(target))?;
-    let mut objects = manifest::parse_stream(&ttext).map_err(|e| Failure::new(1, format!("{tname}: {e}")))?;
+    let mut objects =
+        manifest::parse_stream(&ttext).map_err(|e| Failure::new(exit::GENERIC, format!("{tname}: {e}")))?;
     if objects.len() != 1 || objects[0].get("kind").and_then(Value::as_str) != Some(gitseal::sealed::KIND) {
-        return Err(Failure::new(1, format!("{tname}: --merge-into needs a file with exactly one SealedSecret")));
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{tname}: --merge-into needs a file with exactly one SealedSecret"),
+        ));
     }
     let target_obj = &mut objects[0];
     let name = field(target_obj, &["metadata", "name"]).and_then(Value::as_str).map(str::to_string);
@@ -109,11 +116,12 @@ fn merge_into(
         if let Some(ns) = &namespace {
             set(map_mut(&mut secret, "metadata"), "namespace", Value::str(ns.clone()));
         }
-        let sealed = seal_secret(&secret, i, &opts).map_err(|e| Failure::new(1, format!("{input}: {e}")))?;
+        let sealed =
+            seal_secret(&secret, i, &opts).map_err(|e| Failure::new(exit::GENERIC, format!("{input}: {e}")))?;
         merge(target_obj, &sealed);
     }
     let format = if ttext.trim_start().starts_with('{') { OutputFormat::Json } else { OutputFormat::Yaml };
-    let mut out = manifest::emit(&objects, format).map_err(|e| Failure::new(1, e))?;
+    let mut out = manifest::emit(&objects, format).map_err(|e| Failure::new(exit::GENERIC, e))?;
     if format == OutputFormat::Yaml && !ttext.trim_start().starts_with("---") {
         out = out.trim_start_matches("---\n").to_string();
     }

@@ -9,7 +9,7 @@ use gitseal_keys::sealing::{SealingCert, SealingKey};
 use zeroize::Zeroizing;
 
 use super::io::write_atomic;
-use super::{Failure, EXIT_NO_FILE};
+use super::{exit, Failure};
 use gitseal::sealed::keyfile;
 use gitseal::sealed::manifest::OutputFormat;
 
@@ -21,19 +21,20 @@ pub(crate) fn read_text(path: Option<&Path>) -> Result<(Zeroizing<String>, Strin
             let mut buf = Zeroizing::new(Vec::new());
             std::io::stdin()
                 .read_to_end(&mut buf)
-                .map_err(|e| Failure::new(2, format!("cannot read standard input: {e}")))?;
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read standard input: {e}")))?;
             (buf, "<stdin>".to_string())
         }
     };
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| Failure::new(1, format!("{name}: is not UTF-8 text")))?;
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| Failure::new(exit::GENERIC, format!("{name}: is not UTF-8 text")))?;
     Ok((Zeroizing::new(text), name))
 }
 
 /// A file's bytes; a missing file gets sops's exit code for it.
 pub(crate) fn read_file(p: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
     std::fs::read(p).map(Zeroizing::new).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Failure::new(EXIT_NO_FILE, format!("{}: no such file", p.display())),
-        _ => Failure::new(2, format!("{}: cannot read: {e}", p.display())),
+        std::io::ErrorKind::NotFound => Failure::new(exit::NO_FILE, format!("{}: no such file", p.display())),
+        _ => Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", p.display())),
     })
 }
 
@@ -53,10 +54,12 @@ pub(crate) fn load_cert(arg: Option<&str>) -> Result<SealingCert, Failure> {
     }
     let path = Path::new(arg.strip_prefix("file://").unwrap_or(arg));
     let bytes = read_file(path)?;
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| Failure::new(1, format!("{}: is not a PEM file", path.display())))?;
-    let cert = SealingCert::from_pem(text).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
-    cert.check_valid_at(SystemTime::now()).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::new(exit::GENERIC, format!("{}: is not a PEM file", path.display())))?;
+    let cert =
+        SealingCert::from_pem(text).map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", path.display())))?;
+    cert.check_valid_at(SystemTime::now())
+        .map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", path.display())))?;
     Ok(cert)
 }
 
@@ -65,9 +68,11 @@ pub(crate) fn load_keys(paths: &[PathBuf]) -> Result<Vec<SealingKey>, Failure> {
     let mut keys = Vec::new();
     for p in paths {
         let bytes = read_file(p)?;
-        let text =
-            std::str::from_utf8(&bytes).map_err(|_| Failure::new(1, format!("{}: is not a key file", p.display())))?;
-        keys.extend(keyfile::load_keys(text).map_err(|e| Failure::new(1, format!("{}: {e}", p.display())))?);
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Failure::new(exit::GENERIC, format!("{}: is not a key file", p.display())))?;
+        keys.extend(
+            keyfile::load_keys(text).map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", p.display())))?,
+        );
     }
     Ok(keys)
 }
@@ -78,8 +83,9 @@ pub(crate) fn output_format(flag: Option<&str>, output: Option<&Path>) -> Result
     match flag {
         _ if by_name => Ok(OutputFormat::Yaml),
         None => Ok(OutputFormat::Json),
-        Some(f) => OutputFormat::parse(f)
-            .ok_or_else(|| Failure::new(1, format!("unsupported output format {f:?}: expected json or yaml"))),
+        Some(f) => OutputFormat::parse(f).ok_or_else(|| {
+            Failure::new(exit::GENERIC, format!("unsupported output format {f:?}: expected json or yaml"))
+        }),
     }
 }
 
@@ -87,12 +93,12 @@ pub(crate) fn output_format(flag: Option<&str>, output: Option<&Path>) -> Result
 pub(crate) fn write_out(output: Option<&Path>, data: &[u8], new_mode: u32) -> Result<(), Failure> {
     match output {
         Some(path) => write_atomic(path, data, new_mode)
-            .map_err(|e| Failure::new(3, format!("{}: cannot write: {e}", path.display()))),
+            .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", path.display()))),
         None => {
             let mut out = std::io::stdout().lock();
             match out.write_all(data).and_then(|_| out.flush()) {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(Failure::new(3, format!("cannot write standard output: {e}")))
+                    Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
                 }
                 _ => Ok(()),
             }
@@ -118,10 +124,11 @@ pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, F
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Failure::new(2, format!("{}: cannot read: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", dir.display())))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Failure::new(2, format!("{}: cannot read: {e}", dir.display())))?;
+        let entry =
+            entry.map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", dir.display())))?;
         let path = entry.path();
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;

@@ -9,16 +9,11 @@ use gitseal_formats::{self as formats, Document, Entry, Format, MapItem, Node, S
 use zeroize::Zeroizing;
 
 use super::io::{read_input, write_atomic};
-use super::{warn, Failure, EXIT_CONFLICT, EXIT_NO_FILE};
+use super::{exit, warn, Failure};
 use gitseal::envelope;
 use gitseal::keyring::{self, Keyring};
 use gitseal::reencrypt::Reencryptor;
 use gitseal::treepath::{self, Step};
-
-/// sops `ErrorInvalidSetFormat`: a bad tree path or a value that is not JSON.
-const EXIT_INVALID_SET_FORMAT: i32 = 7;
-/// sops `DuplicateDecryptionKeyType`.
-const EXIT_DUPLICATE_DECRYPTION_KEY_TYPE: i32 = 112;
 
 /// What `set` and `unset` share: the file and how to open it.
 #[derive(Args, Debug)]
@@ -77,7 +72,7 @@ pub(crate) struct UnsetArgs {
 
 pub(crate) fn run_set(a: SetArgs) -> Result<(), Failure> {
     if a.value_file && a.value_stdin {
-        return Err(Failure::new(EXIT_CONFLICT, "cannot use --value-file together with --value-stdin"));
+        return Err(Failure::new(exit::CONFLICT, "cannot use --value-file together with --value-stdin"));
     }
     let (Some(file), Some(index)) = (&a.file, &a.index) else { return Err(arg_count(3)) };
     if a.value_stdin == a.value.is_some() {
@@ -102,16 +97,16 @@ pub(crate) fn run_unset(a: UnsetArgs) -> Result<(), Failure> {
 
 fn arg_count(n: usize) -> Failure {
     Failure::new(
-        EXIT_NO_FILE,
+        exit::NO_FILE,
         format!("no file specified, or index and value are missing: need precisely {n} positional arguments"),
     )
 }
 
 fn tree_path(index: &str) -> Result<Vec<Step>, Failure> {
     let steps = treepath::parse(index)
-        .map_err(|m| Failure::new(EXIT_INVALID_SET_FORMAT, format!("invalid set index format: {m}")))?;
+        .map_err(|m| Failure::new(exit::INVALID_SET_FORMAT, format!("invalid set index format: {m}")))?;
     if steps.is_empty() {
-        return Err(Failure::new(EXIT_INVALID_SET_FORMAT, "invalid set index format: empty tree path"));
+        return Err(Failure::new(exit::INVALID_SET_FORMAT, "invalid set index format: empty tree path"));
     }
     Ok(steps)
 }
@@ -121,15 +116,16 @@ fn read_value(a: &SetArgs) -> Result<Zeroizing<String>, Failure> {
     if a.value_stdin {
         std::io::stdin()
             .read_to_string(&mut buf)
-            .map_err(|e| Failure::new(2, format!("cannot read the value from standard input: {e}")))?;
+            .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read the value from standard input: {e}")))?;
     } else if a.value_file {
         let path = a.value.as_deref().unwrap_or_default();
         let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Failure::new(1, format!("{path}: cannot read the value: {e}")))?,
+            std::fs::read(path)
+                .map_err(|e| Failure::new(exit::GENERIC, format!("{path}: cannot read the value: {e}")))?,
         );
         buf.push_str(
             std::str::from_utf8(&bytes)
-                .map_err(|_| Failure::new(EXIT_INVALID_SET_FORMAT, format!("{path}: the value is not UTF-8")))?,
+                .map_err(|_| Failure::new(exit::INVALID_SET_FORMAT, format!("{path}: the value is not UTF-8")))?,
         );
     } else {
         buf.push_str(a.value.as_deref().unwrap_or_default());
@@ -140,7 +136,7 @@ fn read_value(a: &SetArgs) -> Result<Zeroizing<String>, Failure> {
 /// The JSON value as a tree node, parsed by the JSON codec (a wrapper object makes any JSON
 /// value, scalars included, a valid document).
 fn json_node(json: &str) -> Result<Node, Failure> {
-    let invalid = || Failure::new(EXIT_INVALID_SET_FORMAT, "the value is not valid JSON");
+    let invalid = || Failure::new(exit::INVALID_SET_FORMAT, "the value is not valid JSON");
     if json.trim().is_empty() {
         return Err(invalid());
     }
@@ -216,14 +212,17 @@ fn change(
     let (plain, mut reenc) = open_for_edit(&input, common.ignore_mac, common.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);
     if reenc.format() == Format::Binary {
-        return Err(Failure::new(1, format!("{name}: set and unset need a structured file (not binary); use edit")));
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{name}: set and unset need a structured file (not binary); use edit"),
+        ));
     }
-    let src =
-        std::str::from_utf8(&plain).map_err(|_| Failure::new(2, format!("{name}: the plaintext is not UTF-8")))?;
+    let src = std::str::from_utf8(&plain)
+        .map_err(|_| Failure::new(exit::CANNOT_READ, format!("{name}: the plaintext is not UTF-8")))?;
     let doc = formats::parse(reenc.format(), src)
-        .map_err(|e| Failure::new(2, format!("{name}: cannot read the decrypted file: {e}")))?;
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: cannot read the decrypted file: {e}")))?;
     let mut edit = Edit { doc, structural: false };
-    let changed = f(&mut edit).map_err(|m| Failure::new(1, format!("{name}: {m}")))?;
+    let changed = f(&mut edit).map_err(|m| Failure::new(exit::GENERIC, format!("{name}: {m}")))?;
     if !changed {
         return Ok(());
     }
@@ -235,14 +234,14 @@ fn change(
         } else {
             formats::write(&edit.doc, src, wopts)
         }
-        .map_err(|e| Failure::new(4, format!("{name}: {e}")))?,
+        .map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{name}: {e}")))?,
     );
     if common.idempotent && new_plain.as_bytes() == plain.as_slice() {
         return Ok(());
     }
     let out = reenc.encrypt(new_plain.as_bytes())?;
     let path = input.path.as_deref().unwrap_or(file);
-    write_atomic(path, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))
+    write_atomic(path, &out, 0o644).map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))
 }
 
 /// Opens and decrypts an encrypted file for a change (shared with `edit`).
@@ -254,7 +253,7 @@ pub(crate) fn open_for_edit(
     let mut keys = Keyring::new();
     if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
         let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(EXIT_DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
         })?;
         keys.set_decryption_order(order);
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::args::IoArgs;
+use super::exit;
 use super::files;
 use super::io::{read_input, write_atomic};
 use super::rotate::same_key;
@@ -17,9 +18,6 @@ use super::set::open_for_edit;
 use super::{report, Failure};
 use gitseal::config::Config;
 use gitseal::rotate;
-
-/// sops `CouldNotRetrieveKey`, which its updatekeys uses for a failed update.
-const EXIT_UPDATE_FAILED: i32 = 128;
 
 #[derive(Args, Debug)]
 pub(crate) struct UpdatekeysArgs {
@@ -47,7 +45,10 @@ pub(crate) struct UpdatekeysArgs {
 pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
     a.keyservice.check()?;
     let config = files::load_config(true)?.ok_or_else(|| {
-        Failure::new(1, "no .sops.yaml found (searched the working directory and its parents); pass --config PATH")
+        Failure::new(
+            exit::GENERIC,
+            "no .sops.yaml found (searched the working directory and its parents); pass --config PATH",
+        )
     })?;
     if a.files.len() == 1 {
         return update(&a, &config, &a.files[0]);
@@ -61,14 +62,14 @@ pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
     }
     match failed {
         0 => Ok(()),
-        n => Err(Failure::new(1, format!("{n} of {} files could not be updated", a.files.len()))),
+        n => Err(Failure::new(exit::GENERIC, format!("{n} of {} files could not be updated", a.files.len()))),
     }
 }
 
 fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failure> {
     if !file.exists() {
         // sops: 1 (its stat error), not NoFileSpecified.
-        return Err(Failure::new(1, format!("{}: cannot operate on non-existent file", file.display())));
+        return Err(Failure::new(exit::GENERIC, format!("{}: cannot operate on non-existent file", file.display())));
     }
     let rule = config.rule_for(file).ok_or_else(|| {
         Failure::new(
@@ -77,10 +78,11 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
         )
     })?;
     let name = file.display().to_string();
-    let wanted =
-        rule.key_groups(&config.name, &BTreeMap::new()).map_err(|e| Failure::new(1, format!("{name}: {e}")))?;
+    let wanted = rule
+        .key_groups(&config.name, &BTreeMap::new())
+        .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: {e}")))?;
     if wanted.iter().all(Vec::is_empty) {
-        return Err(Failure::new(1, format!("{name}: {} of {} has no keys", rule.describe(), config.name)));
+        return Err(Failure::new(exit::GENERIC, format!("{name}: {} of {} has no keys", rule.describe(), config.name)));
     }
     let io = IoArgs {
         file: Some(file.to_path_buf()),
@@ -121,8 +123,10 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
         eprint!("Is this okay? (y/n): ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        let read =
-            stdin.lock().read_line(&mut answer).map_err(|e| Failure::new(1, format!("cannot read the answer: {e}")))?;
+        let read = stdin
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| Failure::new(exit::GENERIC, format!("cannot read the answer: {e}")))?;
         if read == 0 {
             if !stdin.is_terminal() {
                 eprintln!();
@@ -138,13 +142,14 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
         }
     }
     rotate::check_groups(&wanted, threshold)
-        .map_err(|m| Failure::new(EXIT_UPDATE_FAILED, format!("{name}: refusing to write: {m}")))?;
+        .map_err(|m| Failure::new(exit::NO_KEY, format!("{name}: refusing to write: {m}")))?;
     let removed = current.iter().flatten().any(|k| !wanted.iter().flatten().any(|w| same_key(k, w)));
     if a.rotate { reenc.rotate(&wanted, threshold) } else { reenc.rekey(&wanted, threshold) }
-        .map_err(|e| Failure::new(EXIT_UPDATE_FAILED, e.to_string()))?;
+        .map_err(|e| Failure::new(exit::NO_KEY, e.to_string()))?;
     let out = reenc.encrypt(&plain)?;
     let path = input.path.as_deref().unwrap_or(file);
-    write_atomic(path, &out, 0o644).map_err(|e| Failure::new(3, format!("{name}: cannot write: {e}")))?;
+    write_atomic(path, &out, 0o644)
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))?;
     match (a.rotate, old_text == new_text) {
         (true, true) => eprintln!("{name}: new data key"),
         (true, false) => eprintln!("{name}: key groups updated, new data key"),

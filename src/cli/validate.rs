@@ -3,6 +3,7 @@
 
 use gitseal_formats::Value;
 
+use super::exit;
 use super::sealing_args::ValidateArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text};
 use super::{report, Failure};
@@ -55,5 +56,5 @@ pub(crate) fn run(a: ValidateArgs) -> Result<(), Failure> {
     for p in &problems[..problems.len() - 1] {
         report(p);
     }
-    Err(Failure::new(1, problems.last().cloned().unwrap_or_default()))
+    Err(Failure::new(exit::GENERIC, problems.last().cloned().unwrap_or_default()))
 }
