@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::cipher::{self, ValueType};
 use crate::error::Error;
-use crate::keyring::{self, Binding};
+use crate::keyring::{self, Binding, Keyring};
 use crate::layout::{self, Layout};
 use crate::metadata::{Metadata, SOPS_VERSION};
 use crate::selection::Rule;
@@ -166,6 +166,48 @@ pub struct DecryptOptions<'a> {
     pub indent: Option<usize>,
     /// Output only this part of the first document.
     pub extract: Option<&'a [crate::treepath::Step]>,
+}
+
+/// Decrypts a whole encrypted file in one call, as sops's `decrypt.Data` does: reads it and its
+/// metadata ([`open`]), gets the data key from `keys` (which loads identities on first need),
+/// and decrypts ([`Opened::decrypt`]). `file` names the input in errors.
+///
+/// ```
+/// use gitseal::envelope::{self, DecryptOptions, EncryptOptions};
+/// use gitseal::formats::Format;
+/// use gitseal::keyring::Keyring;
+/// use gitseal::keys::age::{Identities, Recipient};
+/// use gitseal::keys::MasterKey;
+///
+/// // The repository's public, test-only demo key.
+/// let identity = "AGE-SECRET-KEY-1Q24E4E29L976ERVANS8NFG9JCP0N9MWQRE7T038HKRSC7ACXXYRSV5TGYL";
+/// let recipient = Recipient::parse("age1sv4edj3t7tzg9cmf4c0325u5yntlhs9smnqkxajq5xsrs09tlfqq60yt0d")?;
+/// let opts = EncryptOptions {
+///     rule: None,
+///     mac_only_encrypted: false,
+///     key_groups: vec![vec![MasterKey::Age(recipient)]],
+///     shamir_threshold: None,
+///     indent: None,
+/// };
+/// let plain = "db:\n  password: hunter2 # rotate monthly\n";
+/// let sealed = envelope::encrypt(plain.as_bytes(), Format::Yaml, Format::Yaml, &opts, "db.yaml")?;
+/// assert!(!String::from_utf8_lossy(&sealed).contains("hunter2"));
+///
+/// let mut keys = Keyring::with_age(Identities::from_text(identity, "example")?);
+/// let opened = envelope::decrypt(&sealed, Format::Yaml, "db.yaml", &mut keys, &DecryptOptions::default())?;
+/// assert_eq!(opened.output, plain.as_bytes());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decrypt(
+    input: &[u8],
+    format: Format,
+    file: &str,
+    keys: &mut Keyring,
+    opts: &DecryptOptions<'_>,
+) -> Result<Decrypted, Error> {
+    let opened = open(input, format, file)?;
+    let key = keys.data_key_for(&opened.metadata, &opened.binding(), file)?;
+    opened.decrypt(&key, opts)
 }
 
 /// Reads an encrypted file and its metadata.

@@ -24,4 +24,8 @@ pub mod timefmt;
 pub mod treepath;
 pub mod walk;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
+/// The document model and the lossless codecs (crate `gitseal-formats`).
+pub use gitseal_formats as formats;
+/// Data keys and master keys (crate `gitseal-keys`).
+pub use gitseal_keys as keys;

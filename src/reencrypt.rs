@@ -37,6 +37,55 @@ pub struct Reencryptor {
     pub warnings: Vec<String>,
 }
 
+/// Opens an encrypted file for a change (`edit`, `set`, key changes): decrypts it with the data
+/// key from `keys` and returns the plaintext, in the file's own format and layout, and the
+/// [`Reencryptor`] that writes a changed plaintext back (unchanged values keep their
+/// ciphertext). Warnings of the decryption are in [`Reencryptor::warnings`].
+///
+/// ```
+/// use gitseal::envelope::{self, EncryptOptions};
+/// use gitseal::formats::Format;
+/// use gitseal::keyring::Keyring;
+/// use gitseal::keys::age::{Identities, Recipient};
+/// use gitseal::keys::MasterKey;
+/// use gitseal::reencrypt;
+///
+/// // The repository's public, test-only demo key.
+/// let identity = "AGE-SECRET-KEY-1Q24E4E29L976ERVANS8NFG9JCP0N9MWQRE7T038HKRSC7ACXXYRSV5TGYL";
+/// let recipient = Recipient::parse("age1sv4edj3t7tzg9cmf4c0325u5yntlhs9smnqkxajq5xsrs09tlfqq60yt0d")?;
+/// let opts = EncryptOptions {
+///     rule: None,
+///     mac_only_encrypted: false,
+///     key_groups: vec![vec![MasterKey::Age(recipient)]],
+///     shamir_threshold: None,
+///     indent: None,
+/// };
+/// let sealed = envelope::encrypt(b"user: admin\npassword: hunter2\n", Format::Yaml, Format::Yaml, &opts, "f.yaml")?;
+///
+/// let mut keys = Keyring::with_age(Identities::from_text(identity, "example")?);
+/// let (plain, mut session) = reencrypt::open_for_edit(&sealed, Format::Yaml, "f.yaml", &mut keys, false)?;
+/// assert_eq!(&plain[..], b"user: admin\npassword: hunter2\n");
+/// let changed = session.encrypt(b"user: root\npassword: hunter2\n")?;
+/// // Only the changed value's line (and the MAC and date) differ: the password keeps its ciphertext.
+/// let line = |file: &[u8], key: &str| {
+///     String::from_utf8_lossy(file).lines().find(|l| l.starts_with(key)).map(str::to_string)
+/// };
+/// assert_eq!(line(&changed, "password:"), line(&sealed, "password:"));
+/// assert_ne!(line(&changed, "user:"), line(&sealed, "user:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_for_edit(
+    input: &[u8],
+    format: Format,
+    file: &str,
+    keys: &mut crate::keyring::Keyring,
+    ignore_mac: bool,
+) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
+    let opened = envelope::open(input, format, file)?;
+    let key = keys.data_key_for(&opened.metadata, &opened.binding(), file)?;
+    opened.decrypt_for_edit(key, ignore_mac)
+}
+
 impl Opened {
     /// Decrypts the whole file for a change: returns the plaintext (in the file's own format,
     /// with its layout) and the [`Reencryptor`] that writes the changed plaintext back.

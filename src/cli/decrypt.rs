@@ -11,7 +11,7 @@ use super::{exit, warn, Failure};
 
 use gitseal::config::Config;
 use gitseal::envelope::{self, DecryptOptions};
-use gitseal::keyring::{self, Keyring};
+use gitseal::keyring::Keyring;
 use gitseal::treepath::{self, Step};
 use gitseal_formats::Format;
 
@@ -23,13 +23,7 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
         ),
         None => None,
     };
-    let mut keys = Keyring::new();
-    if let Some(order) = a.decryption_order.as_deref().filter(|o| !o.trim().is_empty()) {
-        let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
-        })?;
-        keys.set_decryption_order(order);
-    }
+    let mut keys = files::keyring(a.decryption_order.as_deref())?;
     if !a.rsa_private_key.is_empty() {
         keys.set_rsa_key_files(a.rsa_private_key.clone());
     }
@@ -106,8 +100,6 @@ impl Decryptor<'_> {
     /// Reads and decrypts one file; nothing is written.
     fn one(&mut self, io: &IoArgs) -> Result<(Input, Zeroizing<Vec<u8>>), Failure> {
         let input = read_input(io, false)?;
-        let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-        let key = self.keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
         let indent = io.indent.or_else(|| self.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format)));
         let opts = DecryptOptions {
             output_format: Some(input.output_format),
@@ -115,7 +107,7 @@ impl Decryptor<'_> {
             indent,
             extract: self.steps,
         };
-        let result = opened.decrypt(&key, &opts)?;
+        let result = envelope::decrypt(&input.bytes, input.input_format, &input.name, &mut self.keys, &opts)?;
         for w in &result.warnings {
             warn(&format!("{}: {w}", input.name));
         }

@@ -23,7 +23,6 @@ use super::io::read_input;
 use super::scratch;
 use super::{exit, warn, Failure};
 use gitseal::envelope::{self, DecryptOptions};
-use gitseal::keyring::{self, Keyring};
 
 #[derive(Args, Debug)]
 pub(crate) struct ExecEnvArgs {
@@ -225,17 +224,9 @@ fn decrypt(
         indent: None,
     };
     let input = read_input(&io, false)?;
-    let mut keys = Keyring::new();
-    if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
-        let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
-        })?;
-        keys.set_decryption_order(order);
-    }
-    let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-    let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
+    let mut keys = super::files::keyring(decryption_order)?;
     let opts = DecryptOptions { output_format: Some(input.output_format), ..DecryptOptions::default() };
-    let result = opened.decrypt(&key, &opts)?;
+    let result = envelope::decrypt(&input.bytes, input.input_format, &input.name, &mut keys, &opts)?;
     for w in &result.warnings {
         warn(&format!("{}: {w}", input.name));
     }

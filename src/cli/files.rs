@@ -6,12 +6,26 @@ use std::path::{Path, PathBuf};
 use super::args::IoArgs;
 use super::{exit, report, warn, Failure};
 use gitseal::config::{self, Config};
+use gitseal::keyring::{self, Keyring};
 
 static EXPLICIT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
 
 /// Records the config file named by `--config` (or `SOPS_CONFIG`) for this run.
 pub(crate) fn set_config_path(path: Option<PathBuf>) {
     let _ = EXPLICIT.set(path.filter(|p| !p.as_os_str().is_empty()));
+}
+
+/// The keyring for a decrypting command: identities load from the environment on first need,
+/// key kinds are tried in `--decryption-order` (or `SOPS_DECRYPTION_ORDER`) when given.
+pub(crate) fn keyring(decryption_order: Option<&str>) -> Result<Keyring, Failure> {
+    let mut keys = Keyring::new();
+    if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
+        let order = keyring::parse_decryption_order(order).map_err(|m| {
+            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
+        })?;
+        keys.set_decryption_order(order);
+    }
+    Ok(keys)
 }
 
 /// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from

@@ -10,9 +10,7 @@ use zeroize::Zeroizing;
 
 use super::io::{read_input, write_atomic};
 use super::{exit, warn, Failure};
-use gitseal::envelope;
-use gitseal::keyring::{self, Keyring};
-use gitseal::reencrypt::Reencryptor;
+use gitseal::reencrypt::{self, Reencryptor};
 use gitseal::treepath::{self, Step};
 
 /// What `set` and `unset` share: the file and how to open it.
@@ -244,22 +242,16 @@ fn change(
     write_atomic(path, &out, 0o644).map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))
 }
 
-/// Opens and decrypts an encrypted file for a change (shared with `edit`).
+/// Opens and decrypts an encrypted file for a change (shared with `edit` and the key commands),
+/// printing the warnings of the decryption.
 pub(crate) fn open_for_edit(
     input: &super::io::Input,
     ignore_mac: bool,
     decryption_order: Option<&str>,
 ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Failure> {
-    let mut keys = Keyring::new();
-    if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
-        let order = keyring::parse_decryption_order(order).map_err(|m| {
-            Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))
-        })?;
-        keys.set_decryption_order(order);
-    }
-    let opened = envelope::open(&input.bytes, input.input_format, &input.name)?;
-    let key = keys.data_key_for(&opened.metadata, &opened.binding(), &input.name)?;
-    let (plain, mut reenc) = opened.decrypt_for_edit(key, ignore_mac)?;
+    let mut keys = super::files::keyring(decryption_order)?;
+    let (plain, mut reenc) =
+        reencrypt::open_for_edit(&input.bytes, input.input_format, &input.name, &mut keys, ignore_mac)?;
     for w in std::mem::take(&mut reenc.warnings) {
         super::warn(&format!("{}: {w}", input.name));
     }
