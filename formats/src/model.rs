@@ -177,6 +177,22 @@ pub struct Comment {
     pub changed: bool,
 }
 
+impl Leaf {
+    /// A leaf with no place in a source text (a value built by the program): plain style, no
+    /// span.
+    pub fn new(value: Scalar) -> Leaf {
+        Leaf {
+            value,
+            span: Span::default(),
+            style: Style::Plain,
+            indent: 0,
+            changed: false,
+            literal: None,
+            in_flow: false,
+        }
+    }
+}
+
 // Leaves may hold secrets (the value, the literal): Debug shows only their shape.
 impl std::fmt::Debug for Leaf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,6 +1,6 @@
 //! A plain value tree without spans, used for metadata and for values built by the envelope.
 
-use crate::model::{MapItem, Node, Scalar, SeqItem};
+use crate::model::{Entry, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 
 /// A plain value tree (no spans, no comments).
 #[derive(Clone, PartialEq)]
@@ -53,6 +53,49 @@ impl Value {
             ),
             Node::Leaf(l) => Value::Scalar(l.value.clone()),
         }
+    }
+
+    /// The value as a node tree without spans (plain style), so that the codecs' emitters, which
+    /// write node trees, write values too.
+    pub fn to_node(&self) -> Node {
+        match self {
+            Value::Scalar(s) => Node::Leaf(Leaf::new(s.clone())),
+            Value::Map(items) => Node::Map(
+                items
+                    .iter()
+                    .map(|(k, v)| MapItem::Entry(Entry { key: k.clone(), span: Span::default(), value: v.to_node() }))
+                    .collect(),
+            ),
+            Value::Seq(items) => {
+                Node::Seq(items.iter().map(|v| SeqItem::Node { start: 0, node: v.to_node() }).collect())
+            }
+        }
+    }
+
+    /// The value with every mapping's keys sorted, at every level.
+    pub fn sorted(&self) -> Value {
+        match self {
+            Value::Map(items) => {
+                let mut items: Vec<(String, Value)> = items.iter().map(|(k, v)| (k.clone(), v.sorted())).collect();
+                items.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Map(items)
+            }
+            Value::Seq(items) => Value::Seq(items.iter().map(Value::sorted).collect()),
+            Value::Scalar(s) => Value::Scalar(s.clone()),
+        }
+    }
+
+    /// The value without its nulls (entries and items that are null are left out), for formats
+    /// that cannot hold one; `None` when the value itself is null.
+    pub fn without_nulls(&self) -> Option<Value> {
+        Some(match self {
+            Value::Scalar(Scalar::Null) => return None,
+            Value::Scalar(s) => Value::Scalar(s.clone()),
+            Value::Map(items) => {
+                Value::Map(items.iter().filter_map(|(k, v)| Some((k.clone(), v.without_nulls()?))).collect())
+            }
+            Value::Seq(items) => Value::Seq(items.iter().filter_map(Value::without_nulls).collect()),
+        })
     }
 
     /// The value under `key` when this is a mapping.

@@ -2,7 +2,7 @@
 //! the way diffs like them: keys sorted, two-space indentation, nothing injected.
 
 use gitseal_formats::WriteOptions;
-use gitseal_formats::{Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style, Value};
+use gitseal_formats::{Document, Format, Root, Scalar, Value};
 
 /// Output formats of `seal`/`unseal` (kubeseal `-o`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +58,11 @@ fn is_list(v: &Value) -> bool {
 pub fn emit(objects: &[Value], format: OutputFormat) -> Result<String, String> {
     let mut out = String::new();
     for obj in objects {
-        let doc =
-            Document { format: Format::Yaml, roots: vec![Root { node: sorted_node(obj), end: 0 }], indent: Some(2) };
+        let doc = Document {
+            format: Format::Yaml,
+            roots: vec![Root { node: obj.sorted().to_node(), end: 0 }],
+            indent: Some(2),
+        };
         let opts = WriteOptions { indent: Some(2), ..WriteOptions::default() };
         match format {
             OutputFormat::Yaml => {
@@ -72,36 +75,6 @@ pub fn emit(objects: &[Value], format: OutputFormat) -> Result<String, String> {
         }
     }
     Ok(out)
-}
-
-/// A value as a node tree without spans, mapping keys sorted.
-fn sorted_node(value: &Value) -> Node {
-    match value {
-        Value::Scalar(s) => Node::Leaf(Leaf {
-            value: s.clone(),
-            span: Span::default(),
-            style: Style::Plain,
-            indent: 0,
-            changed: false,
-            literal: None,
-            in_flow: false,
-        }),
-        Value::Map(items) => {
-            let mut items: Vec<&(String, Value)> = items.iter().collect();
-            items.sort_by(|a, b| a.0.cmp(&b.0));
-            Node::Map(
-                items
-                    .into_iter()
-                    .map(|(k, v)| {
-                        MapItem::Entry(Entry { key: k.clone(), span: Span::default(), value: sorted_node(v) })
-                    })
-                    .collect(),
-            )
-        }
-        Value::Seq(items) => {
-            Node::Seq(items.iter().map(|v| SeqItem::Node { start: 0, node: sorted_node(v) }).collect())
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Writing TOML: span replacement into the source ([`write`]) and whole new files ([`emit`]).
 
 use crate::json::apply_checked;
-use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
+use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use crate::value::Value;
 use crate::{EmitError, WriteOptions};
 
@@ -461,7 +461,9 @@ impl Emitter<'_> {
 
     /// The metadata as a `[sops]` table (null values left out).
     fn metadata(&mut self, meta: &Value) -> Result<(), EmitError> {
-        let Some(node) = value_node(meta) else { return Err(emit_error("the metadata is null")) };
+        let Some(node) = meta.without_nulls().map(|v| v.to_node()) else {
+            return Err(emit_error("the metadata is null"));
+        };
         let Node::Map(items) = &node else { return Err(emit_error("the metadata is not a mapping")) };
         self.header("[sops]");
         let items: Vec<&MapItem> = items.iter().collect();
@@ -495,32 +497,4 @@ fn inline(n: &Node, path: &mut Vec<String>) -> Result<String, EmitError> {
             Ok(if parts.is_empty() { "{}".into() } else { format!("{{ {} }}", parts.join(", ")) })
         }
     }
-}
-
-/// A value tree as a node (spans empty), nulls dropped.
-fn value_node(v: &Value) -> Option<Node> {
-    Some(match v {
-        Value::Scalar(Scalar::Null) => return None,
-        Value::Scalar(s) => Node::Leaf(Leaf {
-            value: s.clone(),
-            span: Span::default(),
-            style: Style::Plain,
-            indent: 0,
-            changed: false,
-            literal: None,
-            in_flow: false,
-        }),
-        Value::Map(items) => Node::Map(
-            items
-                .iter()
-                .filter_map(|(k, v)| {
-                    let value = value_node(v)?;
-                    Some(MapItem::Entry(crate::model::Entry { key: k.clone(), span: Span::default(), value }))
-                })
-                .collect(),
-        ),
-        Value::Seq(items) => {
-            Node::Seq(items.iter().filter_map(|v| Some(SeqItem::Node { start: 0, node: value_node(v)? })).collect())
-        }
-    })
 }

@@ -30,7 +30,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         } else if let Some(meta) = opts.metadata {
             let col = root_column(src, &root.node)?;
             let mut block = String::new();
-            emit_entry(&mut block, "sops", &node_of(meta), col, step);
+            emit_entry(&mut block, "sops", &meta.to_node(), col, step);
             if root.end == src.len() && !src.is_empty() && !src.ends_with('\n') {
                 if let Some(at) = before_open_block_scalar(src, &root.node, root.end) {
                     edits.push((Span::new(at, at), block));
@@ -392,7 +392,7 @@ pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, Emi
             other => emit_node_top(&mut out, other, step),
         }
         if let Some(meta) = opts.metadata {
-            emit_entry(&mut out, "sops", &node_of(meta), 0, step);
+            emit_entry(&mut out, "sops", &meta.to_node(), 0, step);
         }
     }
     Ok(out)
@@ -523,29 +523,5 @@ fn emit_seq_item(out: &mut String, node: &Node, col: usize, step: usize) {
             out.push(' ');
             out.push_str(&inner[col + 2..]);
         }
-    }
-}
-
-/// A value tree as a node tree without spans, so one emitter serves both.
-pub(crate) fn node_of(value: &Value) -> Node {
-    match value {
-        Value::Scalar(s) => Node::Leaf(Leaf {
-            value: s.clone(),
-            span: Span::default(),
-            style: Style::Plain,
-            indent: 0,
-            changed: false,
-            in_flow: false,
-            literal: None,
-        }),
-        Value::Map(items) => Node::Map(
-            items
-                .iter()
-                .map(|(k, v)| {
-                    MapItem::Entry(crate::model::Entry { key: k.clone(), span: Span::default(), value: node_of(v) })
-                })
-                .collect(),
-        ),
-        Value::Seq(items) => Node::Seq(items.iter().map(|v| SeqItem::Node { start: 0, node: node_of(v) }).collect()),
     }
 }
