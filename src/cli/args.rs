@@ -218,7 +218,7 @@ impl KeyserviceArgs {
     pub(crate) fn check(&self) -> Result<(), super::Failure> {
         match self.keyservice.iter().find(|k| !k.trim().is_empty()) {
             Some(k) => Err(super::Failure::new(
-                1,
+                super::exit::GENERIC,
                 format!("--keyservice {k}: sops key services are not supported; gitseal uses the keys of this machine (unset SOPS_KEYSERVICE)"),
             )),
             None => Ok(()),
@@ -296,7 +296,7 @@ impl ForeignRotateArgs {
 fn foreign_check(flags: &[(&str, &Option<String>)]) -> Result<(), super::Failure> {
     match flags.iter().find(|(_, v)| v.as_deref().is_some_and(|v| !v.trim().is_empty())) {
         Some((flag, _)) => Err(super::Failure::new(
-            1,
+            super::exit::GENERIC,
             format!("{flag}: this kind of master key is not supported; gitseal encrypts for age, PGP, AWS KMS and RSA sealing keys"),
         )),
         None => Ok(()),

@@ -58,7 +58,7 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
         let (input, output) = d.one(&io)?;
         if input.output_format != Format::Yaml {
             return Err(Failure::new(
-                1,
+                exit::GENERIC,
                 format!(
                     "{}: decrypts to {}, but several files go to standard output as one YAML stream; use -i, --output-type yaml, or decrypt it alone",
                     input.name,

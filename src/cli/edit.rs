@@ -91,7 +91,7 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     let exists = target.exists();
     if a.show_master_keys && !exists {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!("{name}: --show-master-keys needs an existing encrypted file; a new file takes its keys from --age/--pgp/--kms or its creation rule"),
         ));
     }
@@ -178,7 +178,7 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
     let format = reenc.format();
     if format == Format::Binary {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!("{name}: --show-master-keys needs a structured file; a binary file has no place for the metadata"),
         ));
     }
@@ -189,7 +189,7 @@ fn with_metadata(plain: &[u8], reenc: &Reencryptor, name: &str) -> Result<Zeroiz
     if doc.roots.len() > 1 {
         // Every document would show a copy of the metadata, and only one could be read back.
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!("{name}: --show-master-keys works on single-document files; change the keys with updatekeys, rotate or groups"),
         ));
     }
@@ -298,7 +298,7 @@ fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
     })?;
     if formats::has_metadata(&doc) {
         return Err(Failure::new(
-            2,
+            exit::CANNOT_READ,
             format!("{name}: the edited file has a top-level sops key; remove it (gitseal writes the metadata)"),
         ));
     }

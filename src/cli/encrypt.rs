@@ -95,7 +95,7 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
                 return Err(Failure::new(exit::GENERIC, "Could not generate data key: [empty key group provided]"));
             }
             return Err(Failure::new(
-                1,
+                exit::GENERIC,
                 format!(
                     "{}: {} of {} has no keys; add age, pgp, kms or key_groups to it, or pass --age RECIPIENT",
                     input.name,
@@ -107,7 +107,7 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
         groups
     } else if let (Some(cfg), Some(t)) = (&plan.config, &target) {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!(
                 "{}: no creation rule of {} matches {:?}; add a rule, or pass --age RECIPIENT, --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group",
                 input.name,
@@ -120,7 +120,7 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
     };
     if key_groups.is_empty() {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!(
                 "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group, or add a creation rule to .sops.yaml",
                 input.name
@@ -159,7 +159,7 @@ fn key_groups(a: &EncryptArgs, o: &KeyOptions) -> Result<Vec<Vec<MasterKey>>, Fa
         for part in spec.split(';').filter(|p| !p.trim().is_empty()) {
             let (kind, keys) = part.split_once(':').ok_or_else(|| {
                 Failure::new(
-                    1,
+                    exit::GENERIC,
                     format!(
                         "--key-group {spec:?}: expected KIND:KEYS, e.g. 'age:age1...;pgp:FINGERPRINT;rsa:cert.pem'"
                     ),

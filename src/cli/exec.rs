@@ -105,7 +105,7 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
             let MapItem::Entry(e) = item else { continue };
             if e.key.contains('=') || e.key.is_empty() || e.key.contains('\0') {
                 return Err(Failure::new(
-                    1,
+                    exit::GENERIC,
                     format!("{name}: the key {:?} cannot be an environment variable name", e.key),
                 ));
             }
@@ -117,7 +117,7 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     }
     if !complex.is_empty() {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!("{name}: cannot use complex value in environment; offending keys: {}", complex.join(", ")),
         ));
     }
@@ -158,7 +158,7 @@ pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
     }
     if a.background {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             "exec-file cannot use --background: the plaintext file is removed when gitseal returns, before a \
              command left running could read it",
         ));
@@ -365,7 +365,7 @@ impl RunAs {
         let switch = match effective_uid() {
             Some(me) if me != 0 && me != uid => {
                 return Err(Failure::new(
-                    1,
+                    exit::GENERIC,
                     format!("--user {user:?}: gitseal runs as uid {me}, not root, so it cannot switch to another user"),
                 ))
             }

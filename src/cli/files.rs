@@ -73,7 +73,7 @@ pub(crate) fn expand(
         if arg.is_dir() {
             if !recursive {
                 return Err(Failure::new(
-                    1,
+                    exit::GENERIC,
                     format!(
                         "{}: is a directory; pass --recursive to process the files under it, or name the files (e.g. {}/*.yaml)",
                         arg.display(),
@@ -81,12 +81,12 @@ pub(crate) fn expand(
                     ),
                 ));
             }
-            let before = files.len();
-            walk(arg, &mut files)
+            let found = walk(arg, &|_| true)
                 .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot list: {e}", arg.display())))?;
-            if files.len() == before {
+            if found.is_empty() {
                 return Err(Failure::new(exit::GENERIC, format!("{}: no files under this directory", arg.display())));
             }
+            files.extend(found);
         } else {
             files.push(arg.clone());
         }
@@ -96,22 +96,29 @@ pub(crate) fn expand(
     Ok(Some(files))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
+/// The files under `dir` that `keep` accepts, sorted by path, for every command that takes a
+/// directory: hidden entries (a leading `.`) are skipped, symlinks to files are followed, and
+/// symlinks to directories are not (so a link cannot make a cycle).
+pub(crate) fn walk(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> std::io::Result<Vec<PathBuf>> {
+    fn visit(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                visit(&path, keep, out)?;
+            } else if path.is_file() && keep(&path) {
+                out.push(path);
+            }
         }
-        let path = e.path();
-        let kind = e.file_type()?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if path.is_file() {
-            out.push(path);
-        }
+        Ok(())
     }
-    Ok(())
+    let mut out = Vec::new();
+    visit(dir, keep, &mut out)?;
+    out.sort();
+    Ok(out)
 }
 
 /// The I/O settings for one file of a multi-file command.
@@ -161,5 +168,31 @@ pub(crate) fn each(files: &[PathBuf], mut one: impl FnMut(&Path) -> Result<(), F
     match first_code {
         None => Ok(()),
         Some(code) => Err(Failure::new(code, format!("{failed} of {} files failed", files.len()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One walker for every directory argument: sorted, hidden entries skipped, links to files
+    /// followed, links to directories not (the sealing commands' own walker followed them, so a
+    /// link to a parent directory never ended).
+    #[test]
+    fn walk_is_sorted_skips_hidden_and_does_not_follow_directory_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["b", "a", ".git"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        for f in ["b/2.yaml", "a/1.yaml", "a/notes.txt", ".git/config.yaml", ".hidden.yaml"] {
+            std::fs::write(d.join(f), "k: v\n").unwrap();
+        }
+        std::os::unix::fs::symlink(d.join("a/1.yaml"), d.join("link.yaml")).unwrap();
+        std::os::unix::fs::symlink(d, d.join("a/loop")).unwrap();
+        let yaml = |p: &Path| p.extension().is_some_and(|e| e == "yaml");
+        let found: Vec<String> =
+            walk(d, &yaml).unwrap().iter().map(|p| p.strip_prefix(d).unwrap().display().to_string()).collect();
+        assert_eq!(found, ["a/1.yaml", "b/2.yaml", "link.yaml"]);
     }
 }

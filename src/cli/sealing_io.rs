@@ -42,13 +42,13 @@ pub(crate) fn read_file(p: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
 pub(crate) fn load_cert(arg: Option<&str>) -> Result<SealingCert, Failure> {
     let Some(arg) = arg.filter(|a| !a.is_empty()) else {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             "no sealing certificate: pass --cert FILE (or set SEALED_SECRETS_CERT); gitseal does not contact a cluster",
         ));
     };
     if arg.starts_with("http://") || arg.starts_with("https://") {
         return Err(Failure::new(
-            1,
+            exit::GENERIC,
             format!("--cert {arg}: fetching certificates over the network is not supported; download it (e.g. kubeseal --fetch-cert) and pass the file"),
         ));
     }
@@ -112,32 +112,14 @@ pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, bool)>, F
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found)?;
-            found.sort();
+            let manifest =
+                |f: &Path| f.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+            let found = super::files::walk(p, &manifest)
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", p.display())))?;
             out.extend(found.into_iter().map(|f| (f, true)));
         } else {
             out.push((p.clone(), false));
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", dir.display())))?;
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", dir.display())))?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -73,7 +73,7 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
     }
     let rule = config.rule_for(file).ok_or_else(|| {
         Failure::new(
-            1,
+            exit::GENERIC,
             format!("{}: no creation rule of {} matches {:?}", file.display(), config.name, config.match_path(file)),
         )
     })?;
@@ -132,7 +132,7 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
                 eprintln!();
             }
             return Err(Failure::new(
-                1,
+                exit::GENERIC,
                 format!("{name}: no answer on standard input, so the change was not applied; pass -y (--yes) to apply it without asking"),
             ));
         }
