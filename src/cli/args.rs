@@ -65,15 +65,20 @@ pub(crate) struct IoArgs {
     /// Write the result to this file instead of standard output
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Input format: yaml, json, dotenv or binary (default: from the file name)
+    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
     #[arg(long)]
     pub input_type: Option<String>,
-    /// Output format: yaml, json, dotenv or binary (default: the input format)
+    /// Output format: yaml, json, dotenv, ini, toml or binary (default: the input format)
     #[arg(long)]
     pub output_type: Option<String>,
     /// Use this name to pick the format (needed with standard input)
     #[arg(long)]
     pub filename_override: Option<String>,
+}
+
+/// `--indent`, for the commands that write YAML or JSON anew (encrypt, decrypt).
+#[derive(Args, Debug)]
+pub(crate) struct IndentArg {
     /// Indentation (spaces) for YAML/JSON that gitseal writes anew
     #[arg(long)]
     pub indent: Option<usize>,
@@ -83,6 +88,8 @@ pub(crate) struct IoArgs {
 pub(crate) struct EncryptArgs {
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub indent: IndentArg,
     /// age recipients, comma-separated (age1..., ssh-ed25519/ssh-rsa public keys, plugin recipients)
     #[arg(short = 'a', long = "age", env = "SOPS_AGE_RECIPIENTS", hide_env_values = true)]
     pub age: Option<String>,
@@ -149,6 +156,8 @@ pub(crate) struct EncryptArgs {
 pub(crate) struct DecryptArgs {
     #[command(flatten)]
     pub io: IoArgs,
+    #[command(flatten)]
+    pub indent: IndentArg,
     /// Output only this part of the tree, e.g. '["db"]["password"]'
     #[arg(long)]
     pub extract: Option<String>,

@@ -100,7 +100,11 @@ impl Decryptor<'_> {
     /// Reads and decrypts one file; nothing is written.
     fn one(&mut self, io: &IoArgs) -> Result<(Input, Zeroizing<Vec<u8>>), Failure> {
         let input = read_input(io, false)?;
-        let indent = io.indent.or_else(|| self.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format)));
+        let indent = self
+            .a
+            .indent
+            .indent
+            .or_else(|| self.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format)));
         let opts = DecryptOptions {
             output_format: Some(input.output_format),
             ignore_mac: self.a.ignore_mac,

@@ -136,7 +136,7 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
             .shamir_secret_sharing_threshold
             .filter(|&t| t > 0)
             .or_else(|| rule_of_config.and_then(|r| r.shamir_threshold)),
-        indent: io.indent.or_else(|| plan.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format))),
+        indent: a.indent.indent.or_else(|| plan.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format))),
     };
     let out = envelope::encrypt(&input.bytes, input.input_format, input.output_format, &opts, &input.name)?;
     write_output(io, &input, &out, false)

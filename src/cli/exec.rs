@@ -221,7 +221,6 @@ fn decrypt(
         input_type,
         output_type,
         filename_override: None,
-        indent: None,
     };
     let input = read_input(&io, false)?;
     let mut keys = super::files::keyring(decryption_order)?;

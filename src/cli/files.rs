@@ -130,7 +130,6 @@ pub(crate) fn io_for(io: &IoArgs, file: &Path) -> IoArgs {
         input_type: io.input_type.clone(),
         output_type: io.output_type.clone(),
         filename_override: None,
-        indent: io.indent,
     }
 }
 

@@ -135,7 +135,6 @@ fn change(a: &GroupsFileArgs, f: impl FnOnce(&mut Vec<Vec<MasterKey>>) -> Result
         input_type: a.input_type.clone(),
         output_type: None,
         filename_override: None,
-        indent: None,
     };
     let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
     // sops exits 1 here when no key opens the file (not 128 as elsewhere).

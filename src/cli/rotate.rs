@@ -1,8 +1,6 @@
 //! `gitseal rotate`: a new data key, every value encrypted anew, and the master keys changed by
 //! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`gitseal::rotate`].
 
-use std::path::PathBuf;
-
 use clap::Args;
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
@@ -17,17 +15,8 @@ use gitseal::rotate;
 
 #[derive(Args, Debug)]
 pub(crate) struct RotateArgs {
-    /// The encrypted file
-    pub file: Option<PathBuf>,
-    /// Write the result back to the file (atomically) instead of standard output
-    #[arg(short = 'i', long = "in-place")]
-    pub in_place: bool,
-    /// Write the result to this file instead of standard output
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
+    #[command(flatten)]
+    pub io: IoArgs,
     /// age recipients to add to the first key group, comma-separated
     #[arg(long = "add-age", value_name = "RECIPIENTS")]
     pub add_age: Option<String>,
@@ -52,12 +41,6 @@ pub(crate) struct RotateArgs {
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,
-    /// Output format: rewrite the file in this format (default: its own)
-    #[arg(long)]
-    pub output_type: Option<String>,
-    /// Use this name to pick the format (needed with standard input)
-    #[arg(long)]
-    pub filename_override: Option<String>,
     #[command(flatten)]
     pub foreign: super::args::ForeignRotateArgs,
     #[command(flatten)]
@@ -78,7 +61,7 @@ impl RotateArgs {
 pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     a.foreign.check()?;
     a.keyservice.check()?;
-    if let Some(f) = a.file.as_ref().filter(|f| f.as_os_str() != "-") {
+    if let Some(f) = a.io.file.as_ref().filter(|f| f.as_os_str() != "-") {
         if a.changes_keys() && !f.exists() {
             return Err(Failure::new(
                 exit::CHANGE_KEYS_OF_MISSING_FILE,
@@ -104,17 +87,9 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     rm.extend(parse("pgp", &a.rm_pgp)?);
     rm.extend(parse("age", &a.rm_age)?);
 
-    let io = IoArgs {
-        file: a.file.clone(),
-        in_place: a.in_place,
-        output: a.output.clone(),
-        input_type: a.input_type.clone(),
-        output_type: a.output_type.clone(),
-        filename_override: a.filename_override.clone(),
-        indent: None,
-    };
+    let io = &a.io;
     let missing = if a.legacy { exit::NO_FILE } else { 2 };
-    let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, missing))?;
+    let input = read_input(io, false).map_err(|f| super::io::missing_file_code(f, missing))?;
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);
     let mut groups = rotate::file_key_groups(&reenc)?;
@@ -131,7 +106,7 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     let threshold = rotate::file_threshold(&reenc);
     reenc.rotate(&groups, threshold)?;
     let out = reenc.encrypt(&plain)?;
-    write_output(&io, &input, &out, false)
+    write_output(io, &input, &out, false)
 }
 
 /// Whether two master keys name the same key (recipient, fingerprint or ARN).

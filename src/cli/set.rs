@@ -199,7 +199,6 @@ fn change(
         input_type: common.input_type.clone(),
         output_type: common.output_type.clone(),
         filename_override: None,
-        indent: None,
     };
     common.keyservice.check()?;
     if common.shamir_secret_sharing_threshold.is_some() {

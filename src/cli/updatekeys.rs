@@ -91,7 +91,6 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
         input_type: a.input_type.clone(),
         output_type: None,
         filename_override: None,
-        indent: None,
     };
     let input = read_input(&io, false)?;
     let (plain, mut reenc) = open_for_edit(&input, false, a.decryption_order.as_deref())?;
