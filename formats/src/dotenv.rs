@@ -92,11 +92,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
 /// comments as `#text` lines, metadata flattened after them.
 pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     let drop_meta = opts.strip_metadata || opts.metadata.is_some();
-    let items: &[MapItem] = match doc.roots.first().map(|r| &r.node) {
-        None => &[],
-        Some(Node::Map(items)) => items,
-        Some(_) => return Err(emit_error("the top level is not a mapping")),
-    };
+    let items = crate::top_level_items(doc, "dotenv")?;
     let mut out = String::new();
     for item in items {
         match item {

@@ -1,5 +1,5 @@
-//! Lossless codecs for the file formats gitseal encrypts: YAML, JSON, dotenv (and binary, which
-//! the envelope stores as JSON).
+//! Lossless codecs for the file formats gitseal encrypts: YAML, JSON, TOML, dotenv and INI (and
+//! binary, which the envelope stores as JSON).
 //!
 //! A codec turns text into a [`Document`] whose leaves and comments carry their byte spans, and
 //! writes a changed document back by replacing only those spans ([`write`]), so everything the
@@ -68,6 +68,16 @@ pub struct WriteOptions<'a> {
     pub strip_metadata: bool,
     /// Indentation (spaces) for what the codec writes anew; `None` keeps the file's own.
     pub indent: Option<usize>,
+}
+
+/// The items of the first document's top-level mapping, for the emitters of formats that hold
+/// one mapping (dotenv, INI, TOML); no items for an empty document.
+pub(crate) fn top_level_items<'d>(doc: &'d Document, format: &'static str) -> Result<&'d [MapItem], EmitError> {
+    match doc.roots.first().map(|r| &r.node) {
+        None => Ok(&[]),
+        Some(Node::Map(items)) => Ok(items),
+        Some(_) => Err(EmitError { format, message: "the top level is not a mapping".into() }),
+    }
 }
 
 /// Parses `src` as `format`. Binary input is not parsed (the envelope handles it).

@@ -45,11 +45,7 @@ struct Key<'a> {
 /// Writes `doc` as new INI text: a top-level map of sections holding scalars.
 pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     let drop_meta = opts.strip_metadata || opts.metadata.is_some();
-    let items: &[MapItem] = match doc.roots.first().map(|r| &r.node) {
-        None => &[],
-        Some(Node::Map(items)) => items,
-        Some(_) => return Err(emit_error("the top level is not a mapping")),
-    };
+    let items = crate::top_level_items(doc, "ini")?;
     let mut sections = Vec::new();
     for item in items {
         match item {

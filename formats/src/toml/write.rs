@@ -53,11 +53,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
 /// maps as `[tables]`, sequences of maps as `[[arrays of tables]]`, comments as `#` lines.
 pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     let drop_meta = opts.strip_metadata || opts.metadata.is_some();
-    let items: &[MapItem] = match doc.roots.first().map(|r| &r.node) {
-        None => &[],
-        Some(Node::Map(items)) => items,
-        Some(_) => return Err(emit_error("the top level is not a mapping")),
-    };
+    let items = crate::top_level_items(doc, "toml")?;
     let mut e = Emitter { nl: "\n", out: String::new() };
     let kept: Vec<&MapItem> =
         items.iter().filter(|i| !(drop_meta && matches!(i, MapItem::Entry(e) if e.key == "sops"))).collect();
