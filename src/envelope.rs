@@ -381,7 +381,7 @@ impl Opened {
     pub(crate) fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {
         let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string() };
         let Some(enc) = &self.metadata.mac else {
-            return Err(mac_err("file has no MAC; use --ignore-mac to decrypt anyway"));
+            return Err(mac_err("the file has no MAC"));
         };
         let lastmodified = gitseal_formats::parse_rfc3339(&self.metadata.lastmodified)
             .ok_or_else(|| mac_err("cannot verify the MAC: lastmodified is not an RFC 3339 time"))?
@@ -392,7 +392,7 @@ impl Opened {
             Ok(())
         } else {
             Err(mac_err(
-                "MAC mismatch: the file was changed after it was encrypted (a value, the order of values, or an unencrypted value); use --ignore-mac to decrypt anyway",
+                "MAC mismatch: the file was changed after it was encrypted (a value, the order of values, or an unencrypted value)",
             ))
         }
     }

@@ -61,3 +61,12 @@ pub(crate) fn of(e: &Error) -> i32 {
         _ => GENERIC,
     }
 }
+
+/// The hint printed below a library error of this kind, on a line of its own; `None` where the
+/// message says what to do itself (a data-key failure names, per key, what to set).
+pub(crate) fn hint(e: &Error) -> Option<&'static str> {
+    match e.kind() {
+        ErrorKind::Mac => Some("decrypt anyway with --ignore-mac, if you trust whoever changed the file"),
+        _ => None,
+    }
+}

@@ -43,7 +43,8 @@ pub(crate) fn as_sops() -> bool {
     })
 }
 
-/// Prints a failure: `gitseal: message`, or under the name `sops` the message alone. Secret
+/// Prints a failure: `gitseal: message`, or under the name `sops` the message alone (hints,
+/// which sops does not print, are left out then; see [`Failure`]). Secret
 /// keys in it (a key file passed as a recipient, say) are redacted.
 pub(crate) fn report(message: &str) {
     let prefix = if as_sops() { "" } else { "gitseal: " };
@@ -86,18 +87,29 @@ pub struct Failure {
     pub code: i32,
     /// One line, naming the file and key path where there is one.
     pub message: String,
+    /// What the user can do about it, printed as a line of its own (`hint: ...`).
+    pub hint: Option<&'static str>,
 }
 
 impl Failure {
     /// A failure with a code.
     pub fn new(code: i32, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into() }
+        Failure { code, message: message.into(), hint: None }
+    }
+
+    /// Prints the failure (and its hint) and returns its exit code.
+    fn report(&self) -> i32 {
+        report(&self.message);
+        if let Some(hint) = self.hint.filter(|_| !as_sops()) {
+            let _ = writeln!(std::io::stderr(), "hint: {hint}");
+        }
+        self.code
     }
 }
 
 impl From<gitseal::Error> for Failure {
     fn from(e: gitseal::Error) -> Failure {
-        Failure { code: exit::of(&e), message: e.to_string() }
+        Failure { code: exit::of(&e), message: e.to_string(), hint: exit::hint(&e) }
     }
 }
 
@@ -111,10 +123,7 @@ pub fn main() -> i32 {
             }
             r.args
         }
-        Err(f) => {
-            report(&f.message);
-            return f.code;
-        }
+        Err(f) => return f.report(),
     };
     if as_sops() && args.len() == 2 && args[1] == "--version" {
         // Scripts and wrappers (helm-secrets, pre-commit hooks) read the second word of
@@ -148,9 +157,6 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(()) => 0,
-        Err(f) => {
-            report(&f.message);
-            f.code
-        }
+        Err(f) => f.report(),
     }
 }
