@@ -6,6 +6,7 @@
 mod age_ssh;
 mod bad_input;
 mod clear_text;
+mod cmd;
 mod config;
 mod corpus;
 mod differential;

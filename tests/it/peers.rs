@@ -58,7 +58,7 @@ pub fn other_key() -> PathBuf {
 }
 
 /// An empty HOME shared by all commands: no `~/.config/sops/age/keys.txt`, no `~/.ssh` keys.
-fn empty_home() -> &'static Path {
+pub fn empty_home() -> &'static Path {
     static HOME: OnceLock<PathBuf> = OnceLock::new();
     HOME.get_or_init(|| {
         let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("empty-home");
