@@ -7,6 +7,7 @@ use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use gitseal_formats::Scalar;
 use gitseal_keys::DataKey;
 use rand::RngCore;
 use zeroize::Zeroizing;
@@ -183,6 +184,19 @@ fn parse(s: &str) -> Result<Parts<'_>, CipherError> {
         return Err(CipherError::Format);
     }
     Ok(parts)
+}
+
+/// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.
+pub fn plaintext(v: &Scalar) -> (Zeroizing<Vec<u8>>, ValueType) {
+    let (bytes, ty) = match v {
+        Scalar::Str(s) => (s.as_bytes().to_vec(), ValueType::Str),
+        Scalar::Int(i) => (i.to_string().into_bytes(), ValueType::Int),
+        Scalar::Float(f) => (gitseal_formats::format_float(*f).into_bytes(), ValueType::Float),
+        Scalar::Bool(b) => ((if *b { "True" } else { "False" }).as_bytes().to_vec(), ValueType::Bool),
+        Scalar::Time(t) => (t.as_bytes().to_vec(), ValueType::Time),
+        Scalar::Null => (Vec::new(), ValueType::Str),
+    };
+    (Zeroizing::new(bytes), ty)
 }
 
 #[cfg(test)]

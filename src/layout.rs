@@ -154,7 +154,7 @@ pub fn value_occurrences<'a>(hay: &'a str, needle: &'a str) -> impl Iterator<Ite
 /// What binds a remembered text to its value: the first 8 bytes of SHA-256 over the value's
 /// type and canonical text (what the MAC covers). It is stored only inside the encrypted layout.
 pub fn value_hash(v: &Scalar) -> u64 {
-    let (bytes, ty) = crate::walk::plaintext(v);
+    let (bytes, ty) = crate::cipher::plaintext(v);
     let mut h = Sha256::new();
     h.update([ty as u8]);
     h.update(bytes.as_slice());

@@ -5,9 +5,8 @@
 use gitseal_formats::{Comment, Format, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
-use zeroize::Zeroizing;
 
-use crate::cipher::{self, ValueType};
+use crate::cipher::{self, plaintext, ValueType};
 use crate::selection::Rule;
 
 /// `SHA-256("sops")`, fed first into the MAC when it covers only encrypted values.
@@ -494,19 +493,6 @@ fn sops_literal(leaf: &Leaf) -> Option<&str> {
         _ => false,
     };
     ok.then_some(l)
-}
-
-/// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.
-pub fn plaintext(v: &Scalar) -> (Zeroizing<Vec<u8>>, ValueType) {
-    let (bytes, ty) = match v {
-        Scalar::Str(s) => (s.as_bytes().to_vec(), ValueType::Str),
-        Scalar::Int(i) => (i.to_string().into_bytes(), ValueType::Int),
-        Scalar::Float(f) => (gitseal_formats::format_float(*f).into_bytes(), ValueType::Float),
-        Scalar::Bool(b) => ((if *b { "True" } else { "False" }).as_bytes().to_vec(), ValueType::Bool),
-        Scalar::Time(t) => (t.as_bytes().to_vec(), ValueType::Time),
-        Scalar::Null => (Vec::new(), ValueType::Str),
-    };
-    (Zeroizing::new(bytes), ty)
 }
 
 /// A decrypted value back to its type, parsing as Go's strconv/time do.

@@ -1,17 +1,11 @@
 //! `gitseal completion SHELL`: a shell completion script on standard output (sops has the same
 //! subcommand). Under the name `sops` the script completes `sops`.
 
-use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap::CommandFactory;
 
+use super::args::CompletionArgs;
 use super::exit;
 use super::{Cli, Failure};
-
-#[derive(Args, Debug)]
-pub(crate) struct CompletionArgs {
-    /// The shell: bash, zsh, fish, elvish or powershell
-    pub shell: Shell,
-}
 
 pub(crate) fn run(a: CompletionArgs) -> Result<(), Failure> {
     let name = if super::as_sops() { "sops" } else { "gitseal" };

@@ -12,68 +12,23 @@ use std::fs;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
 use gitseal_formats::{self as formats, Format};
 use sha2::{Digest, Sha256};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use zeroize::Zeroizing;
 
 use gitseal_keys::MasterKey;
 
-use super::args::EncryptArgs;
+use super::args::EditArgs;
 use super::io::{read_input, write_atomic};
 use super::scratch;
+use super::signals::Signals;
 use super::{exit, report, Failure};
 use gitseal::metadata::{edited_key_groups, KeyGroup};
 use gitseal::reencrypt::Reencryptor;
 use gitseal::rotate;
 use gitseal::selection::Rule;
-
-#[derive(Args, Debug)]
-pub(crate) struct EditArgs {
-    /// The file and, for a new file, its master keys and selection rule, as for encrypt
-    #[command(flatten)]
-    pub enc: EncryptArgs,
-    /// Decrypt even if the MAC does not match
-    #[arg(long)]
-    pub ignore_mac: bool,
-    /// Show the sops metadata in the editor too: keys added to or removed from its key lists
-    /// (and shamir_threshold) are applied, the data key is kept
-    #[arg(short = 's', long)]
-    pub show_master_keys: bool,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-}
-
-/// The signals that end an edit (or an exec-file run), each with its flag.
-pub(crate) struct Signals {
-    flags: Vec<(i32, Arc<AtomicBool>)>,
-}
-
-impl Signals {
-    /// From now on SIGINT, SIGTERM and SIGHUP only raise their flag: the caller polls
-    /// [`Signals::received`], cleans up and exits.
-    pub(crate) fn install() -> Result<Signals, Failure> {
-        let mut flags = Vec::new();
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            let flag = Arc::new(AtomicBool::new(false));
-            signal_hook::flag::register(sig, Arc::clone(&flag))
-                .map_err(|e| Failure::new(exit::GENERIC, format!("cannot install a signal handler: {e}")))?;
-            flags.push((sig, flag));
-        }
-        Ok(Signals { flags })
-    }
-
-    /// The first signal received, if any.
-    pub(crate) fn received(&self) -> Option<i32> {
-        self.flags.iter().find(|(_, f)| f.load(Ordering::Relaxed)).map(|(s, _)| *s)
-    }
-}
 
 pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     a.enc.foreign.check()?;
@@ -98,7 +53,7 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
     let (original, mut reenc, format) = if exists {
         a.enc.io.in_place = false;
         let input = read_input(&a.enc.io, false)?;
-        let (plain, reenc) = super::set::open_for_edit(&input, a.ignore_mac, a.decryption_order.as_deref())?;
+        let (plain, reenc) = super::opening::open_for_edit(&input, a.ignore_mac, a.decryption_order.as_deref())?;
         let format = reenc.format();
         (plain, Some(reenc), format)
     } else {

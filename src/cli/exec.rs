@@ -10,80 +10,19 @@ use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use clap::Args;
 use gitseal_formats::{self as formats, Format, MapItem, Node, Scalar};
 use zeroize::Zeroizing;
 
-use super::args::{IoArgs, KeyserviceArgs};
-use super::edit::Signals;
+use super::args::IoArgs;
+use super::args::{ExecEnvArgs, ExecFileArgs};
 use super::io::read_input;
 use super::scratch;
+use super::signals::Signals;
 use super::{exit, warn, Failure};
 use gitseal::envelope::{self, DecryptOptions};
-
-#[derive(Args, Debug)]
-pub(crate) struct ExecEnvArgs {
-    /// The encrypted file
-    pub file: PathBuf,
-    /// The command, run as /bin/sh -c COMMAND with the file's top-level keys in its environment
-    pub command: String,
-    /// Start from an empty environment: only the file's values
-    #[arg(long)]
-    pub pristine: bool,
-    /// Input format: yaml, json, dotenv, ini, toml (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    /// Run the command as this user (name or uid): its uid, primary group, HOME, USER and
-    /// LOGNAME, no supplementary groups. Needs root
-    #[arg(long, value_name = "NAME")]
-    pub user: Option<String>,
-    /// Replace gitseal with the command (exec) instead of running it as a child
-    #[arg(long)]
-    pub same_process: bool,
-    /// Deprecated: start the command and return 0 at once, without waiting for it
-    #[arg(long)]
-    pub background: bool,
-    #[command(flatten)]
-    pub keyservice: KeyserviceArgs,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct ExecFileArgs {
-    /// The encrypted file
-    pub file: PathBuf,
-    /// The command, run as /bin/sh -c COMMAND; every {} is replaced by the plaintext file's path
-    pub command: String,
-    /// Write a regular file (mode 0600) instead of a FIFO, for commands that read it twice
-    #[arg(long)]
-    pub no_fifo: bool,
-    /// The plaintext file's name inside the private directory
-    #[arg(long, default_value = "tmp-file")]
-    pub filename: String,
-    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
-    /// Format of the plaintext file (default: the input format)
-    #[arg(long)]
-    pub output_type: Option<String>,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    /// Run the command as this user (name or uid), who gets the plaintext file. Needs root;
-    /// $TMPDIR must be reachable by that user
-    #[arg(long, value_name = "NAME")]
-    pub user: Option<String>,
-    /// Refused: the plaintext file is removed when gitseal returns (sops's flag, deprecated)
-    #[arg(long)]
-    pub background: bool,
-    #[command(flatten)]
-    pub keyservice: KeyserviceArgs,
-}
 
 pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     if a.same_process && a.background {

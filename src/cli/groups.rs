@@ -2,80 +2,17 @@
 //! keeping its data key. Unlike sops, never writes a file that no key can open (a threshold
 //! larger than the groups left, or threshold 1 with several groups; `reference/sops-cli.md` §7.2).
 
-use std::path::PathBuf;
-
-use clap::{Args, Subcommand};
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
 use gitseal_keys::MasterKey;
 
 use super::args::IoArgs;
+use super::args::{GroupsCommand, GroupsFileArgs};
 use super::io::{read_input, write_output};
-use super::set::open_for_edit;
+use super::opening::open_for_edit;
 use super::{exit, Failure};
 use gitseal::rotate;
-
-#[derive(Subcommand, Debug)]
-pub(crate) enum GroupsCommand {
-    /// Append a key group made of the given keys
-    Add(Box<GroupsAddArgs>),
-    /// Delete the key group at INDEX (0-based)
-    Delete(GroupsDeleteArgs),
-}
-
-/// The file and where the result goes.
-#[derive(Args, Debug)]
-pub(crate) struct GroupsFileArgs {
-    /// The encrypted file
-    #[arg(short = 'f', long = "file")]
-    pub file: Option<PathBuf>,
-    /// Write the result back to the file (atomically) instead of standard output
-    #[arg(short = 'i', long = "in-place")]
-    pub in_place: bool,
-    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
-    /// How many key groups are needed to decrypt afterwards (default: the file's)
-    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N")]
-    pub shamir_secret_sharing_threshold: Option<usize>,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    #[command(flatten)]
-    pub keyservice: super::args::KeyserviceArgs,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct GroupsAddArgs {
-    #[command(flatten)]
-    pub common: GroupsFileArgs,
-    /// age recipients of the new group (repeatable or comma-separated)
-    #[arg(long = "age", value_name = "RECIPIENT")]
-    pub age: Vec<String>,
-    /// PGP fingerprints of the new group (repeatable or comma-separated)
-    #[arg(long = "pgp", value_name = "FINGERPRINT")]
-    pub pgp: Vec<String>,
-    /// AWS KMS key ARNs of the new group (repeatable or comma-separated)
-    #[arg(long = "kms", value_name = "ARN")]
-    pub kms: Vec<String>,
-    /// KMS encryption context for the keys of --kms, e.g. 'app:web,env:prod'
-    #[arg(long = "encryption-context", value_name = "K:V,K2:V2")]
-    pub encryption_context: Option<String>,
-    /// AWS shared-config profile for the keys of --kms
-    #[arg(long = "aws-profile", value_name = "PROFILE")]
-    pub aws_profile: Option<String>,
-    #[command(flatten)]
-    pub foreign: super::args::ForeignKeyArgs,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct GroupsDeleteArgs {
-    #[command(flatten)]
-    pub common: GroupsFileArgs,
-    /// The index (0-based) of the group to delete
-    pub index: usize,
-}
 
 pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
     match c {

@@ -1,8 +1,8 @@
 //! `gitseal reseal`: re-encrypt SealedSecrets (files or whole directories) from old private keys
 //! to a new certificate, offline. Every file is checked before any is written.
 
+use super::args::ResealArgs;
 use super::exit;
-use super::sealing_args::ResealArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text, write_out};
 use super::Failure;
 use gitseal::sealed::reseal::reseal_text;

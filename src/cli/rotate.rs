@@ -1,62 +1,16 @@
 //! `gitseal rotate`: a new data key, every value encrypted anew, and the master keys changed by
 //! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`gitseal::rotate`].
 
-use clap::Args;
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
 use gitseal_keys::MasterKey;
 
-use super::args::IoArgs;
+use super::args::RotateArgs;
 use super::io::{read_input, write_output};
-use super::set::open_for_edit;
+use super::opening::open_for_edit;
 use super::{exit, Failure};
 use gitseal::rotate;
-
-#[derive(Args, Debug)]
-pub(crate) struct RotateArgs {
-    #[command(flatten)]
-    pub io: IoArgs,
-    /// age recipients to add to the first key group, comma-separated
-    #[arg(long = "add-age", value_name = "RECIPIENTS")]
-    pub add_age: Option<String>,
-    /// age recipients to remove, comma-separated
-    #[arg(long = "rm-age", value_name = "RECIPIENTS")]
-    pub rm_age: Option<String>,
-    /// PGP fingerprints to add to the first key group, comma-separated
-    #[arg(long = "add-pgp", value_name = "FINGERPRINTS")]
-    pub add_pgp: Option<String>,
-    /// PGP fingerprints to remove, comma-separated
-    #[arg(long = "rm-pgp", value_name = "FINGERPRINTS")]
-    pub rm_pgp: Option<String>,
-    /// AWS KMS key ARNs to add to the first key group, comma-separated (ARN+ROLE_ARN for a role)
-    #[arg(long = "add-kms", value_name = "ARNS")]
-    pub add_kms: Option<String>,
-    /// AWS KMS key ARNs to remove, comma-separated
-    #[arg(long = "rm-kms", value_name = "ARNS")]
-    pub rm_kms: Option<String>,
-    /// KMS encryption context for the keys of --add-kms, e.g. 'app:web,env:prod'
-    #[arg(long = "encryption-context", value_name = "K:V,K2:V2")]
-    pub encryption_context: Option<String>,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    #[command(flatten)]
-    pub foreign: super::args::ForeignRotateArgs,
-    #[command(flatten)]
-    pub keyservice: super::args::KeyserviceArgs,
-    /// Set by the legacy form `-r FILE`, whose missing-file exit code differs (100, not 2)
-    #[arg(long = "legacy-rotate", hide = true)]
-    pub legacy: bool,
-}
-
-impl RotateArgs {
-    fn changes_keys(&self) -> bool {
-        [&self.add_age, &self.rm_age, &self.add_pgp, &self.rm_pgp, &self.add_kms, &self.rm_kms]
-            .iter()
-            .any(|o| o.as_deref().is_some_and(|s| !s.trim().is_empty()))
-    }
-}
 
 pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     a.foreign.check()?;

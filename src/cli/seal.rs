@@ -3,7 +3,7 @@
 use gitseal_formats::Value;
 use gitseal_keys::sealing::{PublicKey, Scope};
 
-use super::sealing_args::SealArgs;
+use super::args::SealArgs;
 use super::sealing_io::{load_cert, output_format, read_file, read_text, write_out};
 use super::{exit, Failure};
 use gitseal::sealed::manifest::{self, OutputFormat};

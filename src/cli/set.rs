@@ -2,71 +2,14 @@
 //! key and master keys stay, unchanged values keep their ciphertext (see [`gitseal::reencrypt`]).
 
 use std::io::Read;
-use std::path::PathBuf;
 
-use clap::Args;
 use gitseal_formats::{self as formats, Document, Entry, Format, MapItem, Node, Scalar, SeqItem, Span, Style};
 use zeroize::Zeroizing;
 
+use super::args::{ChangeArgs, SetArgs, UnsetArgs};
 use super::io::{read_input, write_atomic};
 use super::{exit, warn, Failure};
-use gitseal::reencrypt::{self, Reencryptor};
 use gitseal::treepath::{self, Step};
-
-/// What `set` and `unset` share: the file and how to open it.
-#[derive(Args, Debug)]
-pub(crate) struct ChangeArgs {
-    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
-    /// Rewrite the encrypted file in this format (default: its own)
-    #[arg(long)]
-    pub output_type: Option<String>,
-    /// Decrypt even if the MAC does not match
-    #[arg(long)]
-    pub ignore_mac: bool,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    /// With set: do not write the file when the value is already there; with unset: a missing
-    /// key is not an error
-    #[arg(long)]
-    pub idempotent: bool,
-    /// Accepted for sops compatibility; the file keeps its key groups and threshold
-    #[arg(long = "shamir-secret-sharing-threshold", value_name = "N", hide = true)]
-    pub shamir_secret_sharing_threshold: Option<usize>,
-    #[command(flatten)]
-    pub keyservice: super::args::KeyserviceArgs,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct SetArgs {
-    /// The encrypted file, changed in place (atomically)
-    pub file: Option<PathBuf>,
-    /// Where, as a tree path: '["db"]["password"]', '["list"][0]'
-    pub index: Option<String>,
-    /// The value as JSON: '"text"', '5', 'true', '{"a": [1]}' (with --value-file: a file
-    /// holding it)
-    pub value: Option<String>,
-    /// Read the JSON value from the file named by VALUE (keeps secrets off the command line)
-    #[arg(long)]
-    pub value_file: bool,
-    /// Read the JSON value from standard input (then VALUE is not given)
-    #[arg(long)]
-    pub value_stdin: bool,
-    #[command(flatten)]
-    pub common: ChangeArgs,
-}
-
-#[derive(Args, Debug)]
-pub(crate) struct UnsetArgs {
-    /// The encrypted file, changed in place (atomically)
-    pub file: Option<PathBuf>,
-    /// What to remove, as a tree path: '["db"]["password"]', '["list"][0]'
-    pub index: Option<String>,
-    #[command(flatten)]
-    pub common: ChangeArgs,
-}
 
 pub(crate) fn run_set(a: SetArgs) -> Result<(), Failure> {
     if a.value_file && a.value_stdin {
@@ -206,7 +149,8 @@ fn change(
     }
     let input = read_input(&io, false).map_err(|f| super::io::missing_file_code(f, 2))?;
     let name = input.name.clone();
-    let (plain, mut reenc) = open_for_edit(&input, common.ignore_mac, common.decryption_order.as_deref())?;
+    let (plain, mut reenc) =
+        super::opening::open_for_edit(&input, common.ignore_mac, common.decryption_order.as_deref())?;
     reenc.set_output_format(input.output_format);
     if reenc.format() == Format::Binary {
         return Err(Failure::new(
@@ -239,22 +183,6 @@ fn change(
     let out = reenc.encrypt(new_plain.as_bytes())?;
     let path = input.path.as_deref().unwrap_or(file);
     write_atomic(path, &out, 0o644).map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))
-}
-
-/// Opens and decrypts an encrypted file for a change (shared with `edit` and the key commands),
-/// printing the warnings of the decryption.
-pub(crate) fn open_for_edit(
-    input: &super::io::Input,
-    ignore_mac: bool,
-    decryption_order: Option<&str>,
-) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Failure> {
-    let mut keys = super::files::keyring(decryption_order)?;
-    let (plain, mut reenc) =
-        reencrypt::open_for_edit(&input.bytes, input.input_format, &input.name, &mut keys, ignore_mac)?;
-    for w in std::mem::take(&mut reenc.warnings) {
-        super::warn(&format!("{}: {w}", input.name));
-    }
-    Ok((plain, reenc))
 }
 
 /// The first document's top node.

@@ -1,7 +1,7 @@
 //! `gitseal unseal`: kubeseal `--recovery-unseal` offline, for every SealedSecret of the input.
 
+use super::args::UnsealArgs;
 use super::exit;
-use super::sealing_args::UnsealArgs;
 use super::sealing_io::{load_keys, output_format, read_text, write_out};
 use super::Failure;
 use gitseal::sealed::manifest;

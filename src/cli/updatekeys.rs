@@ -5,42 +5,18 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-
-use clap::Args;
+use std::path::Path;
 
 use super::args::IoArgs;
+use super::args::UpdatekeysArgs;
 use super::exit;
 use super::files;
 use super::io::{read_input, write_atomic};
+use super::opening::open_for_edit;
 use super::rotate::same_key;
-use super::set::open_for_edit;
 use super::{report, Failure};
 use gitseal::config::Config;
 use gitseal::rotate;
-
-#[derive(Args, Debug)]
-pub(crate) struct UpdatekeysArgs {
-    /// The encrypted files to update, in place (atomically)
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Apply the change without asking
-    #[arg(short = 'y', long = "yes")]
-    pub yes: bool,
-    /// Also make a new data key and encrypt every value anew (as `rotate` does), even when the
-    /// keys are in sync: do this when a key is removed, since its holder may have kept the
-    /// data key
-    #[arg(long)]
-    pub rotate: bool,
-    /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
-    #[arg(long)]
-    pub input_type: Option<String>,
-    /// Order in which key kinds are tried within a key group (default: age,pgp)
-    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
-    pub decryption_order: Option<String>,
-    #[command(flatten)]
-    pub keyservice: super::args::KeyserviceArgs,
-}
 
 pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
     a.keyservice.check()?;

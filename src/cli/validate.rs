@@ -3,8 +3,8 @@
 
 use gitseal_formats::Value;
 
+use super::args::ValidateArgs;
 use super::exit;
-use super::sealing_args::ValidateArgs;
 use super::sealing_io::{collect_files, load_cert, load_keys, read_text};
 use super::{report, Failure};
 use gitseal::sealed::manifest;

@@ -1,7 +1,9 @@
 //! Writing YAML: span replacement for same-format output, and a block-style emitter for
 //! cross-format output and for the `sops` metadata block.
 
-use super::render::{double_quoted, is_plain_safe, render_leaf, render_non_str, render_str};
+use super::render::{
+    double_quoted, is_plain_safe, line_indent, needs_line_indent, render_leaf, render_non_str, render_str,
+};
 use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
 use crate::text::{apply_edits, line_start};
 use crate::value::Value;
@@ -346,36 +348,6 @@ pub(crate) fn flow_text(node: &Node) -> String {
             format!("[{}]", parts.join(", "))
         }
         Node::Alias(_) => unreachable!("resolved"),
-    }
-}
-
-/// Only block scalars (kept or new) depend on the indentation of the leaf's line.
-pub(crate) fn needs_line_indent(leaf: &Leaf) -> bool {
-    match &leaf.value {
-        Scalar::Str(s) => {
-            leaf.literal.is_none() && (matches!(leaf.style, Style::Literal | Style::Folded) || s.contains('\n'))
-        }
-        _ => false,
-    }
-}
-
-/// The indentation a block scalar's content is measured from: the line's, or for a mapping
-/// value on a line that opens list items (`- - key: value`), the key's column.
-pub(crate) fn line_indent(src: &str, at: usize) -> usize {
-    let ls = line_start(src, at);
-    let line = &src[ls..at.max(ls)];
-    let spaces = line.len() - line.trim_start_matches(' ').len();
-    let mut rest = &line[spaces..];
-    let mut col = spaces;
-    while let Some(r) = rest.strip_prefix("- ") {
-        let blanks = r.len() - r.trim_start_matches(' ').len();
-        col += 2 + blanks;
-        rest = &r[blanks..];
-    }
-    if col > spaces && rest.contains(": ") {
-        col
-    } else {
-        spaces
     }
 }
 

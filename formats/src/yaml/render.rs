@@ -4,6 +4,7 @@
 use super::resolve::{resolve_plain, Resolved};
 use crate::model::{Leaf, Scalar, Style};
 use crate::scalar::format_float;
+use crate::text::line_start;
 
 /// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
@@ -30,8 +31,7 @@ pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step:
 /// spelling). The envelope compares this with the source to know which layouts to remember.
 pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
     // Measured as the writer measures it, so the prediction matches what decryption writes.
-    let line_indent =
-        if super::emit::needs_line_indent(leaf) { super::emit::line_indent(src, leaf.span.start) } else { 0 };
+    let line_indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
     let (style, indent) = match leaf.style {
         Style::Plain if leaf.in_flow => (Style::SingleQuoted, 0),
         Style::Literal | Style::Folded if !leaf.in_flow => {
@@ -50,6 +50,36 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         literal: payload.map(str::to_string),
     };
     render_leaf(&reread, &leaf.value, line_indent, step)
+}
+
+/// Only block scalars (kept or new) depend on the indentation of the leaf's line.
+pub(crate) fn needs_line_indent(leaf: &Leaf) -> bool {
+    match &leaf.value {
+        Scalar::Str(s) => {
+            leaf.literal.is_none() && (matches!(leaf.style, Style::Literal | Style::Folded) || s.contains('\n'))
+        }
+        _ => false,
+    }
+}
+
+/// The indentation a block scalar's content is measured from: the line's, or for a mapping
+/// value on a line that opens list items (`- - key: value`), the key's column.
+pub(crate) fn line_indent(src: &str, at: usize) -> usize {
+    let ls = line_start(src, at);
+    let line = &src[ls..at.max(ls)];
+    let spaces = line.len() - line.trim_start_matches(' ').len();
+    let mut rest = &line[spaces..];
+    let mut col = spaces;
+    while let Some(r) = rest.strip_prefix("- ") {
+        let blanks = r.len() - r.trim_start_matches(' ').len();
+        col += 2 + blanks;
+        rest = &r[blanks..];
+    }
+    if col > spaces && rest.contains(": ") {
+        col
+    } else {
+        spaces
+    }
 }
 
 /// True when `literal` resolves as a plain YAML scalar to exactly `value`. sops's canonical

@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod sealing;
+mod sops;
+
+pub(crate) use sealing::*;
+pub(crate) use sops::*;
+
 /// gitseal encrypts the values of YAML, JSON, dotenv and binary files in SOPS 3.x format.
 #[derive(Parser, Debug)]
 #[command(name = "gitseal", version, about, max_term_width = 100)]
@@ -24,34 +30,34 @@ pub(crate) enum Command {
     /// Create an age identity (key pair) file, or with --sealing an RSA sealing key pair
     Keygen(KeygenArgs),
     /// Seal Secrets into SealedSecrets (kubeseal-compatible, offline with --cert)
-    Seal(super::sealing_args::SealArgs),
+    Seal(SealArgs),
     /// Unseal SealedSecrets with private keys (kubeseal --recovery-unseal)
-    Unseal(super::sealing_args::UnsealArgs),
+    Unseal(UnsealArgs),
     /// Re-encrypt SealedSecrets from old private keys to a new certificate
-    Reseal(super::sealing_args::ResealArgs),
+    Reseal(ResealArgs),
     /// Check SealedSecrets offline (structure, key size, scope; with keys: full unseal)
-    Validate(super::sealing_args::ValidateArgs),
+    Validate(ValidateArgs),
     /// Set the value at a tree path in an encrypted file, in place: set FILE '["a"]["b"]' JSON
-    Set(super::set::SetArgs),
+    Set(SetArgs),
     /// Remove the key or list item at a tree path from an encrypted file, in place
-    Unset(super::set::UnsetArgs),
+    Unset(UnsetArgs),
     /// Run a command with the file's top-level values in its environment (/bin/sh -c)
-    ExecEnv(super::exec::ExecEnvArgs),
+    ExecEnv(ExecEnvArgs),
     /// Run a command with the decrypted file at {} (a FIFO by default) in a private directory
-    ExecFile(super::exec::ExecFileArgs),
+    ExecFile(ExecFileArgs),
     /// Edit an encrypted file in $SOPS_EDITOR/$EDITOR; a new file starts from an example
-    Edit(Box<super::edit::EditArgs>),
+    Edit(Box<EditArgs>),
     /// Tell whether a file is encrypted: prints {"encrypted":true} or {"encrypted":false}
     Filestatus(FilestatusArgs),
     /// Make a new data key and encrypt every value anew; --add-*/--rm-* change the master keys
-    Rotate(Box<super::rotate::RotateArgs>),
+    Rotate(Box<RotateArgs>),
     /// Sync a file's master keys to its creation rule in .sops.yaml (the data key is kept)
-    Updatekeys(super::updatekeys::UpdatekeysArgs),
+    Updatekeys(UpdatekeysArgs),
     /// Add or delete a key group of an encrypted file
     #[command(subcommand)]
-    Groups(super::groups::GroupsCommand),
+    Groups(GroupsCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
-    Completion(super::completion::CompletionArgs),
+    Completion(CompletionArgs),
 }
 
 /// Where input comes from and output goes, shared by encrypt and decrypt.
