@@ -42,8 +42,8 @@ impl Compare {
             (Node::Leaf(x), Node::Leaf(y)) => self.scalar(&x.value, &y.value),
             (Node::Map(x), Node::Map(y)) => {
                 let keep = |e: &&crate::model::Entry| !(top && (self.skip)(&e.key));
-                let mut xs = x.iter().filter_map(entry).filter(keep);
-                let mut ys = y.iter().filter_map(entry).filter(keep);
+                let mut xs = x.iter().filter_map(MapItem::entry).filter(keep);
+                let mut ys = y.iter().filter_map(MapItem::entry).filter(keep);
                 loop {
                     match (xs.next(), ys.next()) {
                         (None, None) => return true,
@@ -99,13 +99,6 @@ impl Compare {
             }
             _ => a == b,
         }
-    }
-}
-
-fn entry(item: &MapItem) -> Option<&crate::model::Entry> {
-    match item {
-        MapItem::Entry(e) => Some(e),
-        MapItem::Comment(_) => None,
     }
 }
 

@@ -113,7 +113,7 @@ pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, Emi
 pub(crate) fn metadata(doc: &Document) -> Option<Value> {
     let mut tree = Value::Map(Vec::new());
     let mut found = 0usize;
-    for e in root_items(doc)?.iter().filter_map(as_entry) {
+    for e in root_items(doc)?.iter().filter_map(MapItem::entry) {
         let Some(flat) = e.key.strip_prefix(PREFIX) else { continue };
         found += 1;
         if found > MAX_METADATA_KEYS {
@@ -127,7 +127,7 @@ pub(crate) fn metadata(doc: &Document) -> Option<Value> {
 
 /// True when any top-level key starts with `sops_`.
 pub(crate) fn has_metadata(doc: &Document) -> bool {
-    root_items(doc).is_some_and(|items| items.iter().filter_map(as_entry).any(|e| is_meta_key(&e.key)))
+    root_items(doc).is_some_and(|items| items.iter().filter_map(MapItem::entry).any(|e| is_meta_key(&e.key)))
 }
 
 fn emit_error(message: impl Into<String>) -> EmitError {
@@ -138,13 +138,6 @@ fn root_items(doc: &Document) -> Option<&[MapItem]> {
     match &doc.roots.first()?.node {
         Node::Map(items) => Some(items),
         _ => None,
-    }
-}
-
-fn as_entry(item: &MapItem) -> Option<&Entry> {
-    match item {
-        MapItem::Entry(e) => Some(e),
-        MapItem::Comment(_) => None,
     }
 }
 
@@ -180,7 +173,7 @@ fn escape(s: &str) -> String {
 /// When the file ends with a run of `sops_*` lines and no final newline, metadata was written
 /// after a newline that the source did not have: the edit removing that newline.
 fn inserted_newline(items: &[MapItem], src: &str) -> Option<(Span, String)> {
-    let entries: Vec<&Entry> = items.iter().filter_map(as_entry).collect();
+    let entries: Vec<&Entry> = items.iter().filter_map(MapItem::entry).collect();
     let last = entries.last().filter(|e| is_meta_key(&e.key) && e.span.end == src.len())?;
     if src.ends_with('\n') {
         return None;

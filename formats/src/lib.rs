@@ -71,7 +71,7 @@ pub struct WriteOptions<'a> {
 }
 
 /// The items of the first document's top-level mapping, for the emitters of formats that hold
-/// one mapping (dotenv, INI, TOML); no items for an empty document.
+/// one mapping (JSON, dotenv, INI, TOML); no items for an empty document.
 pub(crate) fn top_level_items<'d>(doc: &'d Document, format: &'static str) -> Result<&'d [MapItem], EmitError> {
     match doc.roots.first().map(|r| &r.node) {
         None => Ok(&[]),

@@ -261,6 +261,16 @@ pub enum MapItem {
     Entry(Entry),
 }
 
+impl MapItem {
+    /// The entry, when this item is one (not a comment).
+    pub fn entry(&self) -> Option<&Entry> {
+        match self {
+            MapItem::Entry(e) => Some(e),
+            MapItem::Comment(_) => None,
+        }
+    }
+}
+
 /// A key/value pair.
 #[derive(Clone, Debug)]
 pub struct Entry {

@@ -1,0 +1,383 @@
+use super::parse::MAX_DEPTH;
+use super::write::{quote, scalar_json};
+use super::*;
+use crate::model::{Document, Entry, Leaf, MapItem, Node, Scalar, SeqItem, Style};
+use crate::value::Value;
+use crate::{Format, WriteOptions};
+
+fn opts() -> WriteOptions<'static> {
+    WriteOptions::default()
+}
+
+fn entries(doc: &Document) -> Vec<&Entry> {
+    match &doc.roots[0].node {
+        Node::Map(items) => items.iter().filter_map(MapItem::entry).collect(),
+        _ => panic!("root is not a map"),
+    }
+}
+
+fn leaf<'a>(doc: &'a Document, key: &str) -> &'a Leaf {
+    match &doc.roots[0].node.get(key).expect("key").value {
+        Node::Leaf(l) => l,
+        _ => panic!("not a leaf"),
+    }
+}
+
+fn set(doc: &mut Document, key: &str, value: Scalar) {
+    let Node::Map(items) = &mut doc.roots[0].node else { panic!() };
+    for item in items {
+        if let MapItem::Entry(Entry { key: k, value: Node::Leaf(l), .. }) = item {
+            if k == key {
+                l.value = value.clone();
+                l.changed = true;
+            }
+        }
+    }
+}
+
+fn meta() -> Value {
+    Value::Map(vec![
+        (
+            "age".into(),
+            Value::Seq(vec![Value::Map(vec![
+                ("recipient".into(), Value::str("age1xyz")),
+                ("enc".into(), Value::str("-----BEGIN AGE-----\nabc\n-----END AGE-----\n")),
+            ])]),
+        ),
+        ("lastmodified".into(), Value::str("2024-01-02T03:04:05Z")),
+        ("mac".into(), Value::str("ENC[x]")),
+        ("version".into(), Value::str("3.11.0")),
+    ])
+}
+
+const LAYOUTS: &[&str] = &[
+    "{\n\t\"a\": \"x\",\n\t\"b\": {\n\t\t\"c\": [1, 2.5, true, null]\n\t}\n}\n",
+    "{\n  \"a\": \"x\",\n  \"b\": {\n    \"c\": [1, 2.5, true, null]\n  }\n}\n",
+    "{\n    \"a\": \"x\",\n    \"b\": {\n        \"c\": [1, 2.5, true, null]\n    }\n}\n",
+    "{\"a\":\"x\",\"b\":{\"c\":[1,2.5,true,null]}}",
+    "{ \"a\" : \"x\" , \"b\" : { } }",
+    "{\r\n  \"a\": \"x\",\r\n  \"b\": [\r\n    1\r\n  ]\r\n}\r\n",
+    "{\n  \"a\": \"x\"\n}",
+    "\u{FEFF}{\n\t\"a\": \"é\"\n}\n",
+    "{}",
+    "{ }",
+    "{\n}\n",
+    "  {}  \n",
+    "{\n\"a\": 1,\n\"b\": {\n  \"c\": 2\n}\n}\n",
+];
+
+#[test]
+fn unchanged_round_trip_is_identical() {
+    for src in LAYOUTS {
+        let doc = parse(src).unwrap();
+        assert_eq!(write(&doc, src, opts()).unwrap(), *src);
+    }
+}
+
+#[test]
+fn metadata_insert_then_strip_is_identity() {
+    let m = meta();
+    for src in LAYOUTS {
+        let doc = parse(src).unwrap();
+        let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+        let parsed = parse(&with).unwrap_or_else(|e| panic!("{e}: {with}"));
+        assert_eq!(crate::metadata(&parsed), Some(m.clone()), "{with}");
+        assert_eq!(entries(&parsed).last().unwrap().key, "sops");
+        let stripped = write(&parsed, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap();
+        assert_eq!(stripped, *src, "{with}");
+        // Re-encrypting: old metadata replaced, not duplicated.
+        let again = write(&parsed, &with, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+        assert_eq!(again, with);
+    }
+}
+
+#[test]
+fn metadata_follows_the_file_layout() {
+    let m = Value::Map(vec![("a".into(), Value::Seq(vec![Value::str("x")])), ("v".into(), Value::str("1"))]);
+    let with = |src: &str, indent: Option<usize>| {
+        let doc = parse(src).unwrap();
+        write(&doc, src, WriteOptions { metadata: Some(&m), indent, ..opts() }).unwrap()
+    };
+    assert_eq!(
+        with("{\n\t\"k\": 1\n}\n", None),
+        "{\n\t\"k\": 1,\n\t\"sops\": {\n\t\t\"a\": [\n\t\t\t\"x\"\n\t\t],\n\t\t\"v\": \"1\"\n\t}\n}\n"
+    );
+    assert_eq!(
+        with("{\n  \"k\": 1\n}", None),
+        "{\n  \"k\": 1,\n  \"sops\": {\n    \"a\": [\n      \"x\"\n    ],\n    \"v\": \"1\"\n  }\n}"
+    );
+    assert_eq!(
+        with("{\n  \"k\": 1\n}", Some(4)),
+        "{\n  \"k\": 1,\n  \"sops\": {\n      \"a\": [\n          \"x\"\n      ],\n      \"v\": \"1\"\n  }\n}"
+    );
+    assert_eq!(with("{\"k\":1}", None), "{\"k\":1,\"sops\":{\"a\":[\"x\"],\"v\":\"1\"}}");
+    assert_eq!(with("{}", None), "{\n\t\"sops\": {\n\t\t\"a\": [\n\t\t\t\"x\"\n\t\t],\n\t\t\"v\": \"1\"\n\t}\n}");
+    assert_eq!(with("{\r\n  \"k\": 1\r\n}\r\n", None).matches("\r\n").count(), 9);
+}
+
+#[test]
+fn strip_removes_sops_anywhere() {
+    let cases = [
+        ("{\n  \"sops\": {},\n  \"a\": 1\n}", "{\n  \"a\": 1\n}"),
+        ("{\"a\":1,\"sops\":{\"x\":[1]},\"b\":2}", "{\"a\":1,\"b\":2}"),
+        ("{\"sops\":1,\"sops\":2}", "{}"),
+        ("{\"sops\":1,\"a\":1,\"sops\":2}", "{\"a\":1}"),
+        ("{\"a\":{\"sops\":1}}", "{\"a\":{\"sops\":1}}"),
+    ];
+    for (src, want) in cases {
+        let doc = parse(src).unwrap();
+        assert_eq!(write(&doc, src, WriteOptions { strip_metadata: true, ..opts() }).unwrap(), want);
+    }
+}
+
+#[test]
+fn changed_leaf_replaces_only_its_span() {
+    let src = "{\n  \"a\": \"x\",  \"n\": 1.50, \"b\": true,\n  \"z\": null\n}\n";
+    let mut doc = parse(src).unwrap();
+    set(&mut doc, "n", Scalar::Str("ENC[a\"b]".into()));
+    assert_eq!(write(&doc, src, opts()).unwrap(), src.replace("1.50", "\"ENC[a\\\"b]\""));
+    set(&mut doc, "a", Scalar::Float(1.0));
+    set(&mut doc, "b", Scalar::Int(-7));
+    set(&mut doc, "z", Scalar::Time("2024-01-02T03:04:05Z".into()));
+    let out = write(&doc, src, opts()).unwrap();
+    assert_eq!(out, "{\n  \"a\": 1,  \"n\": \"ENC[a\\\"b]\", \"b\": -7,\n  \"z\": \"2024-01-02T03:04:05Z\"\n}\n");
+}
+
+#[test]
+fn decrypted_text_is_what_write_produces() {
+    let doc = parse("{\"a\": \"caf\\u00e9\", \"n\": 1.50, \"m\": 7}").unwrap();
+    assert_eq!(decrypted_text(leaf(&doc, "a"), None).unwrap(), "\"café\"");
+    assert_eq!(decrypted_text(leaf(&doc, "n"), Some("1.50")).unwrap(), "1.50");
+    assert_eq!(decrypted_text(leaf(&doc, "m"), Some("7")).unwrap(), "7");
+}
+
+#[test]
+fn nan_cannot_be_written() {
+    let src = "{\"secret\": 1}";
+    let mut doc = parse(src).unwrap();
+    set(&mut doc, "secret", Scalar::Float(f64::NAN));
+    let err = write(&doc, src, opts()).unwrap_err();
+    assert!(err.message.contains("secret") && err.message.contains("NaN"), "{}", err.message);
+    set(&mut doc, "secret", Scalar::Float(f64::INFINITY));
+    assert!(emit(&doc, opts()).is_err());
+}
+
+#[test]
+fn scalars_and_spans() {
+    let src = "{\"s\": \"q\", \"i\": -42, \"big\": 12345678901234567890, \"f\": 1e3, \"z\": -0,\n \"t\": true, \"f2\": false, \"n\": null, \"l\": [1, {\"x\": 2}]}";
+    let doc = parse(src).unwrap();
+    assert!(matches!(leaf(&doc, "s").value, Scalar::Str(ref s) if s == "q"));
+    assert_eq!(leaf(&doc, "s").style, Style::DoubleQuoted);
+    assert_eq!(&src[leaf(&doc, "s").span.start..leaf(&doc, "s").span.end], "\"q\"");
+    assert!(matches!(leaf(&doc, "i").value, Scalar::Int(-42)));
+    assert_eq!(leaf(&doc, "i").style, Style::Plain);
+    assert!(matches!(leaf(&doc, "big").value, Scalar::Float(f) if f == 12345678901234567890.0));
+    assert!(matches!(leaf(&doc, "f").value, Scalar::Float(f) if f == 1000.0));
+    assert!(matches!(leaf(&doc, "z").value, Scalar::Float(f) if f == 0.0 && f.is_sign_negative()));
+    assert!(matches!(leaf(&doc, "t").value, Scalar::Bool(true)));
+    assert!(matches!(leaf(&doc, "f2").value, Scalar::Bool(false)));
+    assert!(matches!(leaf(&doc, "n").value, Scalar::Null));
+    let e = doc.roots[0].node.get("l").unwrap();
+    assert_eq!(&src[e.span.start..e.span.end], "\"l\": [1, {\"x\": 2}]");
+    let Node::Seq(items) = &e.value else { panic!() };
+    let starts: Vec<usize> =
+        items.iter().map(|i| if let SeqItem::Node { start, .. } = i { *start } else { 0 }).collect();
+    assert_eq!(&src[starts[0]..starts[0] + 1], "1");
+    assert_eq!(&src[starts[1]..starts[1] + 1], "{");
+    assert_eq!(doc.roots[0].end, src.len() - 1);
+    assert_eq!(doc.format, Format::Json);
+}
+
+#[test]
+fn duplicate_keys_are_kept() {
+    let doc = parse("{\"a\": 1, \"a\": 2}").unwrap();
+    assert_eq!(entries(&doc).len(), 2);
+}
+
+#[test]
+fn indent_is_detected() {
+    assert_eq!(parse(LAYOUTS[0]).unwrap().indent, None);
+    assert_eq!(parse(LAYOUTS[1]).unwrap().indent, Some(2));
+    assert_eq!(parse(LAYOUTS[2]).unwrap().indent, Some(4));
+    assert_eq!(parse(LAYOUTS[3]).unwrap().indent, None);
+    assert_eq!(parse(LAYOUTS[12]).unwrap().indent, Some(2));
+}
+
+#[test]
+fn escapes_decode_and_encode() {
+    let src = r#"{"k\"ey": "\"\\\/\b\f\n\r\t\u00e9\u0001\ud83d\ude00 é/<>&"}"#;
+    let doc = parse(src).unwrap();
+    let e = entries(&doc)[0];
+    assert_eq!(e.key, "k\"ey");
+    let Node::Leaf(l) = &e.value else { panic!() };
+    let want = "\"\\/\u{8}\u{c}\n\r\t\u{e9}\u{1}\u{1F600} é/<>&";
+    assert!(matches!(&l.value, Scalar::Str(s) if s == want));
+    assert_eq!(quote(want), r#""\"\\/\b\f\n\r\té\u0001😀 é/<>&""#);
+    let back = parse(&format!("{{\"k\": {}}}", quote(want))).unwrap();
+    assert!(matches!(&leaf(&back, "k").value, Scalar::Str(s) if s == want));
+}
+
+#[test]
+fn floats_are_written_as_go_and_sops_write_them() {
+    let f = |v: f64| scalar_json(&Scalar::Float(v), &[]).unwrap();
+    assert_eq!(f(1.0), "1");
+    assert_eq!(f(0.5), "0.5");
+    assert_eq!(f(-0.0), "-0");
+    assert_eq!(f(1e15), "1000000000000000");
+    assert_eq!(f(1e21), "1e+21");
+    assert_eq!(f(1e-7), "1e-7");
+    let back = parse(&format!("{{\"x\": {}}}", f(1.5e300))).unwrap();
+    assert!(matches!(leaf(&back, "x").value, Scalar::Float(v) if v == 1.5e300));
+}
+
+#[test]
+fn emit_writes_tabs_or_spaces_and_metadata() {
+    let src = "{\"a\": \"x\", \"b\": {\"c\": [1, 2.5, {}], \"d\": []}, \"sops\": {\"old\": 1}}";
+    let doc = parse(src).unwrap();
+    assert_eq!(
+        emit(&doc, opts()).unwrap(),
+        "{\n\t\"a\": \"x\",\n\t\"b\": {\n\t\t\"c\": [\n\t\t\t1,\n\t\t\t2.5,\n\t\t\t{}\n\t\t],\n\t\t\"d\": []\n\t},\n\t\"sops\": {\n\t\t\"old\": 1\n\t}\n}\n"
+    );
+    let m = Value::Map(vec![("v".into(), Value::str("1"))]);
+    let out = emit(&doc, WriteOptions { metadata: Some(&m), indent: Some(2), ..opts() }).unwrap();
+    assert!(out.starts_with("{\n  \"a\": \"x\",\n  \"b\": {\n    \"c\": [\n      1,"), "{out}");
+    assert!(out.ends_with("  },\n  \"sops\": {\n    \"v\": \"1\"\n  }\n}\n"), "{out}");
+    assert_eq!(out.matches("sops").count(), 1);
+    let empty = Document { format: Format::Json, roots: vec![], indent: None };
+    assert_eq!(emit(&empty, opts()).unwrap(), "{}\n");
+}
+
+#[test]
+fn foreign_documents_are_rejected_not_panicked() {
+    let src = "{\"a\": \"x\"}";
+    let mut doc = parse(src).unwrap();
+    set(&mut doc, "a", Scalar::Int(1));
+    assert!(write(&doc, "{}", opts()).is_err());
+    assert!(write(&doc, "", opts()).is_err());
+    let other = parse("{\"long\": \"é€😀\", \"b\": 1}").unwrap();
+    assert!(write(&other, "{\"a\": \"x\"}", opts()).is_err());
+}
+
+#[test]
+fn malformed_input_is_rejected_with_position() {
+    let bad: &[(&str, &str)] = &[
+        ("", "top level"),
+        ("   ", "top level"),
+        ("[1, 2]", "top level"),
+        ("\"s\"", "top level"),
+        ("42", "top level"),
+        ("{", "end of input"),
+        ("{\"a\"", "':'"),
+        ("{\"a\":", "end of input"),
+        ("{\"a\": 1", "end of input"),
+        ("{\"a\": 1,", "string key"),
+        ("{\"a\": 1,}", "string key"),
+        ("{\"a\" 1}", "':'"),
+        ("{a: 1}", "string key"),
+        ("{\"a\": [1, 2}", "']'"),
+        ("{\"a\": [1,]}", "value"),
+        ("{\"a\": 1 \"b\": 2}", "','"),
+        ("{\"a\": 1}}", "after the top-level"),
+        ("{\"a\": 1} x", "after the top-level"),
+        ("{} {}", "after the top-level"),
+        ("{\"a\": \"unterminated}", "unterminated"),
+        ("{\"a\": \"bad \\x escape\"}", "escape"),
+        ("{\"a\": \"\\u12g4\"}", "hex"),
+        ("{\"a\": \"\\u12\"}", "hex"),
+        ("{\"a\": \"\\ud800\"}", "surrogate"),
+        ("{\"a\": \"\\ud800\\u0041\"}", "surrogate"),
+        ("{\"a\": \"\\udc00\"}", "surrogate"),
+        ("{\"a\": \"tab\there\"}", "control"),
+        ("{\"a\": \"nl\nhere\"}", "control"),
+        ("{\"a\": 01}", "leading zeros"),
+        ("{\"a\": -}", "digit"),
+        ("{\"a\": 1.}", "digit"),
+        ("{\"a\": .5}", "unexpected character"),
+        ("{\"a\": 1e}", "exponent"),
+        ("{\"a\": 1e+}", "exponent"),
+        ("{\"a\": +1}", "unexpected character"),
+        ("{\"a\": 1e400}", "out of range"),
+        ("{\"a\": tru}", "literal"),
+        ("{\"a\": nul", "literal"),
+        ("{\"a\": True}", "unexpected character"),
+        ("{\"a\": truex}", "','"),
+        ("{\"a\": NaN}", "unexpected character"),
+        ("{\"a\": 'x'}", "unexpected character"),
+        ("{\"a\": \"x\\", "unterminated"),
+        ("\u{FEFF}\u{FEFF}{}", "top level"),
+        ("{\"é\": é}", "unexpected character"),
+    ];
+    for (src, msg) in bad {
+        match parse(src) {
+            Ok(_) => panic!("accepted {src:?}"),
+            Err(e) => assert!(e.message.contains(msg), "{src:?}: {} (wanted {msg:?})", e.message),
+        }
+    }
+    let e = parse("{\n  \"a\": 1,\n  \"b\": x\n}").unwrap_err();
+    assert_eq!((e.line, e.column), (3, 8));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!("{{\"a\": {}{}}}", "[".repeat(200_000), "]".repeat(200_000));
+    assert!(parse(&deep).unwrap_err().message.contains("nesting too deep"));
+    let depth = MAX_DEPTH - 1;
+    let ok = format!("{{\"a\": {}{}}}", "[".repeat(depth), "]".repeat(depth));
+    let doc = parse(&ok).unwrap();
+    assert_eq!(write(&doc, &ok, opts()).unwrap(), ok);
+    assert!(emit(&doc, opts()).is_ok());
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn random_inputs_never_panic() {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let alphabet = [
+        "{", "}", "[", "]", ":", ",", "\"", "\\", "u", "d8", "0", "1", "-", ".", "e", "true", "null", " ", "\n", "é",
+        "😀", "\t", "\u{1}", "a",
+    ];
+    for _ in 0..400 {
+        let mut s = String::from("{");
+        for _ in 0..rng.below(40) {
+            s.push_str(alphabet[rng.below(alphabet.len())]);
+        }
+        check_no_panic(&s);
+        let bytes: Vec<u8> = (0..rng.below(30)).map(|_| rng.next() as u8).collect();
+        check_no_panic(&String::from_utf8_lossy(&bytes));
+    }
+    let base = LAYOUTS[1];
+    for _ in 0..400 {
+        let mut chars: Vec<char> = base.chars().collect();
+        let i = rng.below(chars.len());
+        match rng.below(3) {
+            0 => drop(chars.remove(i)),
+            1 => chars.insert(i, alphabet[rng.below(alphabet.len())].chars().next().unwrap()),
+            _ => chars.truncate(i),
+        }
+        check_no_panic(&chars.into_iter().collect::<String>());
+    }
+}
+
+fn check_no_panic(src: &str) {
+    let m = meta();
+    if let Ok(doc) = parse(src) {
+        assert_eq!(write(&doc, src, opts()).unwrap(), src);
+        let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
+        let parsed = parse(&with).unwrap();
+        assert_eq!(write(&parsed, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap(), src);
+        assert!(emit(&doc, opts()).is_ok());
+    }
+}
