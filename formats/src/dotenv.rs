@@ -335,10 +335,7 @@ fn insert(node: &mut Value, path: &[Step], leaf: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn opts() -> WriteOptions<'static> {
-        WriteOptions::default()
-    }
+    use crate::testing::{opts, set};
 
     fn items(doc: &Document) -> &[MapItem] {
         root_items(doc).unwrap()
@@ -348,18 +345,6 @@ mod tests {
         match &doc.roots[0].node.get(key).unwrap().value {
             Node::Leaf(Leaf { value: Scalar::Str(s), .. }) => s.clone(),
             _ => panic!("not a string leaf"),
-        }
-    }
-
-    fn set(doc: &mut Document, key: &str, value: Scalar) {
-        let Node::Map(items) = &mut doc.roots[0].node else { panic!() };
-        for item in items {
-            if let MapItem::Entry(Entry { key: k, value: Node::Leaf(l), .. }) = item {
-                if k == key {
-                    l.value = value.clone();
-                    l.changed = true;
-                }
-            }
         }
     }
 

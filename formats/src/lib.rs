@@ -19,6 +19,8 @@ mod model;
 #[cfg(test)]
 mod mutate;
 mod scalar;
+#[cfg(test)]
+mod testing;
 mod text;
 mod toml;
 mod value;

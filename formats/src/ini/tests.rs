@@ -1,12 +1,9 @@
 //! Round-trip, structure and error tests of the INI codec.
 
 use crate::model::{Comment, Leaf, MapItem, Node, Scalar, Style};
+use crate::testing::opts;
 use crate::value::Value;
 use crate::{parse, write, Document, Format, WriteOptions};
-
-fn opts() -> WriteOptions<'static> {
-    WriteOptions::default()
-}
 
 fn ini(src: &str) -> Document {
     parse(Format::Ini, src).unwrap_or_else(|e| panic!("{src:?}: {e}"))
@@ -30,18 +27,6 @@ fn meta() -> Value {
         ("mac_only_encrypted".into(), Value::Scalar(Scalar::Bool(true))),
         ("version".into(), Value::str("3.11.0")),
     ])
-}
-
-fn sorted(v: &Value) -> Value {
-    match v {
-        Value::Map(items) => {
-            let mut items: Vec<(String, Value)> = items.iter().map(|(k, v)| (k.clone(), sorted(v))).collect();
-            items.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Map(items)
-        }
-        Value::Seq(items) => Value::Seq(items.iter().map(sorted).collect()),
-        Value::Scalar(_) => v.clone(),
-    }
 }
 
 const LAYOUTS: &[&str] = &[
@@ -125,7 +110,7 @@ fn metadata_added_then_stripped_gives_the_original() {
         let with = write(&doc, src, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();
         let again = parse(Format::Ini, &with).unwrap_or_else(|e| panic!("{e}:\n{with}"));
         assert!(crate::has_metadata(&again));
-        assert_eq!(crate::metadata(&again).map(|v| sorted(&v)), Some(sorted(&m)), "{with}");
+        assert_eq!(crate::metadata(&again).map(|v| v.sorted()), Some(m.sorted()), "{with}");
         let stripped = write(&again, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap();
         assert_eq!(stripped, *src, "{with:?}");
         let twice = write(&again, &with, WriteOptions { metadata: Some(&m), ..opts() }).unwrap();

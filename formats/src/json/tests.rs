@@ -2,12 +2,9 @@ use super::parse::MAX_DEPTH;
 use super::write::{quote, scalar_json};
 use super::*;
 use crate::model::{Document, Entry, Leaf, MapItem, Node, Scalar, SeqItem, Style};
+use crate::testing::{opts, set};
 use crate::value::Value;
 use crate::{Format, WriteOptions};
-
-fn opts() -> WriteOptions<'static> {
-    WriteOptions::default()
-}
 
 fn entries(doc: &Document) -> Vec<&Entry> {
     match &doc.roots[0].node {
@@ -20,18 +17,6 @@ fn leaf<'a>(doc: &'a Document, key: &str) -> &'a Leaf {
     match &doc.roots[0].node.get(key).expect("key").value {
         Node::Leaf(l) => l,
         _ => panic!("not a leaf"),
-    }
-}
-
-fn set(doc: &mut Document, key: &str, value: Scalar) {
-    let Node::Map(items) = &mut doc.roots[0].node else { panic!() };
-    for item in items {
-        if let MapItem::Entry(Entry { key: k, value: Node::Leaf(l), .. }) = item {
-            if k == key {
-                l.value = value.clone();
-                l.changed = true;
-            }
-        }
     }
 }
 

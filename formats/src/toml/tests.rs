@@ -1,12 +1,9 @@
 //! Round-trip, structure and error tests of the TOML codec.
 
 use crate::model::{Comment, Leaf, MapItem, Node, Scalar, SeqItem, Style};
+use crate::testing::opts;
 use crate::value::Value;
 use crate::{parse, write, Document, Format, WriteOptions};
-
-fn opts() -> WriteOptions<'static> {
-    WriteOptions::default()
-}
 
 fn toml(src: &str) -> Document {
     parse(Format::Toml, src).unwrap_or_else(|e| panic!("{src:?}: {e}"))
