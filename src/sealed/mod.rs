@@ -6,6 +6,35 @@
 //!
 //! Manifests are plain [`Value`] trees (YAML or JSON, via `gitseal-formats`); the
 //! cryptography is `gitseal_keys::sealing`.
+//!
+//! ```
+//! use gitseal::keys::sealing::SealingKey;
+//! use gitseal::sealed::manifest::{self, OutputFormat};
+//! use gitseal::sealed::seal::{seal_secret, SealOptions};
+//! use gitseal::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
+//! use gitseal::sealed::validate::{validate, ValidateOptions};
+//!
+//! let key = SealingKey::generate(2048)?; // the controller's are 4096 bits
+//! let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod}\nstringData: {password: hunter2}\n";
+//! let secret = manifest::parse_stream(secret)?.remove(0);
+//! let opts = SealOptions { key: key.public_key(), scope: None, name: None, namespace: None, allow_empty_data: false };
+//! let sealed = seal_secret(&secret, 0, &opts)?;
+//! assert!(!manifest::emit(&[sealed.clone()], OutputFormat::Yaml)?.contains("hunter2"));
+//!
+//! // Offline checks against the certificate, then a full unseal with the private key.
+//! let keys = [key];
+//! let check = ValidateOptions { cert: Some(keys[0].public_key()), keys: &[], default_namespace: "default" };
+//! assert!(validate(&sealed, 0, &check).is_empty());
+//! let opts = UnsealOptions {
+//!     keys: &keys,
+//!     owner_reference: OwnerReference::WhenUid,
+//!     default_namespace: "default",
+//!     render_templates: true,
+//! };
+//! let opened = manifest::emit(&[unseal(&sealed, 0, &opts)?], OutputFormat::Yaml)?;
+//! assert!(opened.contains("password: aHVudGVyMg=="), "{opened}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod keyfile;
 pub mod manifest;
