@@ -228,6 +228,11 @@ impl Config {
 }
 
 impl CreationRule {
+    /// The rule's `path_regex` as written; `None` when the rule matches every file.
+    pub fn path_regex(&self) -> Option<&str> {
+        self.path_regex.as_ref().map(Regex::as_str)
+    }
+
     /// Where the rule is, for messages: `creation rule 2 (line 7)`.
     pub fn describe(&self) -> String {
         format!("creation rule {} (line {})", self.number, self.line)

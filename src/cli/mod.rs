@@ -9,6 +9,7 @@ mod exec;
 mod exit;
 mod files;
 mod filestatus;
+mod git;
 mod groups;
 mod io;
 mod keygen;
@@ -155,6 +156,8 @@ pub fn main() -> i32 {
         Command::Updatekeys(a) => updatekeys::run(a),
         Command::Groups(c) => groups::run(c),
         Command::Completion(a) => completion::run(a),
+        Command::Textconv(a) => git::textconv(a),
+        Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {
         Ok(()) => 0,

@@ -15,6 +15,7 @@ mod examples;
 mod exec;
 mod fidelity;
 mod fixtures;
+mod git;
 mod hygiene;
 mod interop;
 mod key_groups;

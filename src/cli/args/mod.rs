@@ -58,6 +58,11 @@ pub(crate) enum Command {
     Groups(GroupsCommand),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completion(CompletionArgs),
+    /// Print a file decrypted for git diff (the textconv of the gitseal diff driver); never fails a diff
+    Textconv(TextconvArgs),
+    /// git integration: `git setup` configures the diff driver and .gitattributes
+    #[command(subcommand)]
+    Git(GitCommand),
 }
 
 /// Where input comes from and output goes, shared by encrypt and decrypt.

@@ -275,3 +275,29 @@ pub(crate) struct UpdatekeysArgs {
     #[command(flatten)]
     pub keyservice: super::KeyserviceArgs,
 }
+
+/// `gitseal textconv FILE`.
+#[derive(Args, Debug)]
+pub(crate) struct TextconvArgs {
+    /// The file git gives (a temporary copy keeps the name, so the format is known)
+    pub file: PathBuf,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+}
+
+/// `gitseal git ...`.
+#[derive(Subcommand, Debug)]
+pub(crate) enum GitCommand {
+    /// Configure the gitseal diff driver (textconv) and mark the files .sops.yaml covers in
+    /// .gitattributes; idempotent
+    Setup(GitSetupArgs),
+}
+
+/// `gitseal git setup`.
+#[derive(Args, Debug)]
+pub(crate) struct GitSetupArgs {
+    /// Configure the driver in the user's git config instead of this repository's
+    #[arg(long)]
+    pub global: bool,
+}
