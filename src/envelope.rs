@@ -210,6 +210,28 @@ pub fn decrypt(
     opened.decrypt(&key, opts)
 }
 
+/// The key paths of the values that an encrypted file's own selection rule (as its metadata
+/// records it) encrypts but that are in the clear: what was added or changed by hand after
+/// encryption, and would be committed as plaintext. Needs no key; empty when all is encrypted.
+pub fn plaintext_values(input: &[u8], format: Format, file: &str) -> Result<Vec<String>, Error> {
+    let mut opened = open(input, format, file)?;
+    if format == Format::Binary {
+        let data = opened.doc.roots.first().and_then(|r| r.node.get("data")).map(|e| &e.value);
+        let clear = !matches!(data, Some(Node::Leaf(Leaf { value: Scalar::Str(s), .. })) if s.is_empty() || cipher::is_encrypted(s));
+        return Ok(if clear { vec!["[\"data\"]".to_string()] } else { Vec::new() });
+    }
+    // No value is decrypted: any key does.
+    let key = DataKey::generate();
+    let rule = opened.metadata.rule.clone().unwrap_or_default();
+    let mut walk =
+        Walk::new(&key, rule, opened.metadata.mac_only_encrypted, Direction::Decrypt, metadata_key(opened.doc.format))
+            .checking();
+    for root in &mut opened.doc.roots {
+        walk.document(&mut root.node).map_err(|e| walk_error(e, file))?;
+    }
+    Ok(walk.plaintext_paths())
+}
+
 /// Reads an encrypted file and its metadata.
 pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Error> {
     let src = text(input, file)?;

@@ -62,6 +62,9 @@ pub struct Walk<'k> {
     alias_from: usize,
     /// IVs of decrypted values, to reuse when the same values are encrypted again.
     stash: Option<crate::stash::Stash>,
+    /// Checking (see [`Walk::checking`]): the paths of values the rule encrypts that are in the
+    /// clear.
+    check: Option<Vec<String>>,
 }
 
 impl<'k> Walk<'k> {
@@ -95,7 +98,20 @@ impl<'k> Walk<'k> {
             in_alias: 0,
             alias_from: 0,
             stash: None,
+            check: None,
         }
+    }
+
+    /// Instead of decrypting, records where a value the file's rule encrypts is in the clear
+    /// (see [`Walk::plaintext_paths`]); nothing is decrypted, and the MAC is not computed.
+    pub fn checking(mut self) -> Self {
+        self.check = Some(Vec::new());
+        self
+    }
+
+    /// What [`Walk::checking`] found: key paths, in document order.
+    pub fn plaintext_paths(&mut self) -> Vec<String> {
+        self.check.take().unwrap_or_default()
     }
 
     /// Decrypting: remember every value's IV in `stash`. Encrypting: reuse the IVs it holds for
@@ -272,7 +288,11 @@ impl<'k> Walk<'k> {
     /// on decryption they become comments again (and stay out of the MAC).
     fn comment_item(&mut self, node: &Node) -> Result<Option<String>, WalkError> {
         let Node::Leaf(Leaf { value: Scalar::Str(s), .. }) = node else { return Ok(None) };
-        if self.direction == Direction::Encrypt || !s.ends_with(",type:comment]") || !cipher::is_encrypted(s) {
+        if self.check.is_some()
+            || self.direction == Direction::Encrypt
+            || !s.ends_with(",type:comment]")
+            || !cipher::is_encrypted(s)
+        {
             return Ok(None);
         }
         if !self.selected(false) {
@@ -303,7 +323,7 @@ impl<'k> Walk<'k> {
                 c.changed = true;
             }
             Direction::Decrypt => {
-                if !cipher::is_encrypted(&c.text) {
+                if !cipher::is_encrypted(&c.text) || self.check.is_some() {
                     return;
                 }
                 match self.cipher.decrypt(&c.text, self.aad()) {
@@ -398,6 +418,14 @@ impl<'k> Walk<'k> {
                 }
             }
             Direction::Decrypt => {
+                if selected && self.check.is_some() {
+                    let clear = !matches!(&leaf.value, Scalar::Str(s) if s.is_empty() || cipher::is_encrypted(s));
+                    if clear {
+                        let path = self.path_text();
+                        self.check.get_or_insert_with(Vec::new).push(path);
+                    }
+                    return Ok(());
+                }
                 if selected {
                     let value = match &leaf.value {
                         Scalar::Str(s) if s.is_empty() => None,

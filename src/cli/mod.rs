@@ -1,6 +1,7 @@
 //! The `gitseal` command line: clap definitions here, the commands in their own modules.
 
 mod args;
+mod check;
 mod completion;
 mod decrypt;
 mod edit;
@@ -157,6 +158,7 @@ pub fn main() -> i32 {
         Command::Groups(c) => groups::run(c),
         Command::Completion(a) => completion::run(a),
         Command::Textconv(a) => git::textconv(a),
+        Command::Check(a) => check::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

@@ -5,6 +5,7 @@
 
 mod age_ssh;
 mod bad_input;
+mod check;
 mod clear_text;
 mod cmd;
 mod config;

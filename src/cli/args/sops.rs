@@ -301,3 +301,14 @@ pub(crate) struct GitSetupArgs {
     #[arg(long)]
     pub global: bool,
 }
+
+/// `gitseal check`.
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Check the staged content of the staged files (what a commit would record)
+    #[arg(long)]
+    pub staged: bool,
+    /// Files to check (pre-commit passes them); default: the staged files with --staged, else
+    /// every file git tracks
+    pub paths: Vec<PathBuf>,
+}
