@@ -2,27 +2,17 @@
 //! hook this repository ships (`.pre-commit-hooks.yaml`).
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::peers::{demo_key, find_peer, manifest_dir, must, run, Peer, Work, DEMO_RECIPIENT};
+use crate::peers::{demo_key, find_peer, manifest_dir, must, run, Peer, Work};
 
 const SOPS_YAML: &str = "creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: AGE\n";
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2\n";
 const TOKEN: &str = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
 
-fn git_in(git: &Peer, work: &Work) -> Command {
-    let mut cmd = git.cmd();
-    cmd.current_dir(work.dir()).env("GIT_CONFIG_NOSYSTEM", "1");
-    cmd
-}
-
 /// A repository with `.sops.yaml` and `app.enc.yaml` encrypted.
 fn repo(git: &Peer) -> Work {
     let work = Work::new();
-    must(git_in(git, &work).args(["init", "-q"]), None);
-    work.write(".sops.yaml", SOPS_YAML.replace("AGE", DEMO_RECIPIENT));
-    work.write("app.enc.yaml", "db:\n  user: admin\n  password: hunter2\nnote_unencrypted: hi\n");
-    must(work.gitseal().args(["encrypt", "-i", "app.enc.yaml"]), None);
+    work.sops_repo(git, SOPS_YAML, "app.enc.yaml", "db:\n  user: admin\n  password: hunter2\nnote_unencrypted: hi\n");
     work
 }
 
@@ -81,7 +71,7 @@ fn check_staged_reads_what_a_commit_would_record() {
     let Some(git) = find_peer("git") else { return };
     let work = repo(&git);
     work.write("later.enc.yaml", "token: hunter2\n");
-    must(git_in(&git, &work).args(["add", "-A"]), None);
+    must(work.git(&git).args(["add", "-A"]), None);
     // Encrypted in the work tree afterwards, but the index still holds the plaintext.
     must(work.gitseal().args(["encrypt", "-i", "later.enc.yaml"]), None);
     let out = run(work.gitseal().args(["check", "--staged"]), None);
@@ -90,7 +80,7 @@ fn check_staged_reads_what_a_commit_would_record() {
         lines(&out.stdout),
         ["later.enc.yaml: not encrypted, but creation rule 1 (line 2) of .sops.yaml covers it; encrypt it: gitseal encrypt -i later.enc.yaml"]
     );
-    must(git_in(&git, &work).args(["add", "later.enc.yaml"]), None);
+    must(work.git(&git).args(["add", "later.enc.yaml"]), None);
     let out = run(work.gitseal().args(["check", "--staged"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
@@ -103,7 +93,7 @@ fn pre_commit_runs_the_shipped_hook() {
     let work = repo(&git);
     work.write("db-secret.yaml", SECRET);
     work.write("notes.yaml", "a: 1\n");
-    must(git_in(&git, &work).args(["add", "-A"]), None);
+    must(work.git(&git).args(["add", "-A"]), None);
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_gitseal")).parent().unwrap().to_path_buf();
     let path = std::env::join_paths(
         std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),

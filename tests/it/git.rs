@@ -2,8 +2,6 @@
 //! and `.gitattributes`, and `git diff` / `git log -p` then show the plaintext lines that
 //! changed, with or without a key (without one the diff still works, on the ciphertext).
 
-use std::process::Command;
-
 use crate::peers::{demo_key, find_peer, must, run, Peer, Work, DEMO_RECIPIENT};
 
 const SOPS_YAML: &str = "creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    age: AGE\n  - path_regex: ^secrets/.*\\.json$\n    age: AGE\n";
@@ -11,25 +9,10 @@ const SOPS_YAML: &str = "creation_rules:\n  - path_regex: \\.enc\\.yaml$\n    ag
 /// A repository with `.sops.yaml` and one committed encrypted file, `app.enc.yaml`.
 fn repo(git: &Peer) -> Work {
     let work = Work::new();
-    must(git_in(git, &work).args(["init", "-q"]), None);
-    work.write(".sops.yaml", SOPS_YAML.replace("AGE", DEMO_RECIPIENT));
-    work.write("app.enc.yaml", "db:\n  user: admin\n  password: hunter2\n");
-    must(work.gitseal().args(["encrypt", "-i", "app.enc.yaml"]), None);
-    must(git_in(git, &work).args(["add", "-A"]), None);
-    must(git_in(git, &work).args(["commit", "-q", "-m", "init"]), None);
+    work.sops_repo(git, SOPS_YAML, "app.enc.yaml", "db:\n  user: admin\n  password: hunter2\n");
+    must(work.git(git).args(["add", "-A"]), None);
+    must(work.git(git).args(["commit", "-q", "-m", "init"]), None);
     work
-}
-
-/// git in the work directory, with an identity for commits and no system config.
-fn git_in(git: &Peer, work: &Work) -> Command {
-    let mut cmd = git.cmd();
-    cmd.current_dir(work.dir())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com");
-    cmd
 }
 
 #[test]
@@ -39,15 +22,14 @@ fn git_setup_writes_the_driver_and_the_attributes_once() {
     let out = run(work.gitseal().args(["git", "setup"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(work.read_string(".gitattributes"), "*.enc.yaml diff=gitseal\n/secrets/**/*.json diff=gitseal\n");
-    let textconv = must(git_in(&git, &work).args(["config", "--get", "diff.gitseal.textconv"]), None);
+    let textconv = must(work.git(&git).args(["config", "--get", "diff.gitseal.textconv"]), None);
     assert!(String::from_utf8_lossy(&textconv).trim_end().ends_with(" textconv"), "{textconv:?}");
     // Idempotent: nothing changes, nothing is said.
     let again = run(work.gitseal().args(["git", "setup"]), None);
     assert!(again.status.success() && again.stderr.is_empty(), "{}", String::from_utf8_lossy(&again.stderr));
     assert_eq!(work.read_string(".gitattributes"), "*.enc.yaml diff=gitseal\n/secrets/**/*.json diff=gitseal\n");
     // git itself finds the driver for the files the rules cover, and only for them.
-    let attr =
-        must(git_in(&git, &work).args(["check-attr", "diff", "app.enc.yaml", "secrets/a/b.json", "x.yaml"]), None);
+    let attr = must(work.git(&git).args(["check-attr", "diff", "app.enc.yaml", "secrets/a/b.json", "x.yaml"]), None);
     assert_eq!(
         String::from_utf8_lossy(&attr),
         "app.enc.yaml: diff: gitseal\nsecrets/a/b.json: diff: gitseal\nx.yaml: diff: unspecified\n"
@@ -60,14 +42,14 @@ fn git_diff_and_log_show_the_changed_plaintext_lines() {
     let work = repo(&git);
     must(work.gitseal().args(["git", "setup"]), None);
     must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""s3cret""#]), None);
-    let diff = run(git_in(&git, &work).env("SOPS_AGE_KEY_FILE", demo_key()).args(["diff", "app.enc.yaml"]), None);
+    let diff = run(work.git(&git).env("SOPS_AGE_KEY_FILE", demo_key()).args(["diff", "app.enc.yaml"]), None);
     let text = String::from_utf8_lossy(&diff.stdout);
     assert!(diff.status.success() && diff.stderr.is_empty(), "{}", String::from_utf8_lossy(&diff.stderr));
     let changed: Vec<&str> =
         text.lines().filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++")).collect();
     assert_eq!(changed, ["-  password: hunter2", "+  password: s3cret"], "{text}");
-    must(git_in(&git, &work).args(["commit", "-q", "-am", "rotate"]), None);
-    let log = must(git_in(&git, &work).env("SOPS_AGE_KEY_FILE", demo_key()).args(["log", "-p", "-1"]), None);
+    must(work.git(&git).args(["commit", "-q", "-am", "rotate"]), None);
+    let log = must(work.git(&git).env("SOPS_AGE_KEY_FILE", demo_key()).args(["log", "-p", "-1"]), None);
     let log = String::from_utf8_lossy(&log);
     assert!(log.contains("+  password: s3cret") && !log.contains("ENC["), "{log}");
 }
@@ -78,7 +60,7 @@ fn git_diff_without_a_key_still_works_on_the_ciphertext() {
     let work = repo(&git);
     must(work.gitseal().args(["git", "setup"]), None);
     must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""s3cret""#]), None);
-    let diff = run(git_in(&git, &work).args(["diff", "app.enc.yaml"]), None);
+    let diff = run(work.git(&git).args(["diff", "app.enc.yaml"]), None);
     let (text, stderr) = (String::from_utf8_lossy(&diff.stdout), String::from_utf8_lossy(&diff.stderr));
     assert!(diff.status.success(), "{stderr}");
     assert!(text.contains("+  password: ENC[AES256_GCM,"), "{text}");
@@ -116,11 +98,11 @@ fn textconv_passes_other_files_through_and_never_reads_stdin() {
 fn git_setup_turns_cachetextconv_off() {
     let Some(git) = find_peer("git") else { return };
     let work = repo(&git);
-    must(git_in(&git, &work).args(["config", "diff.gitseal.cachetextconv", "true"]), None);
+    must(work.git(&git).args(["config", "diff.gitseal.cachetextconv", "true"]), None);
     let out = run(work.gitseal().args(["git", "setup"]), None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.contains("cachetextconv"), "{stderr}");
-    let cache = run(git_in(&git, &work).args(["config", "--get", "diff.gitseal.cachetextconv"]), None);
+    let cache = run(work.git(&git).args(["config", "--get", "diff.gitseal.cachetextconv"]), None);
     assert!(!cache.status.success(), "still set: {}", String::from_utf8_lossy(&cache.stdout));
 }
 
@@ -132,7 +114,7 @@ fn git_setup_global_writes_the_users_config() {
     let out = run(work.gitseal().env("HOME", home.dir()).args(["git", "setup", "--global"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(home.read_string(".gitconfig").contains("[diff \"gitseal\"]"), "{}", home.read_string(".gitconfig"));
-    let local = run(git_in(&git, &work).args(["config", "--local", "--get", "diff.gitseal.textconv"]), None);
+    let local = run(work.git(&git).args(["config", "--local", "--get", "diff.gitseal.textconv"]), None);
     assert!(!local.status.success());
     assert!(work.read_string(".gitattributes").contains("*.enc.yaml diff=gitseal"));
 }

@@ -252,6 +252,26 @@ impl Work {
         cmd
     }
 
+    /// git in this directory, with an identity for commits and no system config.
+    pub fn git(&self, git: &Peer) -> Command {
+        let mut cmd = self.peer(git);
+        cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com");
+        cmd
+    }
+
+    /// A git repository in this directory holding `.sops.yaml` (`sops_yaml`, `AGE` standing for
+    /// the demo recipient) and `name` with `plain`, encrypted by gitseal; nothing committed.
+    pub fn sops_repo(&self, git: &Peer, sops_yaml: &str, name: &str, plain: &str) {
+        must(self.git(git).args(["init", "-q"]), None);
+        self.write(".sops.yaml", sops_yaml.replace("AGE", DEMO_RECIPIENT));
+        self.write(name, plain);
+        must(self.gitseal().args(["encrypt", "-i", name]), None);
+    }
+
     /// A peer with the demo identity (SOPS_AGE_KEY_FILE), running in this directory.
     pub fn peer_with_key(&self, peer: &Peer) -> Command {
         let mut cmd = self.peer(peer);
