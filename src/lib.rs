@@ -12,6 +12,7 @@ pub mod cipher;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod fs;
 pub mod keyring;
 pub mod layout;
 pub mod metadata;

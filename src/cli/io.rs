@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use gitseal_formats::Format;
@@ -143,135 +142,12 @@ pub(crate) fn write_output(io: &IoArgs, input: &Input, data: &[u8], plaintext: b
     }
 }
 
-/// Writes `data` to `path` through a temp file in the same directory, fsync and rename. An
-/// existing file keeps its mode (and a symlink keeps pointing at the file it names); a new file
-/// gets `new_mode` (masked by the umask for non-secret output).
-///
-/// The temp file has no name while it is written where the filesystem allows (Linux
-/// `O_TMPFILE`): it is linked under a `.gitseal-<pid>-<random>.tmp` name only once complete and
-/// synced, and renamed over the target at once, so a process killed meanwhile leaves nothing,
-/// or for a few microseconds a complete file. Elsewhere it is written under such a name. Either
-/// way, temp files that killed runs left in the directory are removed first (see
-/// [`scratch::remove_stale_files`]).
+/// Writes `data` to `path` atomically (see [`gitseal::fs::write_atomic`]), after removing the
+/// temp files killed runs left in its directory.
 pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<()> {
-    let target = match fs::canonicalize(path) {
-        Ok(p) => p,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
-        Err(e) => return Err(e),
-    };
-    let mode = match fs::metadata(&target) {
-        Ok(m) => m.permissions().mode() & 0o7777,
-        Err(_) if new_mode == 0o600 => 0o600,
-        Err(_) => new_mode & !current_umask(),
-    };
+    // The directory the temp file goes to: the target's, symlinks followed.
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     scratch::remove_stale_files(dir);
-    #[cfg(target_os = "linux")]
-    let written = write_unnamed(dir, &target, data, mode)?;
-    #[cfg(not(target_os = "linux"))]
-    let written = false;
-    if !written {
-        write_named(dir, &target, data, mode)?;
-    }
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// The temp file as a named file from the start (`.gitseal-<pid>-<random>.tmp`, mode 0600
-/// until written), then renamed over `target`.
-fn write_named(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut tmp = tempfile::Builder::new().prefix(&scratch::temp_file_prefix()).suffix(".tmp").tempfile_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// The temp file without a name (`O_TMPFILE`) while it is written; linked under a temp name
-/// through `/proc/self/fd` and renamed over `target`. `Ok(false)` when the filesystem (or the
-/// kernel, or a missing /proc) does not allow it: nothing was written.
-#[cfg(target_os = "linux")]
-fn write_unnamed(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::Result<bool> {
-    use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
-    use rustix::io::Errno;
-    use std::os::fd::AsRawFd;
-
-    if !Path::new("/proc/self/fd").is_dir() {
-        return Ok(false);
-    }
-    let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
-    let fd = match openat(CWD, dir, flags, Mode::from_raw_mode(0o600)) {
-        Ok(fd) => fd,
-        // No O_TMPFILE here: EOPNOTSUPP from the filesystem, EISDIR or EINVAL from older kernels.
-        Err(Errno::OPNOTSUPP | Errno::ISDIR | Errno::INVAL) => return Ok(false),
-        Err(e) => return Err(e.into()),
-    };
-    let mut file = fs::File::from(fd);
-    file.set_permissions(fs::Permissions::from_mode(mode))?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    let unnamed = format!("/proc/self/fd/{}", file.as_raw_fd());
-    for _ in 0..8 {
-        let tmp = dir.join(scratch::temp_file_name());
-        match linkat(CWD, unnamed.as_str(), CWD, &tmp, AtFlags::SYMLINK_FOLLOW) {
-            Ok(()) => {
-                return match fs::rename(&tmp, target) {
-                    Ok(()) => Ok(true),
-                    Err(e) => {
-                        let _ = fs::remove_file(&tmp);
-                        Err(e)
-                    }
-                };
-            }
-            Err(Errno::EXIST) => continue,
-            // Not linkable here after all: write it again under a name.
-            Err(_) => return Ok(false),
-        }
-    }
-    Ok(false)
-}
-
-/// The process umask, read from /proc (no syscall needed); 022 when unknown.
-fn current_umask() -> u32 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
-        .and_then(|v| u32::from_str_radix(&v, 8).ok())
-        .unwrap_or(0o022)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
-    }
-
-    /// The named temp file, used where O_TMPFILE is not available, is renamed away too.
-    #[test]
-    fn the_named_fallback_sets_the_mode_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("out.yaml");
-        write_named(dir.path(), &target, b"a: 1\n", 0o640).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"a: 1\n");
-        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o640);
-        assert_eq!(names(dir.path()), ["out.yaml"]);
-    }
-
-    #[test]
-    fn write_atomic_keeps_an_existing_mode_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("s.yaml");
-        write_atomic(&target, b"new\n", 0o600).unwrap();
-        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o600);
-        fs::set_permissions(&target, fs::Permissions::from_mode(0o604)).unwrap();
-        write_atomic(&target, b"again\n", 0o600).unwrap();
-        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o604);
-        assert_eq!(fs::read(&target).unwrap(), b"again\n");
-        assert_eq!(names(dir.path()), ["s.yaml"]);
-    }
+    gitseal::fs::write_atomic(path, data, new_mode)
 }
