@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod completion;
 mod decrypt;
+mod diff;
 mod edit;
 mod encrypt;
 mod exec;
@@ -100,8 +101,12 @@ impl Failure {
         Failure { code, message: message.into(), hint: None }
     }
 
-    /// Prints the failure (and its hint) and returns its exit code.
+    /// Prints the failure (and its hint) and returns its exit code. An empty message prints
+    /// nothing (an exit code that says it all, as `diff` finding differences).
     fn report(&self) -> i32 {
+        if self.message.is_empty() {
+            return self.code;
+        }
         report(&self.message);
         if let Some(hint) = self.hint.filter(|_| !as_sops()) {
             let _ = writeln!(std::io::stderr(), "hint: {hint}");
@@ -159,6 +164,7 @@ pub fn main() -> i32 {
         Command::Completion(a) => completion::run(a),
         Command::Textconv(a) => git::textconv(a),
         Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

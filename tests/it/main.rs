@@ -10,6 +10,7 @@ mod clear_text;
 mod cmd;
 mod config;
 mod corpus;
+mod diff;
 mod differential;
 mod edit;
 mod examples;

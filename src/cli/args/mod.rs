@@ -60,6 +60,8 @@ pub(crate) enum Command {
     Completion(CompletionArgs),
     /// Print a file decrypted for git diff (the textconv of the gitseal diff driver); never fails a diff
     Textconv(TextconvArgs),
+    /// Semantic diff of two versions of a file by key path (files or REV:PATH; one FILE: against HEAD)
+    Diff(DiffArgs),
     /// Pre-commit guard: files .sops.yaml covers are encrypted, no plaintext Secret or credential is committed
     Check(CheckArgs),
     /// git integration: `git setup` configures the diff driver and .gitattributes

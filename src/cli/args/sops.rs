@@ -312,3 +312,15 @@ pub(crate) struct CheckArgs {
     /// every file git tracks
     pub paths: Vec<PathBuf>,
 }
+
+/// `gitseal diff`.
+#[derive(Args, Debug)]
+pub(crate) struct DiffArgs {
+    /// Say which values changed without printing them (CI logs, pull-request comments)
+    #[arg(long)]
+    pub mask: bool,
+    /// The old version: a file or REV:PATH (alone: the file, compared with HEAD:FILE)
+    pub old: String,
+    /// The new version: a file or REV:PATH
+    pub new: Option<String>,
+}
