@@ -208,7 +208,7 @@ fn without_metadata(edited: &[u8], reenc: &Reencryptor, name: &str) -> Result<(Z
 }
 
 /// What identifies each master key of a group (not its wrapped data key), in a stable order.
-fn key_ids(g: &KeyGroup) -> Vec<String> {
+pub(crate) fn key_ids(g: &KeyGroup) -> Vec<String> {
     let mut ids: Vec<String> = g.age.iter().map(|k| format!("age {}", k.recipient)).collect();
     ids.extend(g.pgp.iter().map(|k| format!("pgp {}", k.fp.to_ascii_uppercase())));
     ids.extend(g.kms.iter().map(|k| format!("kms {} {} {:?} {}", k.arn, k.role, k.context, k.aws_profile)));

@@ -1,7 +1,8 @@
 //! The git integration: `gitseal textconv FILE`, the textconv of the `gitseal` diff driver, so
 //! that `git diff` and `git log -p` show the lines that really changed in an encrypted file; and
-//! `gitseal git setup`, which configures the driver and marks the files `.sops.yaml` covers in
-//! `.gitattributes` (`reference/gitops-integrations.md` §4.1).
+//! `gitseal git setup`, which configures the diff and merge drivers (the merge driver is
+//! [`super::merge`]) and marks the files `.sops.yaml` covers in `.gitattributes`
+//! (`reference/gitops-integrations.md` §4.1, §4.2).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -93,6 +94,19 @@ pub(crate) fn setup(a: GitSetupArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::new(exit::GENERIC, format!("cannot set {key}: {e}")))?;
         eprintln!("set {key} = {textconv}{}", if a.global { " (global)" } else { "" });
     }
+    let merge_driver = format!("{} merge-driver %O %A %B %P", self_command());
+    for (key, value) in [
+        (format!("merge.{DRIVER}.name"), "gitseal: merge encrypted files key by key".to_string()),
+        (format!("merge.{DRIVER}.driver"), merge_driver),
+    ] {
+        if git(&[&["config"], scope, &["--get", &key]].concat(), Some(&root)).ok().as_deref().map(str::trim)
+            != Some(&value)
+        {
+            git(&[&["config"], scope, &[key.as_str(), value.as_str()]].concat(), Some(&root))
+                .map_err(|e| Failure::new(exit::GENERIC, format!("cannot set {key}: {e}")))?;
+            eprintln!("set {key} = {value}{}", if a.global { " (global)" } else { "" });
+        }
+    }
     let cache = format!("diff.{DRIVER}.cachetextconv");
     for where_ in [&["--local"][..], &["--global"][..]] {
         let on =
@@ -113,22 +127,29 @@ pub(crate) fn setup(a: GitSetupArgs) -> Result<(), Failure> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", attributes.display()))),
     };
-    let mut after = before.clone();
+    let wanted = [format!("diff={DRIVER}"), format!("merge={DRIVER}")];
+    let mut lines: Vec<String> = before.lines().map(str::to_string).collect();
     for pattern in &patterns {
-        let line = format!("{pattern} diff={DRIVER}");
-        let present = before.lines().any(|l| {
-            let mut words = l.split_whitespace();
-            words.next() == Some(pattern.as_str()) && words.any(|w| w == format!("diff={DRIVER}"))
-        });
-        if !present {
-            if !after.is_empty() && !after.ends_with('\n') {
-                after.push('\n');
+        let line = format!("{pattern} {}", wanted.join(" "));
+        let has = |l: &str, attr: &str| l.split_whitespace().skip(1).any(|w| w == attr);
+        match lines.iter_mut().find(|l| l.split_whitespace().next() == Some(pattern.as_str()) && has(l, &wanted[0])) {
+            // A line from before the merge driver: it gets it.
+            Some(l) if !has(l, &wanted[1]) => {
+                l.push_str(&format!(" {}", wanted[1]));
+                eprintln!("{}: {l}", attributes.display());
             }
-            after.push_str(&line);
-            after.push('\n');
-            eprintln!("{}: {line}", attributes.display());
+            Some(_) => {}
+            None => {
+                eprintln!("{}: {line}", attributes.display());
+                lines.push(line);
+            }
         }
     }
+    let mut after = lines.join("\n");
+    if !after.is_empty() {
+        after.push('\n');
+    }
+    let after = if after.trim_end() == before.trim_end() { before.clone() } else { after };
     if after != before {
         write_atomic(&attributes, after.as_bytes(), 0o644)
             .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", attributes.display())))?;

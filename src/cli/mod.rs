@@ -17,6 +17,7 @@ mod io;
 mod keygen;
 mod keygen_sealing;
 mod legacy;
+mod merge;
 mod opening;
 mod reseal;
 mod rotate;
@@ -165,6 +166,7 @@ pub fn main() -> i32 {
         Command::Textconv(a) => git::textconv(a),
         Command::Check(a) => check::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::MergeDriver(a) => merge::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

@@ -1,6 +1,7 @@
-//! The git integration end to end with the real git: `gitseal git setup` writes the diff driver
-//! and `.gitattributes`, and `git diff` / `git log -p` then show the plaintext lines that
-//! changed, with or without a key (without one the diff still works, on the ciphertext).
+//! The git integration end to end with the real git: `gitseal git setup` writes the diff and
+//! merge drivers and `.gitattributes`; `git diff` / `git log -p` then show the plaintext lines
+//! that changed, with or without a key (without one the diff still works, on the ciphertext),
+//! and `git merge` merges encrypted files key by key.
 
 use crate::peers::{demo_key, find_peer, must, run, Peer, Work, DEMO_RECIPIENT};
 
@@ -21,13 +22,19 @@ fn git_setup_writes_the_driver_and_the_attributes_once() {
     let work = repo(&git);
     let out = run(work.gitseal().args(["git", "setup"]), None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(work.read_string(".gitattributes"), "*.enc.yaml diff=gitseal\n/secrets/**/*.json diff=gitseal\n");
+    assert_eq!(
+        work.read_string(".gitattributes"),
+        "*.enc.yaml diff=gitseal merge=gitseal\n/secrets/**/*.json diff=gitseal merge=gitseal\n"
+    );
     let textconv = must(work.git(&git).args(["config", "--get", "diff.gitseal.textconv"]), None);
     assert!(String::from_utf8_lossy(&textconv).trim_end().ends_with(" textconv"), "{textconv:?}");
     // Idempotent: nothing changes, nothing is said.
     let again = run(work.gitseal().args(["git", "setup"]), None);
     assert!(again.status.success() && again.stderr.is_empty(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert_eq!(work.read_string(".gitattributes"), "*.enc.yaml diff=gitseal\n/secrets/**/*.json diff=gitseal\n");
+    assert_eq!(
+        work.read_string(".gitattributes"),
+        "*.enc.yaml diff=gitseal merge=gitseal\n/secrets/**/*.json diff=gitseal merge=gitseal\n"
+    );
     // git itself finds the driver for the files the rules cover, and only for them.
     let attr = must(work.git(&git).args(["check-attr", "diff", "app.enc.yaml", "secrets/a/b.json", "x.yaml"]), None);
     assert_eq!(
@@ -116,5 +123,68 @@ fn git_setup_global_writes_the_users_config() {
     assert!(home.read_string(".gitconfig").contains("[diff \"gitseal\"]"), "{}", home.read_string(".gitconfig"));
     let local = run(work.git(&git).args(["config", "--local", "--get", "diff.gitseal.textconv"]), None);
     assert!(!local.status.success());
-    assert!(work.read_string(".gitattributes").contains("*.enc.yaml diff=gitseal"));
+    assert!(work.read_string(".gitattributes").contains("*.enc.yaml diff=gitseal merge=gitseal"));
+}
+
+/// Two branches that change different keys of one encrypted file merge without a conflict (sops
+/// files always conflict on `mac`); the result holds both changes, sops reads it, and the merge
+/// commit changes only the merged value's line and the MAC and date.
+#[test]
+fn git_merge_of_different_keys_is_clean_and_sops_reads_it() {
+    let (Some(git), Some(sops)) = (find_peer("git"), find_peer("sops")) else { return };
+    let work = repo(&git);
+    must(work.gitseal().args(["git", "setup"]), None);
+    must(work.git(&git).args(["add", "-A"]), None);
+    must(work.git(&git).args(["commit", "-q", "-m", "setup"]), None);
+    must(work.git(&git).args(["checkout", "-q", "-b", "feature"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["user"]"#, r#""root""#]), None);
+    must(work.git(&git).args(["commit", "-q", "-am", "user"]), None);
+    must(work.git(&git).args(["checkout", "-q", "-"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""s3cret""#]), None);
+    must(work.git(&git).args(["commit", "-q", "-am", "password"]), None);
+    let merge =
+        run(work.git(&git).env("SOPS_AGE_KEY_FILE", demo_key()).args(["merge", "-q", "--no-edit", "feature"]), None);
+    assert!(
+        merge.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&merge.stdout),
+        String::from_utf8_lossy(&merge.stderr)
+    );
+    let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
+    assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: root\n  password: s3cret\n");
+    let by_sops = must(work.peer_with_key(&sops).args(["decrypt", "app.enc.yaml"]), None);
+    assert!(String::from_utf8_lossy(&by_sops).contains("user: root"), "{}", String::from_utf8_lossy(&by_sops));
+    let raw = must(work.git(&git).args(["diff", "--no-textconv", "HEAD~1", "HEAD", "--", "app.enc.yaml"]), None);
+    let changed: Vec<String> = String::from_utf8_lossy(&raw)
+        .lines()
+        .filter(|l| l.starts_with(['-', '+']) && !l.starts_with("---") && !l.starts_with("+++"))
+        .map(|l| l[1..].trim_start().split(':').next().unwrap_or("").to_string())
+        // The date changes unless the merge runs within the second of the last commit.
+        .filter(|k| k != "lastmodified")
+        .collect();
+    assert_eq!(changed, ["user", "user", "mac", "mac"], "{}", String::from_utf8_lossy(&raw));
+}
+
+/// Both branches change one value: a conflict that names the key path (never a value), and our
+/// version stays in the work tree, encrypted and valid.
+#[test]
+fn git_merge_of_one_key_changed_twice_is_a_clean_conflict() {
+    let Some(git) = find_peer("git") else { return };
+    let work = repo(&git);
+    must(work.gitseal().args(["git", "setup"]), None);
+    must(work.git(&git).args(["add", "-A"]), None);
+    must(work.git(&git).args(["commit", "-q", "-m", "setup"]), None);
+    must(work.git(&git).args(["checkout", "-q", "-b", "feature"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""theirs-secret""#]), None);
+    must(work.git(&git).args(["commit", "-q", "-am", "theirs"]), None);
+    must(work.git(&git).args(["checkout", "-q", "-"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""ours-secret""#]), None);
+    must(work.git(&git).args(["commit", "-q", "-am", "ours"]), None);
+    let merge = run(work.git(&git).env("SOPS_AGE_KEY_FILE", demo_key()).args(["merge", "--no-edit", "feature"]), None);
+    let out = format!("{}{}", String::from_utf8_lossy(&merge.stdout), String::from_utf8_lossy(&merge.stderr));
+    assert!(!merge.status.success(), "{out}");
+    assert!(out.contains(r#"conflict at ["db"]["password"]"#) && !out.contains("secret\""), "{out}");
+    assert!(!out.contains("ours-secret") && !out.contains("theirs-secret"), "{out}");
+    let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
+    assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: admin\n  password: ours-secret\n");
 }

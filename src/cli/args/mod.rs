@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Textconv(TextconvArgs),
     /// Semantic diff of two versions of a file by key path (files or REV:PATH; one FILE: against HEAD)
     Diff(DiffArgs),
+    /// git merge driver: merge three versions of an encrypted file key by key into %A
+    #[command(name = "merge-driver")]
+    MergeDriver(MergeDriverArgs),
     /// Pre-commit guard: files .sops.yaml covers are encrypted, no plaintext Secret or credential is committed
     Check(CheckArgs),
     /// git integration: `git setup` configures the diff driver and .gitattributes

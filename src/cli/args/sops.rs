@@ -324,3 +324,16 @@ pub(crate) struct DiffArgs {
     /// The new version: a file or REV:PATH
     pub new: Option<String>,
 }
+
+/// `gitseal merge-driver %O %A %B %P`.
+#[derive(Args, Debug)]
+pub(crate) struct MergeDriverArgs {
+    /// The common ancestor's version (%O)
+    pub base: PathBuf,
+    /// Our version (%A): the merged result is written here
+    pub ours: PathBuf,
+    /// Their version (%B)
+    pub theirs: PathBuf,
+    /// The file's path in the repository (%P), for its format
+    pub path: Option<PathBuf>,
+}
