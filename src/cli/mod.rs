@@ -16,6 +16,7 @@ mod groups;
 mod io;
 mod keygen;
 mod keygen_sealing;
+mod kustomize;
 mod legacy;
 mod merge;
 mod opening;
@@ -125,7 +126,13 @@ impl From<gitseal::Error> for Failure {
 /// Runs the CLI with the process arguments; returns the exit code.
 pub fn main() -> i32 {
     // sops's invocation model (`gitseal -d FILE`, a binary named sops) becomes subcommand form.
-    let args = match legacy::rewrite(std::env::args_os().collect()) {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Installed under KSOPS's name (its kustomize plugin path ends in `ksops`), the one argument
+    // is a generator file.
+    if args.first().is_some_and(|a| std::path::Path::new(a).file_stem().is_some_and(|n| n == "ksops")) {
+        args.insert(1, "kustomize".into());
+    }
+    let args = match legacy::rewrite(args) {
         Ok(r) => {
             for w in &r.warnings {
                 warn(w);
@@ -167,6 +174,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Diff(a) => diff::run(a),
         Command::MergeDriver(a) => merge::run(a),
+        Command::Kustomize(a) => kustomize::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

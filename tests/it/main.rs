@@ -23,6 +23,7 @@ mod interop;
 mod key_groups;
 mod keys;
 mod kms;
+mod kustomize;
 mod legacy;
 mod multifile;
 mod peers;

@@ -65,6 +65,8 @@ pub(crate) enum Command {
     /// git merge driver: merge three versions of an encrypted file key by key into %A
     #[command(name = "merge-driver")]
     MergeDriver(MergeDriverArgs),
+    /// kustomize exec generator plugin, KSOPS-compatible (kind: ksops); also runs as `ksops`
+    Kustomize(KustomizeArgs),
     /// Pre-commit guard: files .sops.yaml covers are encrypted, no plaintext Secret or credential is committed
     Check(CheckArgs),
     /// git integration: `git setup` configures the diff driver and .gitattributes

@@ -337,3 +337,10 @@ pub(crate) struct MergeDriverArgs {
     /// The file's path in the repository (%P), for its format
     pub path: Option<PathBuf>,
 }
+
+/// `gitseal kustomize GENERATOR` (or `ksops GENERATOR`).
+#[derive(Args, Debug)]
+pub(crate) struct KustomizeArgs {
+    /// The generator file kustomize passes (kind: ksops)
+    pub generator: PathBuf,
+}

@@ -1,0 +1,139 @@
+//! `gitseal kustomize GENERATOR`: a kustomize exec generator plugin that takes KSOPS's own
+//! configuration (`kind: ksops`, `files`, `secretFrom` with `files`, `binaryFiles`, `envs`,
+//! `metadata`, `type`), so a KSOPS user installs gitseal under KSOPS's plugin path (or as
+//! `ksops`) and changes nothing else (`reference/gitops-integrations.md` §1.1, §1.3). kustomize
+//! runs it with the generator file as its one argument, in the kustomization's directory;
+//! stdout is the generated objects as one YAML stream, errors go to stderr with a non-zero exit
+//! and nothing on stdout.
+
+use std::path::Path;
+
+use base64::Engine;
+use gitseal::envelope::{self, DecryptOptions};
+use gitseal_formats::{self as formats, Document, Format, Root, Value};
+use zeroize::Zeroizing;
+
+use super::args::KustomizeArgs;
+use super::{exit, files, Failure};
+
+pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
+    let name = a.generator.display().to_string();
+    let text = std::fs::read_to_string(&a.generator)
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: cannot read the generator: {e}")))?;
+    let doc = formats::parse(Format::Yaml, &text)
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: invalid YAML: {e}")))?;
+    let generator = doc.roots.first().map(|r| Value::from_node(&r.node)).unwrap_or(Value::Map(Vec::new()));
+    let kind = generator.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if kind != "ksops" {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{name}: kind {kind:?} is not a generator gitseal knows (kind: ksops)"),
+        ));
+    }
+    let list = |key: &str| -> Vec<Value> {
+        match generator.get(key) {
+            Some(Value::Seq(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let (file_list, secret_from) = (list("files"), list("secretFrom"));
+    if file_list.is_empty() && secret_from.is_empty() {
+        return Err(Failure::new(exit::GENERIC, format!("{name}: missing the required 'files' or 'secretFrom' key")));
+    }
+    let mut keys = files::keyring(None)?;
+    let mut docs: Vec<Zeroizing<String>> = Vec::new();
+    for f in &file_list {
+        let path =
+            f.as_str().ok_or_else(|| Failure::new(exit::GENERIC, format!("{name}: files: every entry is a path")))?;
+        let plain = decrypt(path, &mut keys)?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| Failure::new(exit::GENERIC, format!("{path}: the decrypted manifest is not UTF-8")))?;
+        docs.push(Zeroizing::new(text.trim_end_matches('\n').to_string()));
+    }
+    for s in &secret_from {
+        docs.push(secret(s, &name, &mut keys)?);
+    }
+    let joined = Zeroizing::new(docs.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n") + "\n");
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(joined.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
+}
+
+/// A file decrypted in its own format (from its extension, as KSOPS does).
+fn decrypt(path: &str, keys: &mut gitseal::keyring::Keyring) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let bytes = Zeroizing::new(
+        std::fs::read(path).map_err(|e| Failure::new(exit::NO_FILE, format!("{path}: cannot read: {e}")))?,
+    );
+    let format = Format::from_path(path);
+    let d = envelope::decrypt(&bytes, format, path, keys, &DecryptOptions::default())?;
+    Ok(Zeroizing::new(d.output))
+}
+
+/// One `secretFrom` entry as a `v1/Secret` manifest: `files` into `stringData`, `binaryFiles`
+/// base64 into `data`, `envs` (dotenv files) into `stringData`; keys `KEY=path` or the file name.
+fn secret(spec: &Value, generator: &str, keys: &mut gitseal::keyring::Keyring) -> Result<Zeroizing<String>, Failure> {
+    let paths = |key: &str| -> Vec<(String, String)> {
+        match spec.get(key) {
+            Some(Value::Seq(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|item| match item.split_once('=') {
+                    Some((k, p)) => (k.to_string(), p.to_string()),
+                    None => (
+                        Path::new(item).file_name().map_or(item.into(), |n| n.to_string_lossy().into_owned()),
+                        item.to_string(),
+                    ),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut string_data: Vec<(String, Value)> = Vec::new();
+    let mut data: Vec<(String, Value)> = Vec::new();
+    for (key, path) in paths("files") {
+        let plain = decrypt(&path, keys)?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| Failure::new(exit::GENERIC, format!("{path}: not UTF-8 text; list it under binaryFiles")))?;
+        string_data.push((key, Value::str(text)));
+    }
+    for (key, path) in paths("binaryFiles") {
+        let plain = decrypt(&path, keys)?;
+        data.push((key, Value::str(base64::engine::general_purpose::STANDARD.encode(&plain[..]))));
+    }
+    for (_, path) in paths("envs") {
+        let plain = decrypt(&path, keys)?;
+        let text =
+            std::str::from_utf8(&plain).map_err(|_| Failure::new(exit::GENERIC, format!("{path}: not UTF-8")))?;
+        let doc =
+            formats::parse(Format::Dotenv, text).map_err(|e| Failure::new(exit::GENERIC, format!("{path}: {e}")))?;
+        if let Some(Value::Map(items)) = doc.roots.first().map(|r| Value::from_node(&r.node)) {
+            string_data.extend(items);
+        }
+    }
+    let metadata = spec.get("metadata").cloned().unwrap_or(Value::Map(Vec::new()));
+    if metadata.get("name").and_then(Value::as_str).is_none() {
+        return Err(Failure::new(exit::GENERIC, format!("{generator}: secretFrom: every entry needs metadata.name")));
+    }
+    let mut secret = vec![
+        ("apiVersion".to_string(), Value::str("v1")),
+        ("kind".to_string(), Value::str("Secret")),
+        ("metadata".to_string(), metadata),
+        ("type".to_string(), spec.get("type").cloned().unwrap_or(Value::str("Opaque"))),
+    ];
+    if !data.is_empty() {
+        secret.push(("data".into(), Value::Map(data)));
+    }
+    if !string_data.is_empty() {
+        secret.push(("stringData".into(), Value::Map(string_data)));
+    }
+    let doc = Document {
+        format: Format::Yaml,
+        roots: vec![Root { node: Value::Map(secret).to_node(), end: 0 }],
+        indent: Some(2),
+    };
+    let text = formats::emit(&doc, Format::Yaml, formats::WriteOptions { indent: Some(2), ..Default::default() })
+        .map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{generator}: {e}")))?;
+    Ok(Zeroizing::new(text.trim_end_matches('\n').to_string()))
+}

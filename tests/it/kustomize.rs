@@ -1,0 +1,93 @@
+//! The kustomize plugin end to end with the real `kubectl kustomize --enable-alpha-plugins`:
+//! gitseal installed under KSOPS's legacy plugin path (`viaduct.ai/v1/ksops/ksops`) takes a
+//! KSOPS generator unchanged.
+
+use crate::peers::{demo_key, find_peer, must, run, Work, DEMO_RECIPIENT};
+
+const GENERATOR: &str = concat!(
+    "apiVersion: viaduct.ai/v1\n",
+    "kind: ksops\n",
+    "metadata:\n",
+    "  name: example\n",
+    "files:\n",
+    "  - ./secret.enc.yaml\n",
+    "secretFrom:\n",
+    "  - metadata:\n",
+    "      name: app-env\n",
+    "      labels: {app: web}\n",
+    "    envs:\n",
+    "      - ./app.enc.env\n",
+    "    files:\n",
+    "      - config.json=./config.enc.json\n",
+    "    binaryFiles:\n",
+    "      - ./tls.crt.enc\n",
+);
+
+const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kustomize.config.k8s.io/needs-hash: \"true\"\ntype: Opaque\nstringData:\n  password: hunter2\n";
+
+/// A kustomization in `app/` with the generator, its encrypted inputs, and gitseal installed as
+/// KSOPS in `xdg/`.
+fn setup(work: &Work) {
+    std::fs::create_dir_all(work.path("app")).unwrap();
+    let plugin = work.path("xdg/kustomize/plugin/viaduct.ai/v1/ksops");
+    std::fs::create_dir_all(&plugin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gitseal"), plugin.join("ksops")).unwrap();
+    let enc = |name: &str, plain: &[u8], extra: &[&str]| {
+        let mut args = vec!["encrypt", "--age", DEMO_RECIPIENT, "--filename-override", name];
+        args.extend(extra);
+        let out = must(work.gitseal().args(&args), Some(plain));
+        work.write(&format!("app/{name}"), out);
+    };
+    enc("secret.enc.yaml", SECRET.as_bytes(), &["--encrypted-regex", "^(data|stringData)$"]);
+    enc("app.enc.env", b"API_TOKEN=abc123\nDEBUG=1\n", &[]);
+    enc("config.enc.json", b"{\"url\": \"postgres://db\"}\n", &[]);
+    enc("tls.crt.enc", b"\x00\x01cert", &["--input-type", "binary"]);
+    work.write("app/generator.yaml", GENERATOR);
+    work.write("app/kustomization.yaml", "generators:\n  - generator.yaml\n");
+}
+
+#[test]
+fn kubectl_kustomize_runs_gitseal_as_ksops() {
+    let Some(kubectl) = find_peer("kubectl") else { return };
+    let work = Work::new();
+    setup(&work);
+    let build = |with_key: bool| {
+        let mut cmd = work.peer(&kubectl);
+        cmd.env("XDG_CONFIG_HOME", work.path("xdg")).args(["kustomize", "--enable-alpha-plugins", "app"]);
+        if with_key {
+            cmd.env("SOPS_AGE_KEY_FILE", demo_key());
+        }
+        run(&mut cmd, None)
+    };
+    let out = build(true);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The decrypted manifest, with kustomize's name hash (needs-hash honoured).
+    assert!(text.contains("  password: hunter2\n") && text.contains("  name: db-"), "{text}");
+    // secretFrom: envs and files into stringData, binaryFiles base64 into data.
+    for expected in [
+        "  name: app-env\n",
+        "    app: web\n",
+        "  API_TOKEN: abc123\n",
+        "  DEBUG: \"1\"\n",
+        "  config.json: |\n    {\"url\": \"postgres://db\"}\n",
+        "  tls.crt.enc: AAFjZXJ0\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // Without a key the build fails, naming the file, with no secret on stdout.
+    let out = build(false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("secret.enc.yaml"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
+}
+
+#[test]
+fn a_generator_without_files_or_secret_from_is_an_error() {
+    let work = Work::new();
+    work.write("g.yaml", "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata: {name: x}\n");
+    let out = run(work.gitseal().args(["kustomize", "g.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("g.yaml: missing the required 'files' or 'secretFrom' key"));
+}
