@@ -20,6 +20,7 @@ mod kustomize;
 mod legacy;
 mod merge;
 mod opening;
+mod render;
 mod reseal;
 mod rotate;
 mod scratch;
@@ -175,6 +176,7 @@ pub fn main() -> i32 {
         Command::Diff(a) => diff::run(a),
         Command::MergeDriver(a) => merge::run(a),
         Command::Kustomize(a) => kustomize::run(a),
+        Command::Render(a) => render::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

@@ -4,6 +4,7 @@
 //! CI (`CI=true`); `scripts/install-peers` installs them. Fixtures live in `tests/fixtures/`.
 
 mod age_ssh;
+mod argocd;
 mod bad_input;
 mod check;
 mod clear_text;

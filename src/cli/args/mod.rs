@@ -67,6 +67,8 @@ pub(crate) enum Command {
     MergeDriver(MergeDriverArgs),
     /// kustomize exec generator plugin, KSOPS-compatible (kind: ksops); also runs as `ksops`
     Kustomize(KustomizeArgs),
+    /// Print every Kubernetes manifest under DIR as one YAML stream, decrypted (Argo CD plugin generate)
+    Render(RenderArgs),
     /// Pre-commit guard: files .sops.yaml covers are encrypted, no plaintext Secret or credential is committed
     Check(CheckArgs),
     /// git integration: `git setup` configures the diff driver and .gitattributes

@@ -344,3 +344,10 @@ pub(crate) struct KustomizeArgs {
     /// The generator file kustomize passes (kind: ksops)
     pub generator: PathBuf,
 }
+
+/// `gitseal render [DIR]`.
+#[derive(Args, Debug)]
+pub(crate) struct RenderArgs {
+    /// The directory (default: the current one, as Argo CD runs it)
+    pub dir: Option<PathBuf>,
+}
