@@ -11,6 +11,7 @@ mod exec;
 mod exit;
 mod files;
 mod filestatus;
+mod flux;
 mod git;
 mod groups;
 mod io;
@@ -177,6 +178,7 @@ pub fn main() -> i32 {
         Command::MergeDriver(a) => merge::run(a),
         Command::Kustomize(a) => kustomize::run(a),
         Command::Render(a) => render::run(a),
+        Command::FluxSecret(a) => flux::run(a),
         Command::Git(args::GitCommand::Setup(a)) => git::setup(a),
     };
     match result {

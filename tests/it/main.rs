@@ -18,6 +18,7 @@ mod examples;
 mod exec;
 mod fidelity;
 mod fixtures;
+mod flux;
 mod git;
 mod hygiene;
 mod interop;

@@ -69,6 +69,8 @@ pub(crate) enum Command {
     Kustomize(KustomizeArgs),
     /// Print every Kubernetes manifest under DIR as one YAML stream, decrypted (Argo CD plugin generate)
     Render(RenderArgs),
+    /// Print the Secret Flux decrypts SOPS files with (identity.agekey from an age key file)
+    FluxSecret(FluxSecretArgs),
     /// Pre-commit guard: files .sops.yaml covers are encrypted, no plaintext Secret or credential is committed
     Check(CheckArgs),
     /// git integration: `git setup` configures the diff driver and .gitattributes

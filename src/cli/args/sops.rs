@@ -351,3 +351,20 @@ pub(crate) struct RenderArgs {
     /// The directory (default: the current one, as Argo CD runs it)
     pub dir: Option<PathBuf>,
 }
+
+/// `gitseal flux-secret`.
+#[derive(Args, Debug)]
+pub(crate) struct FluxSecretArgs {
+    /// The age identity file
+    #[arg(long, env = "SOPS_AGE_KEY_FILE")]
+    pub identity: Option<PathBuf>,
+    /// The Secret's name (the decryption.secretRef of the Flux Kustomization)
+    #[arg(long, default_value = "sops-age")]
+    pub name: String,
+    /// The Secret's namespace (the Kustomization's)
+    #[arg(long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Write to this file (mode 0600) instead of standard output
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
