@@ -20,6 +20,7 @@ mod fidelity;
 mod fixtures;
 mod flux;
 mod git;
+mod helm_secrets;
 mod hygiene;
 mod interop;
 mod key_groups;
