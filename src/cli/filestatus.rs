@@ -1,8 +1,6 @@
 //! `gitseal filestatus`: whether a file is encrypted, as sops prints it. It looks for sops
 //! metadata with a `version` and a `mac` and decrypts nothing, so it needs no key.
 
-use std::io::Write;
-
 use gitseal_formats::Format;
 
 use super::args::FilestatusArgs;
@@ -31,11 +29,5 @@ pub(crate) fn run(a: FilestatusArgs) -> Result<(), Failure> {
         Err(Error::NotEncrypted { .. }) | Err(Error::Metadata { .. }) => false,
         Err(e) => return Err(Failure::new(exit::GENERIC, format!("cannot check file status: {e}"))),
     };
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{{\"encrypted\":{encrypted}}}").and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
-        }
-        _ => Ok(()),
-    }
+    super::io::print(format!("{{\"encrypted\":{encrypted}}}\n").as_bytes())
 }

@@ -48,11 +48,6 @@ pub(crate) fn run(a: FluxSecretArgs) -> Result<(), Failure> {
     match &a.output {
         Some(file) => write_atomic(file, out.as_bytes(), 0o600)
             .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", file.display()))),
-        None => {
-            use std::io::Write;
-            std::io::stdout()
-                .write_all(out.as_bytes())
-                .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
-        }
+        None => super::io::print(out.as_bytes()),
     }
 }

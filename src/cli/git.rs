@@ -4,7 +4,6 @@
 //! [`super::merge`]) and marks the files `.sops.yaml` covers in `.gitattributes`
 //! (`reference/gitops-integrations.md` §4.1, §4.2).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,13 +61,7 @@ pub(crate) fn textconv(a: TextconvArgs) -> Result<(), Failure> {
             bytes
         }
     };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(&shown).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
-        }
-        _ => Ok(()),
-    }
+    super::io::print(&shown)
 }
 
 /// Whether text holds sops ciphertext, so that a file that no longer parses still gets a notice.

@@ -122,18 +122,22 @@ fn sniff(bytes: &[u8]) -> Format {
     }
 }
 
+/// Writes `data` to standard output; a reader that went away (broken pipe) is no failure.
+pub(crate) fn print(data: &[u8]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(data).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Where the result goes and how new files are created.
 pub(crate) fn write_output(io: &IoArgs, input: &Input, data: &[u8], plaintext: bool) -> Result<(), Failure> {
     let target = if io.in_place { input.path.clone() } else { io.output.clone() };
     match target {
-        None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(data).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}"))),
-                Ok(()) => Ok(()),
-            }
-        }
+        None => print(data),
         Some(path) => {
             let new_mode = if plaintext { 0o600 } else { 0o644 };
             write_atomic(&path, data, new_mode)

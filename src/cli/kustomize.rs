@@ -54,11 +54,7 @@ pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
         docs.push(secret(s, &name, &mut keys)?);
     }
     let joined = Zeroizing::new(docs.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n") + "\n");
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(joined.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
+    super::io::print(joined.as_bytes())
 }
 
 /// A file decrypted in its own format (from its extension, as KSOPS does).

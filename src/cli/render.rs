@@ -72,10 +72,5 @@ pub(crate) fn run(a: RenderArgs) -> Result<(), Failure> {
     if out.is_empty() {
         return Err(Failure::new(exit::GENERIC, format!("{}: no Kubernetes manifests found", dir.display())));
     }
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write standard output: {e}")))
+    super::io::print(out.as_bytes())
 }
