@@ -106,3 +106,35 @@ fn validate_compares_the_rsa_block_with_the_certificate() {
         ValidateOptions { cert: Some(k.public_key()), keys: std::slice::from_ref(&k), default_namespace: "default" };
     assert!(validate(&ss, 0, &right).is_empty());
 }
+
+#[test]
+fn template_data_has_v040_semantics() {
+    let k = key();
+    let mut ss =
+        sealed("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {user: app, pw: s3cr3t, gone: x}\n", &k);
+    let template = super::map_mut(super::map_mut(&mut ss, "spec"), "template");
+    let data = one("dsn: '{{ .user }}@{{ .host }}'\nhost: db.local\npw: plaintext\ngone: null\n");
+    super::set(template, "data", data);
+    let out = opened(&ss, &k, OwnerReference::WhenUid).unwrap();
+    // Templates see the decrypted items and the other plaintext templates.
+    assert!(out.contains(&format!("dsn: {}\n", super::encode_base64(b"app@db.local"))), "{out}");
+    // An encrypted item wins over a template of the same name (v0.37).
+    assert!(out.contains(&format!("pw: {}\n", super::encode_base64(b"s3cr3t"))), "{out}");
+    // A template key set to null leaves the item out (v0.40).
+    assert!(!out.contains("gone:"), "{out}");
+}
+
+#[test]
+fn unseal_reports_the_key_that_opened_each_object() {
+    let (k, other) = (key(), SealingKey::generate(1024).unwrap());
+    let ss = sealed("kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {x: y}\n", &k);
+    let keys = [other, k];
+    let opts = UnsealOptions {
+        keys: &keys,
+        owner_reference: OwnerReference::WhenUid,
+        default_namespace: "default",
+        render_templates: true,
+    };
+    let (_, used) = super::unseal::unseal_reporting(&ss, 0, &opts).unwrap();
+    assert_eq!(used, [1]);
+}

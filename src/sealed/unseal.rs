@@ -37,13 +37,23 @@ pub struct UnsealOptions<'a> {
 
 /// Unseals the SealedSecret `sealed` (`index` is its position in the stream, for messages).
 pub fn unseal(sealed: &Value, index: usize, opts: &UnsealOptions<'_>) -> Result<Value, SealedError> {
+    unseal_reporting(sealed, index, opts).map(|(secret, _)| secret)
+}
+
+/// [`unseal`], also returning which of `opts.keys` opened the items (indexes, sorted, without
+/// repeats; empty when there was nothing to open).
+pub fn unseal_reporting(
+    sealed: &Value,
+    index: usize,
+    opts: &UnsealOptions<'_>,
+) -> Result<(Value, Vec<usize>), SealedError> {
     let object = describe(sealed, index);
     super::seal::check_kind(sealed, &object, super::API_VERSION, super::KIND)?;
     let (name, namespace) = identity(sealed, &object, opts.default_namespace)?;
     let label = super::scope_of(sealed.get("metadata")).label(&namespace, &name);
     let legacy = field(sealed, &["spec", "data"]).filter(|v| !matches!(v, Value::Scalar(Scalar::Null)));
     let has_encrypted = !str_map(sealed, &["spec", "encryptedData"], &object)?.is_empty();
-    let mut secret = match legacy {
+    let (mut secret, used) = match legacy {
         Some(_) if has_encrypted => {
             return Err(SealedError::new(&object, "has both spec.data (legacy) and spec.encryptedData"))
         }
@@ -59,7 +69,7 @@ pub fn unseal(sealed: &Value, index: usize, opts: &UnsealOptions<'_>) -> Result<
         let uid = field(sealed, &["metadata", "uid"]).and_then(Value::as_str).unwrap_or("");
         set(meta, "ownerReferences", owner_reference(&name, uid));
     }
-    Ok(secret)
+    Ok((secret, used))
 }
 
 fn identity(sealed: &Value, object: &str, default_namespace: &str) -> Result<(String, String), SealedError> {
@@ -95,14 +105,24 @@ fn templated_secret(
     label: &[u8],
     opts: &UnsealOptions<'_>,
     object: &str,
-) -> Result<Value, SealedError> {
-    let items = decrypt_items(sealed, label, opts.keys, object)?;
+) -> Result<(Value, Vec<usize>), SealedError> {
+    let (items, used) = decrypt_items_reporting(sealed, label, opts.keys, object)?;
     let mut data: BTreeMap<String, Zeroizing<Vec<u8>>> = items.into_iter().collect();
     if opts.render_templates {
-        let templates = str_map(sealed, &["spec", "template", "data"], object)?;
-        let rendered = super::template::render_all(&templates, &data)
+        let (templates, omitted) = template_data(sealed, object)?;
+        // Templates see the decrypted items and the other plaintext templates; an encrypted
+        // item wins over a template of the same name (v0.37, #1940).
+        let mut context: BTreeMap<String, Zeroizing<Vec<u8>>> =
+            templates.iter().map(|(k, t)| (k.to_string(), Zeroizing::new(t.as_bytes().to_vec()))).collect();
+        context.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let wanted: Vec<(&str, &str)> = templates.into_iter().filter(|(k, _)| !data.contains_key(*k)).collect();
+        let rendered = super::template::render_all(&wanted, &context)
             .map_err(|(key, e)| SealedError::at(object, format!("spec.template.data.{key}"), e))?;
         data.extend(rendered);
+        // A template key set to null leaves that item out of the Secret (v0.40, #1871).
+        for key in omitted {
+            data.remove(key);
+        }
     }
     let template = field(sealed, &["spec", "template"]);
     let mut secret = Value::Map(vec![
@@ -121,7 +141,33 @@ fn templated_secret(
     if !data.is_empty() {
         set(&mut secret, "data", super::string_map(data.iter().map(|(k, v)| (k.as_str(), super::encode_base64(v)))));
     }
-    Ok(secret)
+    Ok((secret, used))
+}
+
+/// Templates by key, and the keys set to null (to leave out).
+type TemplateData<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+
+/// `spec.template.data`: the templates, and the keys set to null (to leave out).
+fn template_data<'a>(sealed: &'a Value, object: &str) -> Result<TemplateData<'a>, SealedError> {
+    let (mut templates, mut omitted) = (Vec::new(), Vec::new());
+    match field(sealed, &["spec", "template", "data"]) {
+        None | Some(Value::Scalar(Scalar::Null)) => {}
+        Some(Value::Map(items)) => {
+            for (k, v) in items {
+                match v {
+                    Value::Scalar(Scalar::Null) => omitted.push(k.as_str()),
+                    _ => match v.as_str() {
+                        Some(t) => templates.push((k.as_str(), t)),
+                        None => {
+                            return Err(SealedError::at(object, format!("spec.template.data.{k}"), "must be a string"))
+                        }
+                    },
+                }
+            }
+        }
+        Some(_) => return Err(SealedError::at(object, "spec.template.data", "must be a mapping of strings")),
+    }
+    Ok((templates, omitted))
 }
 
 /// Every item of `spec.encryptedData`, or an error listing every item that failed.
@@ -131,30 +177,51 @@ pub fn decrypt_items(
     keys: &[SealingKey],
     object: &str,
 ) -> Result<super::PlainItems, SealedError> {
+    decrypt_items_reporting(sealed, label, keys, object).map(|(items, _)| items)
+}
+
+/// [`decrypt_items`], also returning which of `keys` opened them (indexes, sorted, no repeats).
+pub fn decrypt_items_reporting(
+    sealed: &Value,
+    label: &[u8],
+    keys: &[SealingKey],
+    object: &str,
+) -> Result<(super::PlainItems, Vec<usize>), SealedError> {
     let mut out = Vec::new();
+    let mut used = Vec::new();
     let mut failed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, value) in str_map(sealed, &["spec", "encryptedData"], object)? {
         let opened = super::decode_base64(value)
             .ok_or_else(|| "is not valid base64".to_string())
-            .and_then(|blob| sealing::unseal(keys, label, &blob).map_err(|e| e.to_string()));
+            .and_then(|blob| sealing::unseal_reporting(keys, label, &blob).map_err(|e| e.to_string()));
         match opened {
-            Ok(plain) => out.push((key.to_string(), plain)),
+            Ok((i, plain)) => {
+                used.push(i);
+                out.push((key.to_string(), plain));
+            }
             Err(why) => failed.entry(why).or_default().push(key.to_string()),
         }
     }
     if failed.is_empty() {
-        return Ok(out);
+        used.sort_unstable();
+        used.dedup();
+        return Ok((out, used));
     }
     let parts: Vec<String> = failed.into_iter().map(|(why, keys)| format!("{why} ({})", keys.join(", "))).collect();
     Err(SealedError::at(object, "spec.encryptedData", parts.join("; ")))
 }
 
 /// The legacy v1 format: the whole Secret as JSON, sealed once (§1.5). The template is ignored.
-fn legacy_secret(blob: &Value, label: &[u8], keys: &[SealingKey], object: &str) -> Result<Value, SealedError> {
+fn legacy_secret(
+    blob: &Value,
+    label: &[u8],
+    keys: &[SealingKey],
+    object: &str,
+) -> Result<(Value, Vec<usize>), SealedError> {
     let at = |m: String| SealedError::at(object, "spec.data", m);
     let b64 = blob.as_str().ok_or_else(|| at("must be a base64 string".into()))?;
     let raw = super::decode_base64(b64).ok_or_else(|| at("is not valid base64".into()))?;
-    let plain = sealing::unseal(keys, label, &raw).map_err(|e| at(e.to_string()))?;
+    let (used, plain) = sealing::unseal_reporting(keys, label, &raw).map_err(|e| at(e.to_string()))?;
     let text = Zeroizing::new(String::from_utf8(plain.to_vec()).map_err(|_| at("does not hold a JSON Secret".into()))?);
     let doc = gitseal_formats::parse(Format::Json, &text).map_err(|_| at("does not hold a JSON Secret".into()))?;
     let mut secret = doc.roots.first().map(|r| Value::from_node(&r.node)).ok_or_else(|| at("is empty".into()))?;
@@ -167,5 +234,5 @@ fn legacy_secret(blob: &Value, label: &[u8], keys: &[SealingKey], object: &str) 
     }
     set(&mut secret, "apiVersion", Value::str("v1"));
     set(&mut secret, "kind", Value::str("Secret"));
-    Ok(secret)
+    Ok((secret, vec![used]))
 }

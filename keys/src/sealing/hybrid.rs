@@ -52,10 +52,20 @@ pub(crate) fn seal_with_rng<R: TryCryptoRng + ?Sized>(
 /// is no key id in the format). The error says "no key could decrypt", with a hint when the
 /// RSA block does not even have the size of any key.
 pub fn unseal(keys: &[SealingKey], label: &[u8], blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    unseal_reporting(keys, label, blob).map(|(_, plain)| plain)
+}
+
+/// [`unseal`], also saying which of `keys` (its index) opened the value: the unsealer records
+/// it so that operators can see which SealedSecrets still need an old key.
+pub fn unseal_reporting(
+    keys: &[SealingKey],
+    label: &[u8],
+    blob: &[u8],
+) -> Result<(usize, Zeroizing<Vec<u8>>), SealError> {
     let (rsa_part, aes_part) = split(blob)?;
-    for key in keys.iter().filter(|k| k.public_key().size() == rsa_part.len()) {
+    for (i, key) in keys.iter().enumerate().filter(|(_, k)| k.public_key().size() == rsa_part.len()) {
         if let Some(plain) = open_with(key, label, rsa_part, aes_part) {
-            return Ok(plain);
+            return Ok((i, plain));
         }
     }
     let sizes_match = keys.iter().any(|k| k.public_key().size() == rsa_part.len());

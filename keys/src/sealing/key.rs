@@ -15,8 +15,9 @@ use super::SealError;
 /// The key size the controller generates by default (`--key-size`).
 pub const DEFAULT_KEY_BITS: usize = 4096;
 
-/// An RSA private sealing key. The `rsa` crate zeroizes it on drop; `Debug` shows only the
-/// fingerprint.
+/// An RSA private sealing key. The `rsa` crate zeroizes it (and every clone) on drop; `Debug`
+/// shows only the fingerprint.
+#[derive(Clone)]
 pub struct SealingKey {
     key: rsa::PrivateKey,
     public: PublicKey,

@@ -18,7 +18,7 @@ mod master;
 mod pem;
 
 pub use cert::{SealingCert, DEFAULT_TTL};
-pub use hybrid::{oaep_decrypt, oaep_encrypt, seal, split, unseal};
+pub use hybrid::{oaep_decrypt, oaep_encrypt, seal, split, unseal, unseal_reporting};
 pub use key::{PublicKey, SealingKey, DEFAULT_KEY_BITS};
 pub use master::{short_fp, spki_fingerprint, unwrap as unwrap_data_key, RsaRecipient, ENV_CERTS, ENV_PRIVATE_KEYS};
 
