@@ -46,21 +46,69 @@ pub(crate) fn load_cert(arg: Option<&str>) -> Result<SealingCert, Failure> {
             "no sealing certificate: pass --cert FILE (or set SEALED_SECRETS_CERT); gitseal does not contact a cluster",
         ));
     };
-    if arg.starts_with("http://") || arg.starts_with("https://") {
+    if arg.starts_with("https://") {
         return Err(Failure::new(
             exit::GENERIC,
-            format!("--cert {arg}: fetching certificates over the network is not supported; download it (e.g. kubeseal --fetch-cert) and pass the file"),
+            format!("--cert {arg}: https is not supported; use http:// (e.g. through kubectl port-forward) or download the certificate (kubeseal --fetch-cert) and pass the file"),
         ));
     }
-    let path = Path::new(arg.strip_prefix("file://").unwrap_or(arg));
-    let bytes = read_file(path)?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| Failure::new(exit::GENERIC, format!("{}: is not a PEM file", path.display())))?;
-    let cert =
-        SealingCert::from_pem(text).map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", path.display())))?;
-    cert.check_valid_at(SystemTime::now())
-        .map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", path.display())))?;
+    let (name, bytes) = match arg.strip_prefix("http://") {
+        Some(rest) => {
+            (arg.to_string(), http_get(rest).map_err(|e| Failure::new(exit::GENERIC, format!("--cert {arg}: {e}")))?)
+        }
+        None => {
+            let path = Path::new(arg.strip_prefix("file://").unwrap_or(arg));
+            (path.display().to_string(), read_file(path)?.to_vec())
+        }
+    };
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| Failure::new(exit::GENERIC, format!("{name}: is not a PEM file")))?;
+    let cert = SealingCert::from_pem(text).map_err(|e| Failure::new(exit::GENERIC, format!("{name}: {e}")))?;
+    cert.check_valid_at(SystemTime::now()).map_err(|e| Failure::new(exit::GENERIC, format!("{name}: {e}")))?;
     Ok(cert)
+}
+
+/// A plain HTTP/1.1 GET of `host[:port]/path` (the controller's `/v1/cert.pem`, as
+/// `kubeseal --cert http://...` fetches it). The body of a 200 answer, at most 1 MiB.
+fn http_get(rest: &str) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    const LIMIT: u64 = 1024 * 1024;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !authority.ends_with(']')
+    {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let timeout = std::time::Duration::from_secs(30);
+    let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .collect();
+    let mut stream = addrs
+        .iter()
+        .find_map(|a| std::net::TcpStream::connect_timeout(a, timeout).ok())
+        .ok_or_else(|| format!("cannot connect to {authority}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|_| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: application/x-pem-file\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).map_err(|e| format!("cannot send the request: {e}"))?;
+    let mut raw = Vec::new();
+    stream.take(LIMIT).read_to_end(&mut raw).map_err(|e| format!("cannot read the answer: {e}"))?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or("not an HTTP answer")?;
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let status = head.lines().next().unwrap_or_default();
+    let code = status.split_whitespace().nth(1).unwrap_or_default();
+    if code != "200" {
+        return Err(format!("the server answered {}", status.trim()));
+    }
+    Ok(raw[split + 4..].to_vec())
 }
 
 /// Every private key in the given files.

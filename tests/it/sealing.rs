@@ -416,3 +416,58 @@ fn keygen_sealing_writes_a_usable_key_pair() {
     fails(work.gitseal().args(["keygen", "--sealing", "-o", "tls.key"]), None, "already exists");
     fails(work.gitseal().args(["keygen", "--sealing"]), None, "-o KEY_FILE");
 }
+
+/// Serves `answers` to successive connections (one HTTP answer each) on a loopback port, as the
+/// controller's `/v1/cert.pem` does; returns the base URL and the request lines it saw.
+fn serve(answers: Vec<String>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for answer in answers {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            seen.push(line.trim().to_string());
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            conn.write_all(answer.as_bytes()).unwrap();
+        }
+        seen
+    });
+    (url, handle)
+}
+
+#[test]
+fn seal_fetches_the_certificate_over_http_as_kubeseal_does() {
+    let work = Work::new();
+    let pem = std::fs::read_to_string(cert()).unwrap();
+    let ok = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\nContent-Length: {}\r\n\r\n{pem}",
+        pem.len()
+    );
+    let (url, server) = serve(vec![ok, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".into()]);
+    let cert_url = format!("{url}/v1/cert.pem");
+    let sealed = must(work.gitseal().args(["seal", "--cert", &cert_url, "-o", "yaml"]), Some(SECRET.as_bytes()));
+    let opened = unseal(&work, std::str::from_utf8(&sealed).unwrap()).unwrap();
+    assert!(opened.contains("password: czNjcjN0"), "{opened}");
+    let err =
+        fails(work.gitseal().args(["seal", "--cert", &cert_url]), Some(SECRET.as_bytes()), "500 Internal Server Error");
+    assert!(err.contains(&cert_url), "{err}");
+    assert_eq!(server.join().unwrap(), ["GET /v1/cert.pem HTTP/1.0"; 2]);
+    // Nothing listening: a clear one-line error, nothing written.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = work.path("never.json");
+    fails(
+        work.gitseal().args(["seal", "--cert", &format!("http://{closed}/v1/cert.pem"), "-w", out.to_str().unwrap()]),
+        Some(SECRET.as_bytes()),
+        "cannot connect",
+    );
+    assert!(!out.exists());
+}

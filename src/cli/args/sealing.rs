@@ -19,7 +19,7 @@ pub(crate) struct SealArgs {
     /// Output format: json or yaml (default json; yaml when -w names a .yaml/.yml file)
     #[arg(short = 'o', long = "format")]
     pub format: Option<String>,
-    /// The sealing certificate: a file path or file:// URL (gitseal does not contact a cluster)
+    /// The sealing certificate: a file path, file:// URL, or http:// URL such as the controller's /v1/cert.pem
     #[arg(long, env = "SEALED_SECRETS_CERT")]
     pub cert: Option<String>,
     /// strict, namespace-wide or cluster-wide
