@@ -32,6 +32,8 @@ pub enum LogFormat {
 #[command(
     name = "gitseal-unsealer",
     version,
+    // As pflag: a flag given twice takes the last value (deployments append overrides).
+    args_override_self = true,
     about = "Turns SealedSecrets into Secrets in the cluster: a drop-in for the sealed-secrets controller",
     long_about = "Turns SealedSecrets (bitnami.com/v1alpha1) into Secrets in the cluster: a drop-in for the \
 sealed-secrets controller v0.40. Every flag can also be set by an environment variable \

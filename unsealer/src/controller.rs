@@ -432,18 +432,24 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     let cfg = Arc::new(cfg);
     let kube_config = match &cfg.kubeconfig {
         Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| format!("cannot read --kubeconfig: {e}"))?;
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read --kubeconfig {}: {}", path.display(), one_line(&e)))?;
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await
-                .map_err(|e| format!("cannot use --kubeconfig: {e}"))?
+                .map_err(|e| format!("cannot use --kubeconfig {}: {}", path.display(), one_line(&e)))?
         }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| format!("cannot find the Kubernetes API (not in a cluster, and no kubeconfig): {e}"))?,
+        None => kube::Config::infer().await.map_err(|e| {
+            format!("cannot find the Kubernetes API (not in a cluster, and no kubeconfig): {}", one_line(&e))
+        })?,
     };
-    let client = Client::try_from(kube_config).map_err(|e| format!("cannot create the Kubernetes client: {e}"))?;
+    let server = kube_config.cluster_url.to_string();
+    let client =
+        Client::try_from(kube_config).map_err(|e| format!("cannot create the Kubernetes client: {}", one_line(&e)))?;
     // Fail fast and clearly when the API server is unreachable.
-    client.apiserver_version().await.map_err(|e| format!("cannot reach the Kubernetes API server: {e}"))?;
+    client
+        .apiserver_version()
+        .await
+        .map_err(|e| format!("cannot reach the Kubernetes API server at {server}: {}", one_line(&e)))?;
     let namespace = own_namespace();
     let identity = own_identity();
     crate::log::info(
@@ -561,6 +567,21 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         }
     }
     result
+}
+
+/// An error and its causes on one line (`a: b: c`), whitespace runs collapsed: kube's errors
+/// nest the interesting part (connection refused, a YAML position) several sources deep.
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// Starts the watches, the workers, renewal and resync; returns once the SealedSecret caches
