@@ -110,6 +110,17 @@ fn oaep_encrypt_with_rng<R: TryCryptoRng + ?Sized>(
 /// Inverse of [`oaep_encrypt`], with a constant-time, blinded private-key operation. Any
 /// failure (wrong key, wrong label, tampered block) is the same opaque error.
 pub fn oaep_decrypt(key: &SealingKey, label: &[u8], bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    #[cfg(feature = "aws-lc")]
+    if let Some(fast) = key.fast() {
+        let mut out = Zeroizing::new(vec![0u8; fast.min_output_size()]);
+        let algorithm = &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256;
+        let n = fast
+            .decrypt(algorithm, bytes, &mut out, Some(label))
+            .map_err(|_| SealError::NoKey { rsa_bits: None })?
+            .len();
+        out.truncate(n);
+        return Ok(out);
+    }
     key.rsa()
         .decrypt(Oaep::<Sha256>::new_with_label(label), bytes)
         .map(Zeroizing::new)

@@ -21,6 +21,9 @@ pub const DEFAULT_KEY_BITS: usize = 4096;
 pub struct SealingKey {
     key: rsa::PrivateKey,
     public: PublicKey,
+    /// The same key in AWS-LC, for fast constant-time decryption (2048 bits and more).
+    #[cfg(feature = "aws-lc")]
+    fast: Option<std::sync::Arc<aws_lc_rs::rsa::OaepPrivateDecryptingKey>>,
 }
 
 /// An RSA public key: what sealing needs, from a certificate or a public-key PEM.
@@ -39,7 +42,26 @@ impl SealingKey {
 
     fn from_rsa(key: rsa::PrivateKey) -> SealingKey {
         let public = PublicKey { key: key.to_public_key() };
-        SealingKey { key, public }
+        #[cfg(feature = "aws-lc")]
+        let fast = {
+            use rsa::pkcs8::EncodePrivateKey;
+            key.to_pkcs8_der()
+                .ok()
+                .and_then(|der| aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(der.as_bytes()).ok())
+                .and_then(|k| aws_lc_rs::rsa::OaepPrivateDecryptingKey::new(k).ok())
+                .map(std::sync::Arc::new)
+        };
+        SealingKey {
+            key,
+            public,
+            #[cfg(feature = "aws-lc")]
+            fast,
+        }
+    }
+
+    #[cfg(feature = "aws-lc")]
+    pub(crate) fn fast(&self) -> Option<&aws_lc_rs::rsa::OaepPrivateDecryptingKey> {
+        self.fast.as_deref()
     }
 
     /// Every private key in a PEM text (`RSA PRIVATE KEY` = PKCS#1, `PRIVATE KEY` = PKCS#8);
