@@ -105,10 +105,12 @@ pub struct Config {
     /// Max unseal retries.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
-    /// Maximum queries per second to the API server.
+    /// Accepted for compatibility and not applied: client-side throttling at upstream's 5 qps
+    /// would cap unsealing at about 2 objects a second; the API server's priority and fairness
+    /// limits apply instead.
     #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_QPS", default_value_t = 5.0)]
     pub kubeclient_qps: f32,
-    /// Maximum burst of queries to the API server.
+    /// Accepted for compatibility and not applied (see --kubeclient-qps).
     #[arg(long, env = "SEALED_SECRETS_KUBECLIENT_BURST", default_value_t = 10)]
     pub kubeclient_burst: u32,
     /// Log info messages to stdout (warnings and errors go to stderr).
