@@ -104,6 +104,8 @@ pub struct Config {
     pub rules: Vec<CreationRule>,
     /// `stores`.
     pub stores: Stores,
+    /// `destination_rules` (for `publish`), in order.
+    pub destinations: Vec<DestinationRule>,
     /// Unknown keys, one message each.
     pub warnings: Vec<String>,
 }
@@ -131,8 +133,51 @@ struct GroupSpec {
     age: Vec<KeyText>,
     pgp: Vec<KeyText>,
     kms: Vec<KmsEntry>,
+    hc_vault: Vec<KeyText>,
     /// Key kinds gitseal cannot use yet, with their line.
     unsupported: Vec<(String, usize)>,
+}
+
+/// Where `publish` sends a file: one entry of `destination_rules`.
+#[derive(Debug)]
+pub struct DestinationRule {
+    /// 1-based position in `destination_rules`.
+    pub number: usize,
+    path_regex: Option<Regex>,
+    /// Where to.
+    pub target: Destination,
+    /// Leave the file's extension out of the destination name.
+    pub omit_extensions: bool,
+}
+
+/// The store of a destination rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Vault KV: the decrypted data as a secret at `<mount><path><file name>`.
+    Vault {
+        /// `vault_address` (default `VAULT_ADDR`).
+        address: String,
+        /// `vault_kv_mount_name` (default `secret/`).
+        mount: String,
+        /// `vault_kv_version` (default 2).
+        version: u8,
+        /// `vault_path`.
+        path: String,
+    },
+    /// An S3 bucket (the re-encrypted file).
+    S3 {
+        /// `s3_bucket`.
+        bucket: String,
+        /// `s3_prefix`.
+        prefix: String,
+    },
+    /// A GCS bucket (the re-encrypted file).
+    Gcs {
+        /// `gcs_bucket`.
+        bucket: String,
+        /// `gcs_prefix`.
+        prefix: String,
+    },
 }
 
 /// One entry of `creation_rules`.
@@ -146,6 +191,7 @@ pub struct CreationRule {
     age: Vec<KeyText>,
     pgp: Vec<KeyText>,
     kms: Vec<KeyText>,
+    hc_vault: Vec<KeyText>,
     aws_profile: String,
     groups: Vec<GroupSpec>,
     unsupported: Vec<(String, usize)>,
@@ -186,7 +232,14 @@ impl Config {
             line: Some(e.line),
             message: format!("invalid YAML: {}", e.message),
         })?;
-        let mut cfg = Config { name: name.into(), dir, rules: Vec::new(), stores: Stores::default(), warnings: vec![] };
+        let mut cfg = Config {
+            name: name.into(),
+            dir,
+            rules: Vec::new(),
+            stores: Stores::default(),
+            destinations: Vec::new(),
+            warnings: vec![],
+        };
         let Some(root) = doc.roots.first() else { return Ok(cfg) };
         let items = match root.node.resolved() {
             Node::Map(items) => items,
@@ -201,8 +254,13 @@ impl Config {
                     }
                 }
                 "stores" => cfg.stores = p.stores(value, line, &mut cfg.warnings)?,
-                // `destination_rules` belong to `sops publish`; `keys` is the usual home of anchors.
-                "destination_rules" | "keys" => {}
+                "destination_rules" => {
+                    for (i, (node, line)) in p.list(value, line, "destination_rules")?.into_iter().enumerate() {
+                        cfg.destinations.push(p.destination(node, line, i + 1, &mut cfg.warnings)?);
+                    }
+                }
+                // `keys` is the usual home of anchors.
+                "keys" => {}
                 other => cfg.warnings.push(p.unknown(line, other, "at the top level")),
             }
         }
@@ -214,6 +272,12 @@ impl Config {
     pub fn rule_for(&self, file: &Path) -> Option<&CreationRule> {
         let rel = self.match_path(file);
         self.rules.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
+    }
+
+    /// The first destination rule whose `path_regex` matches `file` (as [`Config::rule_for`]).
+    pub fn destination_for(&self, file: &Path) -> Option<&DestinationRule> {
+        let rel = self.match_path(file);
+        self.destinations.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
     }
 
     /// The text `path_regex` is matched against for `file`.
@@ -248,12 +312,20 @@ impl CreationRule {
         let err = |line: usize, message: String| ConfigError { file: config.into(), line: Some(line), message };
         if let Some((what, line)) = self.unsupported.first().or(self.groups.iter().find_map(|g| g.unsupported.first()))
         {
-            return Err(err(*line, format!("{what} is not supported by gitseal yet; use age, pgp or kms keys")));
+            return Err(err(
+                *line,
+                format!("{what} is not supported by gitseal yet; use age, pgp, kms or hc_vault keys"),
+            ));
         }
         let age =
             |k: &KeyText| Recipient::parse(k.text.trim()).map(MasterKey::Age).map_err(|e| err(k.line, e.to_string()));
         let pgp =
             |k: &KeyText| PgpKey::parse(k.text.trim()).map(MasterKey::Pgp).map_err(|e| err(k.line, e.to_string()));
+        let vault = |k: &KeyText| {
+            gitseal_keys::vault::VaultKey::parse(k.text.trim())
+                .map(MasterKey::Vault)
+                .map_err(|e| err(k.line, e.to_string()))
+        };
         if !self.groups.is_empty() {
             let mut groups = Vec::new();
             for g in &self.groups {
@@ -263,6 +335,7 @@ impl CreationRule {
                         .map_err(|e| err(k.line, e.to_string()))?;
                     keys.push(MasterKey::Kms(key));
                 }
+                keys.extend(g.hc_vault.iter().map(vault).collect::<Result<Vec<_>, _>>()?);
                 keys.extend(g.pgp.iter().map(pgp).collect::<Result<Vec<_>, _>>()?);
                 keys.extend(g.age.iter().map(age).collect::<Result<Vec<_>, _>>()?);
                 groups.push(keys);
@@ -275,6 +348,7 @@ impl CreationRule {
                 KmsKey::parse(&k.text, context.clone(), &self.aws_profile).map_err(|e| err(k.line, e.to_string()))?;
             keys.push(MasterKey::Kms(key));
         }
+        keys.extend(self.hc_vault.iter().map(vault).collect::<Result<Vec<_>, _>>()?);
         keys.extend(self.pgp.iter().map(pgp).collect::<Result<Vec<_>, _>>()?);
         keys.extend(self.age.iter().map(age).collect::<Result<Vec<_>, _>>()?);
         Ok(if keys.is_empty() { Vec::new() } else { vec![keys] })
@@ -302,8 +376,7 @@ struct Parser<'a> {
 }
 
 /// Key kinds of sops that gitseal does not implement.
-const UNSUPPORTED_KINDS: [&str; 6] =
-    ["gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hc_vault", "hckms", "merge"];
+const UNSUPPORTED_KINDS: [&str; 4] = ["gcp_kms", "azure_keyvault", "hckms", "merge"];
 
 impl Parser<'_> {
     fn err(&self, line: usize, message: impl Into<String>) -> ConfigError {
@@ -387,6 +460,7 @@ impl Parser<'_> {
             age: vec![],
             pgp: vec![],
             kms: vec![],
+            hc_vault: vec![],
             aws_profile: String::new(),
             groups: vec![],
             unsupported: vec![],
@@ -408,6 +482,7 @@ impl Parser<'_> {
                 "age" => rule.age = self.keys(value, l, "age")?,
                 "pgp" => rule.pgp = self.keys(value, l, "pgp")?,
                 "kms" => rule.kms = self.keys(value, l, "kms")?,
+                "hc_vault_transit_uri" => rule.hc_vault = self.keys(value, l, "hc_vault_transit_uri")?,
                 "aws_profile" => rule.aws_profile = self.string(value, l, "aws_profile")?,
                 "key_groups" => {
                     for (g, gl) in self.list(value, l, "key_groups")? {
@@ -446,6 +521,90 @@ impl Parser<'_> {
         Ok(rule)
     }
 
+    fn destination(
+        &self,
+        node: &Node,
+        line: usize,
+        number: usize,
+        warnings: &mut Vec<String>,
+    ) -> Result<DestinationRule, ConfigError> {
+        let place = format!("destination rule {number}");
+        let mut path_regex = None;
+        let mut omit_extensions = false;
+        let mut fields: BTreeMap<&str, (String, usize)> = BTreeMap::new();
+        let mut version: Option<(i64, usize)> = None;
+        for (key, value, l) in entries(self.map(node, line, &place)?, self.src) {
+            match key {
+                "path_regex" => {
+                    let text = self.string(value, l, "path_regex")?;
+                    if !text.is_empty() {
+                        let re = Regex::new(&text)
+                            .map_err(|e| self.err(l, format!("invalid path_regex: {}", one_line(&e))))?;
+                        path_regex = Some(re);
+                    }
+                }
+                "omit_extensions" => match &Value::from_node(value) {
+                    Value::Scalar(Scalar::Bool(b)) => omit_extensions = *b,
+                    _ => return Err(self.err(l, "omit_extensions must be true or false")),
+                },
+                "vault_kv_version" => version = Some((self.int(value, l, "vault_kv_version")?, l)),
+                k @ ("vault_path"
+                | "vault_address"
+                | "vault_kv_mount_name"
+                | "s3_bucket"
+                | "s3_prefix"
+                | "gcs_bucket"
+                | "gcs_prefix") => {
+                    fields.insert(k, (self.string(value, l, k)?, l));
+                }
+                // The creation rule S3 and GCS copies are re-encrypted with.
+                "recreation_rule" => {}
+                other => warnings.push(self.unknown(l, other, &format!("in {place}"))),
+            }
+        }
+        let get = |k: &str| fields.get(k).map(|(v, _)| v.clone()).filter(|v| !v.is_empty());
+        let kinds: Vec<&str> = [("s3_bucket", "S3"), ("gcs_bucket", "GCS"), ("vault_path", "Vault")]
+            .iter()
+            .filter(|(k, _)| get(k).is_some())
+            .map(|(_, n)| *n)
+            .collect();
+        let target = match kinds.as_slice() {
+            ["S3"] => Destination::S3 {
+                bucket: get("s3_bucket").unwrap_or_default(),
+                prefix: get("s3_prefix").unwrap_or_default(),
+            },
+            ["GCS"] => Destination::Gcs {
+                bucket: get("gcs_bucket").unwrap_or_default(),
+                prefix: get("gcs_prefix").unwrap_or_default(),
+            },
+            ["Vault"] => {
+                let version = match version {
+                    None => 2,
+                    Some((v @ (1 | 2), _)) => v as u8,
+                    Some((v, l)) => return Err(self.err(l, format!("vault_kv_version must be 1 or 2, not {v}"))),
+                };
+                let address =
+                    get("vault_address").or_else(|| std::env::var("VAULT_ADDR").ok().filter(|a| !a.is_empty()));
+                let address = address.ok_or_else(|| {
+                    self.err(line, format!("{place} has vault_path but no vault_address (and VAULT_ADDR is not set)"))
+                })?;
+                let mount = get("vault_kv_mount_name").unwrap_or_else(|| "secret/".into());
+                Destination::Vault { address, mount, version, path: get("vault_path").unwrap_or_default() }
+            }
+            [] => {
+                return Err(
+                    self.err(line, format!("{place} names no destination: set s3_bucket, gcs_bucket or vault_path"))
+                )
+            }
+            many => {
+                return Err(
+                    self.err(line, format!("{place} names more than one destination ({}); use one", many.join(", ")))
+                )
+            }
+        };
+        Ok(DestinationRule { number, path_regex, target, omit_extensions })
+    }
+
     fn group(
         &self,
         node: &Node,
@@ -458,6 +617,7 @@ impl Parser<'_> {
             match key {
                 "age" => g.age = self.keys(value, l, "age")?,
                 "pgp" => g.pgp = self.keys(value, l, "pgp")?,
+                "hc_vault" => g.hc_vault = self.keys(value, l, "hc_vault")?,
                 "kms" => {
                     for (k, kl) in self.list(value, l, "kms in a key group")? {
                         g.kms.push(self.kms_entry(k, kl, warnings)?);

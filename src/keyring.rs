@@ -16,7 +16,7 @@ use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::metadata::{AgeEntry, KeyGroup, KmsEntry, Metadata, PgpEntry, RsaEntry};
+use crate::metadata::{AgeEntry, KeyGroup, KmsEntry, Metadata, PgpEntry, RsaEntry, VaultEntry};
 
 /// The key kinds sops knows, and gitseal's `rsa`, as named in `--decryption-order` and in the
 /// metadata.
@@ -145,6 +145,13 @@ pub fn wrap(
                     enc,
                     aws_profile: k.profile().to_string(),
                 }),
+                MasterKey::Vault(v) => g.hc_vault.push(VaultEntry {
+                    vault_address: v.address().to_string(),
+                    engine_path: v.engine_path().to_string(),
+                    key_name: v.key_name().to_string(),
+                    created_at: created_at.clone(),
+                    enc,
+                }),
                 MasterKey::Rsa(r) => g.rsa.push(RsaEntry {
                     fp: r.fingerprint().to_string(),
                     scope: scope.as_str().to_string(),
@@ -185,11 +192,17 @@ impl Default for Keyring {
 }
 
 /// One master key of a group, as tried during decryption.
+/// The transit key of a file's entry (the address stored in the file is the one used).
+fn vault_key(e: &VaultEntry) -> gitseal_keys::vault::VaultKey {
+    gitseal_keys::vault::VaultKey::new(&e.vault_address, &e.engine_path, &e.key_name)
+}
+
 enum Attempt<'a> {
     Age(&'a AgeEntry),
     Pgp(&'a PgpEntry),
     Rsa(&'a RsaEntry),
     Kms(&'a KmsEntry),
+    Vault(&'a VaultEntry),
     Unsupported(&'a str),
 }
 
@@ -200,6 +213,7 @@ impl Attempt<'_> {
             Attempt::Pgp(_) => "pgp",
             Attempt::Rsa(_) => "rsa",
             Attempt::Kms(_) => "kms",
+            Attempt::Vault(_) => "hc_vault",
             Attempt::Unsupported(kind) => kind,
         }
     }
@@ -212,6 +226,7 @@ impl Attempt<'_> {
             Attempt::Rsa(e) => format!("rsa {} ({} {})", sealing::short_fp(&e.fp), e.scope, e.label),
             Attempt::Kms(e) if e.role.is_empty() => format!("kms {}", e.arn),
             Attempt::Kms(e) => format!("kms {} (role {})", e.arn, e.role),
+            Attempt::Vault(e) => format!("hc_vault {}", vault_key(e).uri()),
             Attempt::Unsupported(kind) => kind.to_string(),
         }
     }
@@ -300,6 +315,7 @@ impl Keyring {
                     .and_then(|k| k.unwrap(&e.enc))
                     .map_err(|e| e.to_string())
             }
+            Attempt::Vault(e) => vault_key(e).unwrap(&e.enc).map_err(|e| e.to_string()),
             Attempt::Unsupported(kind) => Err(format!(
                 "gitseal cannot use {kind} keys; decrypt with a key of another kind in this group, or with sops"
             )),
@@ -336,7 +352,7 @@ impl Keyring {
     /// azure_kv, hc_vault, pgp, age, then gitseal's rsa), stably sorted by the decryption order.
     fn attempts<'a>(&self, g: &'a KeyGroup) -> Vec<Attempt<'a>> {
         let mut out: Vec<Attempt<'a>> = g.kms.iter().map(Attempt::Kms).collect();
-        for kind in ["gcp_kms", "hckms", "azure_kv", "hc_vault"] {
+        for kind in ["gcp_kms", "hckms", "azure_kv"] {
             for (k, v) in &g.other {
                 if k == kind {
                     let n = match v {
@@ -347,6 +363,7 @@ impl Keyring {
                 }
             }
         }
+        out.extend(g.hc_vault.iter().map(Attempt::Vault));
         out.extend(g.pgp.iter().map(Attempt::Pgp));
         out.extend(g.age.iter().map(Attempt::Age));
         out.extend(g.rsa.iter().map(Attempt::Rsa));

@@ -62,6 +62,21 @@ pub struct RsaEntry {
     pub enc: String,
 }
 
+/// One HashiCorp Vault transit entry of a key group (fields in sops's order).
+#[derive(Clone, Debug, Default)]
+pub struct VaultEntry {
+    /// The server address, used for decryption (as sops does).
+    pub vault_address: String,
+    /// The transit engine's mount path.
+    pub engine_path: String,
+    /// The transit key's name.
+    pub key_name: String,
+    /// When the data key was wrapped (RFC 3339).
+    pub created_at: String,
+    /// The transit ciphertext (`vault:v1:...`) of the base64 data key.
+    pub enc: String,
+}
+
 /// A key group: the master keys that each wrap the data key (or, with several groups, one
 /// Shamir share of it).
 #[derive(Clone, Debug, Default)]
@@ -74,6 +89,8 @@ pub struct KeyGroup {
     pub age: Vec<AgeEntry>,
     /// RSA sealing keys.
     pub rsa: Vec<RsaEntry>,
+    /// Vault transit keys.
+    pub hc_vault: Vec<VaultEntry>,
     /// Master keys of kinds this build does not open (gcp_kms, azure_kv, ...), kept as written.
     pub other: Vec<(String, Value)>,
 }
@@ -85,6 +102,7 @@ impl KeyGroup {
             && self.pgp.is_empty()
             && self.age.is_empty()
             && self.rsa.is_empty()
+            && self.hc_vault.is_empty()
             && self.other.is_empty()
     }
 }
@@ -241,6 +259,24 @@ fn group_from(v: &Value, require_enc: bool) -> Result<KeyGroup, MetadataError> {
                 let (role, created_at, aws_profile) = (field("role"), field("created_at"), field("aws_profile"));
                 g.kms.push(KmsEntry { arn, role, context, created_at, enc, aws_profile });
             }
+        } else if kind == "hc_vault" {
+            for e in entries {
+                let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+                let entry = VaultEntry {
+                    vault_address: field("vault_address"),
+                    engine_path: field("engine_path"),
+                    key_name: field("key_name"),
+                    created_at: field("created_at"),
+                    enc: field("enc"),
+                };
+                if require_enc && entry.enc.is_empty() {
+                    return Err(MetadataError(format!(
+                        "hc_vault entry for {:?} has no enc field",
+                        format!("{}/v1/{}/keys/{}", entry.vault_address, entry.engine_path, entry.key_name)
+                    )));
+                }
+                g.hc_vault.push(entry);
+            }
         } else if kind == "pgp" {
             for e in entries {
                 let field = |name: &str| e.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -320,6 +356,8 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
             (!g.rsa.is_empty()).then(|| Value::Seq(g.rsa.iter().map(rsa_entry).collect()))
         } else if kind == "kms" {
             (!g.kms.is_empty()).then(|| Value::Seq(g.kms.iter().map(kms_entry).collect()))
+        } else if kind == "hc_vault" {
+            (!g.hc_vault.is_empty()).then(|| Value::Seq(g.hc_vault.iter().map(vault_entry).collect()))
         } else if kind == "age" {
             (!g.age.is_empty()).then(|| {
                 Value::Seq(
@@ -346,6 +384,16 @@ fn group_fields(g: &KeyGroup, in_groups: bool) -> Vec<(String, Value)> {
         }
     }
     out
+}
+
+fn vault_entry(v: &VaultEntry) -> Value {
+    Value::Map(vec![
+        ("vault_address".into(), Value::str(&v.vault_address)),
+        ("engine_path".into(), Value::str(&v.engine_path)),
+        ("key_name".into(), Value::str(&v.key_name)),
+        ("created_at".into(), Value::str(&v.created_at)),
+        ("enc".into(), Value::str(&v.enc)),
+    ])
 }
 
 fn kms_entry(k: &KmsEntry) -> Value {

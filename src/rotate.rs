@@ -29,6 +29,9 @@ pub fn master_keys(group: &KeyGroup) -> Result<Vec<MasterKey>, String> {
         let key = KmsKey::new(k.arn.clone(), role, k.context.clone(), k.aws_profile.clone());
         keys.push(MasterKey::Kms(key.map_err(|e| e.to_string())?));
     }
+    for k in &group.hc_vault {
+        keys.push(MasterKey::Vault(gitseal_keys::vault::VaultKey::new(&k.vault_address, &k.engine_path, &k.key_name)));
+    }
     for k in &group.pgp {
         keys.push(MasterKey::Pgp(PgpKey::parse(&k.fp).map_err(|e| e.to_string())?));
     }
@@ -61,6 +64,7 @@ pub fn describe_groups(groups: &[Vec<MasterKey>], threshold: Option<usize>) -> S
                     None => format!("    kms: {}\n", k.arn()),
                 },
                 MasterKey::Rsa(r) => format!("    rsa: {}\n", r.fingerprint()),
+                MasterKey::Vault(v) => format!("    hc_vault: {}\n", v.uri()),
             };
             out.push_str(&line);
         }

@@ -3,7 +3,7 @@
 //! A file's values are encrypted with one random 32-byte [`DataKey`]; master keys wrap it (or, with
 //! several key groups, one [`shamir`] share of it each). This crate holds the data key, Shamir
 //! sharing and the master-key kinds: [`age`] (X25519, SSH and plugin recipients), [`kms`] (AWS KMS,
-//! with the default `kms` feature), [`pgp`] (through
+//! with the default `kms` feature), [`vault`] (Vault transit, with `vault`), [`pgp`] (through
 //! the `gpg` binary, as sops does), and RSA sealing keys ([`sealing::RsaRecipient`]); it knows
 //! nothing about file formats. [`sealing`] holds the RSA sealing keys of Bitnami Sealed Secrets.
 #![forbid(unsafe_code)]
@@ -17,6 +17,7 @@ pub mod redact;
 pub mod sealing;
 pub mod shamir;
 mod tty;
+pub mod vault;
 
 pub use data_key::DataKey;
 pub use redact::redact_secrets;
@@ -32,6 +33,8 @@ pub enum MasterKey {
     Rsa(sealing::RsaRecipient),
     /// An AWS KMS key (through aws-sdk-kms with the `kms` feature).
     Kms(kms::KmsKey),
+    /// A HashiCorp Vault (or OpenBao) transit key (with the `vault` feature).
+    Vault(vault::VaultKey),
 }
 
 impl MasterKey {
@@ -42,16 +45,18 @@ impl MasterKey {
             MasterKey::Pgp(_) => "pgp",
             MasterKey::Rsa(_) => "rsa",
             MasterKey::Kms(_) => "kms",
+            MasterKey::Vault(_) => "hc_vault",
         }
     }
 
-    /// The key as written in files (recipient, fingerprint).
-    pub fn id(&self) -> &str {
+    /// The key as written in files (recipient, fingerprint, ARN, transit URI).
+    pub fn id(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            MasterKey::Age(r) => r.as_str(),
-            MasterKey::Pgp(k) => k.fingerprint(),
-            MasterKey::Rsa(k) => k.fingerprint(),
-            MasterKey::Kms(k) => k.arn(),
+            MasterKey::Age(r) => r.as_str().into(),
+            MasterKey::Pgp(k) => k.fingerprint().into(),
+            MasterKey::Rsa(k) => k.fingerprint().into(),
+            MasterKey::Kms(k) => k.arn().into(),
+            MasterKey::Vault(k) => k.uri().into(),
         }
     }
 
@@ -64,6 +69,7 @@ impl MasterKey {
             MasterKey::Pgp(k) => k.wrap(secret),
             MasterKey::Rsa(k) => k.wrap(secret, rsa_label),
             MasterKey::Kms(k) => k.wrap(secret),
+            MasterKey::Vault(k) => k.wrap(secret),
         }
     }
 }

@@ -4,6 +4,7 @@ use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
 use gitseal_keys::sealing::{RsaRecipient, Scope};
+use gitseal_keys::vault::VaultKey;
 use gitseal_keys::{KeyError, MasterKey};
 use regex::Regex;
 
@@ -122,7 +123,7 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
         return Err(Failure::new(
             exit::GENERIC,
             format!(
-                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --rsa CERT or --key-group, or add a creation rule to .sops.yaml",
+                "{}: no master key to encrypt with; pass --age RECIPIENT (or set SOPS_AGE_RECIPIENTS), --pgp FINGERPRINT, --kms ARN, --hc-vault-transit URI, --rsa CERT or --key-group, or add a creation rule to .sops.yaml",
                 input.name
             ),
         ));
@@ -148,6 +149,7 @@ fn key_groups(a: &EncryptArgs, o: &KeyOptions) -> Result<Vec<Vec<MasterKey>>, Fa
     let mut groups = Vec::new();
     let mut flat = Vec::new();
     add_keys(&mut flat, "kms", a.kms.as_deref().unwrap_or_default(), o)?;
+    add_keys(&mut flat, "hc_vault", a.foreign.hc_vault_transit.as_deref().unwrap_or_default(), o)?;
     add_keys(&mut flat, "age", a.age.as_deref().unwrap_or_default(), o)?;
     add_keys(&mut flat, "pgp", a.pgp.as_deref().unwrap_or_default(), o)?;
     add_keys(&mut flat, "rsa", &a.rsa.join(","), o)?;
@@ -184,11 +186,12 @@ fn add_keys(group: &mut Vec<MasterKey>, kind: &str, list: &str, o: &KeyOptions) 
         "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
         "kms" => KmsKey::parse_list(list, &o.kms.context, &o.kms.profile)
             .map(|v| v.into_iter().map(MasterKey::Kms).collect()),
+        "hc_vault" => VaultKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Vault).collect()),
         "rsa" => return add_rsa_keys(group, list, o.rsa_scope),
         other => {
             return Err(Failure::new(
                 exit::GENERIC,
-                format!("unknown key kind {other:?} in --key-group; use age, pgp, kms or rsa"),
+                format!("unknown key kind {other:?} in --key-group; use age, pgp, kms, hc_vault or rsa"),
             ))
         }
     };

@@ -5,6 +5,7 @@
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::vault::VaultKey;
 use gitseal_keys::MasterKey;
 
 use super::args::IoArgs;
@@ -28,6 +29,9 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
             for k in &a.kms {
                 group.extend(KmsKey::parse_list(k, &context, &profile).map_err(err)?.into_iter().map(MasterKey::Kms));
             }
+            if let Some(uris) = &a.foreign.hc_vault_transit {
+                group.extend(VaultKey::parse_list(uris).map_err(err)?.into_iter().map(MasterKey::Vault));
+            }
             for k in &a.pgp {
                 group.extend(PgpKey::parse_list(k).map_err(err)?.into_iter().map(MasterKey::Pgp));
             }
@@ -35,7 +39,10 @@ pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
                 group.extend(Recipient::parse_list(k).map_err(err)?.into_iter().map(MasterKey::Age));
             }
             if group.is_empty() {
-                return Err(Failure::new(exit::GENERIC, "groups add needs at least one key: --age, --pgp or --kms"));
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    "groups add needs at least one key: --age, --pgp, --kms or --hc-vault-transit",
+                ));
             }
             change(&a.common, |groups| {
                 groups.push(group);

@@ -90,10 +90,7 @@ const NO_OPS: &[&str] =
 
 /// sops subcommands gitseal does not have, and why (else `sops publish f` would edit a file
 /// named `publish`).
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("publish", "gitseal does not upload files to S3, GCS or Vault; re-encrypt with the destination's keys (updatekeys) and copy the file"),
-    ("keyservice", "gitseal uses the keys of this machine and runs no key service"),
-];
+const UNSUPPORTED: &[(&str, &str)] = &[("keyservice", "gitseal uses the keys of this machine and runs no key service")];
 
 /// The subcommands a legacy invocation can become.
 const TARGETS: &[&str] = &["encrypt", "decrypt", "edit", "set", "rotate"];

@@ -21,6 +21,7 @@ mod kustomize;
 mod legacy;
 mod merge;
 mod opening;
+mod publish;
 mod render;
 mod reseal;
 mod rotate;
@@ -170,6 +171,7 @@ pub fn main() -> i32 {
         Command::Filestatus(a) => filestatus::run(a),
         Command::Rotate(a) => rotate::run(*a),
         Command::Updatekeys(a) => updatekeys::run(a),
+        Command::Publish(a) => publish::run(a),
         Command::Groups(c) => groups::run(c),
         Command::Completion(a) => completion::run(a),
         Command::Textconv(a) => git::textconv(a),

@@ -4,6 +4,7 @@
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
 use gitseal_keys::pgp::PgpKey;
+use gitseal_keys::vault::VaultKey;
 use gitseal_keys::MasterKey;
 
 use super::args::RotateArgs;
@@ -30,14 +31,17 @@ pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
         let keys = match kind {
             "age" => Recipient::parse_list(list).map(|v| v.into_iter().map(MasterKey::Age).collect()),
             "pgp" => PgpKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Pgp).collect()),
+            "hc_vault" => VaultKey::parse_list(list).map(|v| v.into_iter().map(MasterKey::Vault).collect()),
             _ => KmsKey::parse_list(list, &context, "").map(|v| v.into_iter().map(MasterKey::Kms).collect()),
         };
         keys.map_err(|e| Failure::new(exit::GENERIC, e.to_string()))
     };
     let mut add = parse("kms", &a.add_kms)?;
+    add.extend(parse("hc_vault", &a.foreign.add_hc_vault_transit)?);
     add.extend(parse("pgp", &a.add_pgp)?);
     add.extend(parse("age", &a.add_age)?);
     let mut rm = parse("kms", &a.rm_kms)?;
+    rm.extend(parse("hc_vault", &a.foreign.rm_hc_vault_transit)?);
     rm.extend(parse("pgp", &a.rm_pgp)?);
     rm.extend(parse("age", &a.rm_age)?);
 
@@ -70,6 +74,7 @@ pub(crate) fn same_key(a: &MasterKey, b: &MasterKey) -> bool {
         (MasterKey::Pgp(x), MasterKey::Pgp(y)) => x.fingerprint().eq_ignore_ascii_case(y.fingerprint()),
         (MasterKey::Kms(x), MasterKey::Kms(y)) => x.arn() == y.arn(),
         (MasterKey::Rsa(x), MasterKey::Rsa(y)) => x.fingerprint() == y.fingerprint(),
+        (MasterKey::Vault(x), MasterKey::Vault(y)) => x == y,
         _ => false,
     }
 }

@@ -233,7 +233,11 @@ fn seal_failure_paths() {
     fails(work.gitseal().args(["seal", "--cert", &cert(), "-n", "dev"]), Some(SECRET.as_bytes()), "--namespace says");
     fails(work.gitseal().args(["seal", "--raw", "--cert", &cert(), "-n", "prod"]), Some(b"v"), "needs --name");
     fails(work.gitseal().args(["seal"]), Some(SECRET.as_bytes()), "--cert");
-    fails(work.gitseal().args(["seal", "--cert", "https://example.invalid/cert.pem"]), Some(b""), "https is not supported");
+    fails(
+        work.gitseal().args(["seal", "--cert", "https://example.invalid/cert.pem"]),
+        Some(b""),
+        "https is not supported",
+    );
     fails(work.gitseal().args(["seal", "--cert", &key()]), Some(SECRET.as_bytes()), "no CERTIFICATE");
     assert!(!work.exists("out.yaml"), "nothing is written on failure");
 }

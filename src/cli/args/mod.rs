@@ -53,6 +53,8 @@ pub(crate) enum Command {
     Rotate(Box<RotateArgs>),
     /// Sync a file's master keys to its creation rule in .sops.yaml (the data key is kept)
     Updatekeys(UpdatekeysArgs),
+    /// Publish files to the destination of their .sops.yaml destination_rules (Vault KV v1/v2)
+    Publish(PublishArgs),
     /// Add or delete a key group of an encrypted file
     #[command(subcommand)]
     Groups(GroupsCommand),
@@ -269,8 +271,9 @@ pub(crate) struct ForeignKeyArgs {
     /// Azure Key Vault key URLs (not supported)
     #[arg(long = "azure-kv", hide = true, env = "SOPS_AZURE_KEYVAULT_URLS", value_name = "URLS")]
     pub azure_kv: Option<String>,
-    /// HashiCorp Vault transit URIs (not supported)
-    #[arg(long = "hc-vault-transit", hide = true, env = "SOPS_VAULT_URIS", value_name = "URIS")]
+    /// HashiCorp Vault (or OpenBao) transit keys, comma-separated URIs
+    /// (https://vault:8200/v1/ENGINE/keys/NAME); token from VAULT_TOKEN or ~/.vault-token
+    #[arg(long = "hc-vault-transit", env = "SOPS_VAULT_URIS", value_name = "URIS")]
     pub hc_vault_transit: Option<String>,
     /// HuaweiCloud KMS key IDs (not supported)
     #[arg(long = "hckms", hide = true, value_name = "IDS")]
@@ -280,12 +283,7 @@ pub(crate) struct ForeignKeyArgs {
 impl ForeignKeyArgs {
     /// Fails when a key of a kind gitseal does not support was given.
     pub(crate) fn check(&self) -> Result<(), super::Failure> {
-        foreign_check(&[
-            ("--gcp-kms", &self.gcp_kms),
-            ("--azure-kv", &self.azure_kv),
-            ("--hc-vault-transit", &self.hc_vault_transit),
-            ("--hckms", &self.hckms),
-        ])
+        foreign_check(&[("--gcp-kms", &self.gcp_kms), ("--azure-kv", &self.azure_kv), ("--hckms", &self.hckms)])
     }
 }
 
@@ -300,9 +298,11 @@ pub(crate) struct ForeignRotateArgs {
     pub add_azure_kv: Option<String>,
     #[arg(long = "rm-azure-kv", hide = true, value_name = "URLS")]
     pub rm_azure_kv: Option<String>,
-    #[arg(long = "add-hc-vault-transit", hide = true, value_name = "URIS")]
+    /// Vault transit URIs to add to the first key group, comma-separated
+    #[arg(long = "add-hc-vault-transit", value_name = "URIS")]
     pub add_hc_vault_transit: Option<String>,
-    #[arg(long = "rm-hc-vault-transit", hide = true, value_name = "URIS")]
+    /// Vault transit URIs to remove, comma-separated
+    #[arg(long = "rm-hc-vault-transit", value_name = "URIS")]
     pub rm_hc_vault_transit: Option<String>,
     #[arg(long = "add-hckms", hide = true, value_name = "IDS")]
     pub add_hckms: Option<String>,
@@ -318,8 +318,6 @@ impl ForeignRotateArgs {
             ("--rm-gcp-kms", &self.rm_gcp_kms),
             ("--add-azure-kv", &self.add_azure_kv),
             ("--rm-azure-kv", &self.rm_azure_kv),
-            ("--add-hc-vault-transit", &self.add_hc_vault_transit),
-            ("--rm-hc-vault-transit", &self.rm_hc_vault_transit),
             ("--add-hckms", &self.add_hckms),
             ("--rm-hckms", &self.rm_hckms),
         ])

@@ -192,9 +192,18 @@ pub(crate) struct RotateArgs {
 
 impl RotateArgs {
     pub(crate) fn changes_keys(&self) -> bool {
-        [&self.add_age, &self.rm_age, &self.add_pgp, &self.rm_pgp, &self.add_kms, &self.rm_kms]
-            .iter()
-            .any(|o| o.as_deref().is_some_and(|s| !s.trim().is_empty()))
+        [
+            &self.add_age,
+            &self.rm_age,
+            &self.add_pgp,
+            &self.rm_pgp,
+            &self.add_kms,
+            &self.rm_kms,
+            &self.foreign.add_hc_vault_transit,
+            &self.foreign.rm_hc_vault_transit,
+        ]
+        .iter()
+        .any(|o| o.as_deref().is_some_and(|s| !s.trim().is_empty()))
     }
 }
 
@@ -269,6 +278,28 @@ pub(crate) struct UpdatekeysArgs {
     /// Input format: yaml, json, dotenv, ini, toml or binary (default: from the file name)
     #[arg(long)]
     pub input_type: Option<String>,
+    /// Order in which key kinds are tried within a key group (default: age,pgp)
+    #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
+    pub decryption_order: Option<String>,
+    #[command(flatten)]
+    pub keyservice: super::KeyserviceArgs,
+}
+
+/// `gitseal publish FILE...`.
+#[derive(Args, Debug)]
+pub(crate) struct PublishArgs {
+    /// The encrypted files (directories with --recursive)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Publish without asking
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+    /// Publish the files under directory arguments
+    #[arg(long)]
+    pub recursive: bool,
+    /// Leave file extensions out of destination names
+    #[arg(long)]
+    pub omit_extensions: bool,
     /// Order in which key kinds are tried within a key group (default: age,pgp)
     #[arg(long, env = "SOPS_DECRYPTION_ORDER", value_name = "KINDS")]
     pub decryption_order: Option<String>,

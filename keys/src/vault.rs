@@ -1,0 +1,380 @@
+//! HashiCorp Vault (and OpenBao) transit master keys, as sops writes them: the data key is sent
+//! base64-encoded to `<address>/v1/<engine>/encrypt/<key>` and the `vault:v1:...` ciphertext
+//! stored in the file with the address, engine path and key name; decryption uses the address
+//! stored in the file. Also the KV v1/v2 write that `publish` needs.
+//!
+//! Token: `VAULT_TOKEN`, else `~/.vault-token`. TLS: the system roots plus `VAULT_CACERT` (a PEM
+//! file) and `VAULT_CAPATH` (a directory of PEM files); `VAULT_SKIP_VERIFY` is not honoured.
+//! `SOPS_HC_VAULT_ALLOWLIST` (sops 3.13): `all` (default), `none`, or comma-separated URL
+//! prefixes. Every call has a 5 s connect and a 20 s request timeout and is tried three times
+//! when the server cannot be reached or answers 5xx; errors name the URI and the reason.
+
+#[cfg(feature = "vault")]
+use std::sync::OnceLock;
+#[cfg(feature = "vault")]
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use crate::KeyError;
+
+/// A transit key: `<address>/v1/<engine path>/keys/<key name>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultKey {
+    address: String,
+    engine_path: String,
+    key_name: String,
+}
+
+impl VaultKey {
+    /// Parses a transit URI as sops does (`https://vault:8200/v1/sops/keys/firstkey`; the
+    /// engine path may have several segments).
+    pub fn parse(uri: &str) -> Result<VaultKey, KeyError> {
+        let bad =
+            |reason: &str| KeyError::InvalidKey { kind: "hc_vault", key: uri.to_string(), reason: reason.to_string() };
+        let uri = uri.trim();
+        let rest = uri
+            .strip_prefix("https://")
+            .or_else(|| uri.strip_prefix("http://"))
+            .ok_or_else(|| bad("expected <http(s)://address>/v1/<engine path>/keys/<key name>"))?;
+        let scheme_len = uri.len() - rest.len();
+        let slash = rest.find('/').ok_or_else(|| bad("no /v1/ path"))?;
+        let address = &uri[..scheme_len + slash];
+        let path = &rest[slash..];
+        let path = path.strip_prefix("/v1/").ok_or_else(|| bad("the path must start with /v1/"))?;
+        let (engine, key) = path.rsplit_once("/keys/").ok_or_else(|| bad("the path must end in /keys/<key name>"))?;
+        if engine.is_empty() || key.is_empty() || key.contains('/') {
+            return Err(bad("expected <address>/v1/<engine path>/keys/<key name>"));
+        }
+        Ok(VaultKey::new(address, engine, key))
+    }
+
+    /// Parses a comma-separated list of URIs (empty items skipped).
+    pub fn parse_list(s: &str) -> Result<Vec<VaultKey>, KeyError> {
+        s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(VaultKey::parse).collect()
+    }
+
+    /// A key from the fields stored in a file.
+    pub fn new(address: &str, engine_path: &str, key_name: &str) -> VaultKey {
+        VaultKey {
+            address: address.trim_end_matches('/').to_string(),
+            engine_path: engine_path.trim_matches('/').to_string(),
+            key_name: key_name.to_string(),
+        }
+    }
+
+    /// The server address (`https://vault:8200`).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The transit engine's mount path (`sops`, `transit`).
+    pub fn engine_path(&self) -> &str {
+        &self.engine_path
+    }
+
+    /// The key's name.
+    pub fn key_name(&self) -> &str {
+        &self.key_name
+    }
+
+    /// The URI, as given to `--hc-vault-transit`.
+    pub fn uri(&self) -> String {
+        format!("{}/v1/{}/keys/{}", self.address, self.engine_path, self.key_name)
+    }
+
+    /// Encrypts `secret` with the transit key; the result is the `vault:v1:...` text.
+    pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
+        let fail = |reason: String| KeyError::Wrap { recipient: self.uri(), reason };
+        let plaintext = Zeroizing::new(STANDARD.encode(secret));
+        let body = Zeroizing::new(serde_json::json!({ "plaintext": plaintext.as_str() }).to_string());
+        let url = format!("{}/v1/{}/encrypt/{}", self.address, self.engine_path, self.key_name);
+        let answer = call(&self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&answer).map_err(|_| fail("the answer is not JSON".into()))?;
+        v.pointer("/data/ciphertext")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| fail("the answer has no data.ciphertext".into()))
+    }
+
+    /// Decrypts a `vault:v1:...` text back to the data key.
+    pub fn unwrap(&self, enc: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        let fail = KeyError::Unwrap;
+        let body = serde_json::json!({ "ciphertext": enc }).to_string();
+        let url = format!("{}/v1/{}/decrypt/{}", self.address, self.engine_path, self.key_name);
+        let answer = Zeroizing::new(call(&self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?);
+        let v: serde_json::Value =
+            serde_json::from_slice(&answer).map_err(|_| fail("the answer is not JSON".into()))?;
+        let b64 = Zeroizing::new(
+            v.pointer("/data/plaintext")
+                .and_then(serde_json::Value::as_str)
+                .ok_or_else(|| fail("the answer has no data.plaintext".into()))?
+                .to_string(),
+        );
+        STANDARD.decode(b64.as_bytes()).map(Zeroizing::new).map_err(|_| fail("the plaintext is not base64".into()))
+    }
+}
+
+/// Writes `data` (a JSON object) as the secret at `path` of the KV engine mounted at `mount`
+/// (version 1 or 2), as `sops publish` does.
+pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serde_json::Value) -> Result<(), String> {
+    let address = address.trim_end_matches('/');
+    let mount = mount.trim_matches('/');
+    let path = path.trim_start_matches('/');
+    let (url, body) = match version {
+        1 => (format!("{address}/v1/{mount}/{path}"), data.clone()),
+        2 => (format!("{address}/v1/{mount}/data/{path}"), serde_json::json!({ "data": data })),
+        v => return Err(format!("KV version {v} is not supported (1 or 2)")),
+    };
+    let body = Zeroizing::new(body.to_string());
+    call(address, "POST", &url, Some(body.as_bytes())).map(|_| ())
+}
+
+/// Whether `SOPS_HC_VAULT_ALLOWLIST` lets gitseal talk to `address`.
+fn allowed(address: &str) -> Result<(), String> {
+    let list = std::env::var("SOPS_HC_VAULT_ALLOWLIST").unwrap_or_default();
+    let list = list.trim();
+    if list.is_empty() || list == "all" {
+        return Ok(());
+    }
+    let ok = list != "none" && list.split(',').map(str::trim).any(|p| !p.is_empty() && address.starts_with(p));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("Allowlist does not allow {address} (SOPS_HC_VAULT_ALLOWLIST)"))
+    }
+}
+
+/// The token: `VAULT_TOKEN`, else `~/.vault-token`.
+fn token() -> Result<Zeroizing<String>, String> {
+    if let Ok(t) = std::env::var("VAULT_TOKEN") {
+        if !t.trim().is_empty() {
+            return Ok(Zeroizing::new(t.trim().to_string()));
+        }
+    }
+    let home = std::env::var_os("HOME").ok_or("no Vault token: set VAULT_TOKEN (or write ~/.vault-token)")?;
+    let path = std::path::Path::new(&home).join(".vault-token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => Ok(Zeroizing::new(t.trim().to_string())),
+        _ => Err("no Vault token: set VAULT_TOKEN (or write ~/.vault-token)".into()),
+    }
+}
+
+#[cfg(not(feature = "vault"))]
+fn call(address: &str, _method: &str, _url: &str, _body: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    allowed(address)?;
+    token()?;
+    Err("this gitseal was built without Vault support (feature `vault`)".into())
+}
+
+#[cfg(feature = "vault")]
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
+
+#[cfg(feature = "vault")]
+struct Http {
+    runtime: tokio::runtime::Runtime,
+    client: Result<HttpsClient, String>,
+}
+
+#[cfg(feature = "vault")]
+/// One runtime and one connection pool for the process, made on first use.
+fn http() -> &'static Http {
+    static HTTP: OnceLock<Http> = OnceLock::new();
+    HTTP.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread tokio runtime can always be built");
+        Http { runtime, client: build_client() }
+    })
+}
+
+#[cfg(feature = "vault")]
+fn build_client() -> Result<HttpsClient, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        let _ = roots.add(cert);
+    }
+    let mut extra: Vec<std::path::PathBuf> = Vec::new();
+    if let Some(f) = std::env::var_os("VAULT_CACERT").filter(|v| !v.is_empty()) {
+        extra.push(f.into());
+    }
+    if let Some(dir) = std::env::var_os("VAULT_CAPATH").filter(|v| !v.is_empty()) {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("VAULT_CAPATH {}: {e}", dir.to_string_lossy()))?;
+        extra.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
+    }
+    for path in extra {
+        use rustls::pki_types::pem::PemObject;
+        let certs =
+            rustls::pki_types::CertificateDer::pem_file_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_connect_timeout(Some(Duration::from_secs(5)));
+    http.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+}
+
+#[cfg(feature = "vault")]
+/// Runs `fut` on the process's runtime (on a scoped thread when this thread is already inside a
+/// tokio runtime, where blocking on another would panic).
+fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
+where
+    F::Output: Send,
+{
+    let http = http();
+    if tokio::runtime::Handle::try_current().is_err() {
+        return http.runtime.block_on(fut);
+    }
+    std::thread::scope(|s| match s.spawn(|| http.runtime.block_on(fut)).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+#[cfg(feature = "vault")]
+/// One authenticated JSON call; the body of a 2xx answer, else why not (never the token).
+fn call(address: &str, method: &str, url: &str, body: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    allowed(address)?;
+    let token = token()?;
+    let client = http().client.as_ref().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let body = body.map(|b| b.to_vec()).unwrap_or_default();
+    block_on(async {
+        let mut last = String::new();
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+            let request = hyper::Request::builder()
+                .method(method)
+                .uri(url)
+                .header("X-Vault-Token", token.as_str())
+                .header("X-Vault-Request", "true")
+                .header("Content-Type", "application/json")
+                .body(http_body_util::Full::new(hyper::body::Bytes::from(body.clone())))
+                .map_err(|e| format!("invalid request URL {url}: {e}"))?;
+            let sent = tokio::time::timeout(Duration::from_secs(20), async {
+                let resp = client.request(request).await.map_err(|e| connect_error(&e))?;
+                let status = resp.status();
+                let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                    .await
+                    .map_err(|e| format!("cannot read the answer: {e}"))?
+                    .to_bytes();
+                Ok::<_, String>((status, bytes))
+            })
+            .await;
+            match sent {
+                Err(_) => last = "no answer within 20 s".into(),
+                Ok(Err(e)) => last = e,
+                Ok(Ok((status, bytes))) if status.is_success() => return Ok(bytes.to_vec()),
+                Ok(Ok((status, bytes))) => {
+                    let why = vault_errors(&bytes);
+                    let reason = match (status.as_u16(), why.is_empty()) {
+                        (403, _) => format!(
+                            "permission denied (HTTP 403){}",
+                            if why.is_empty() { String::new() } else { format!(": {why}") }
+                        ),
+                        (503, _) => format!(
+                            "Vault is sealed or unavailable (HTTP 503){}",
+                            if why.is_empty() { String::new() } else { format!(": {why}") }
+                        ),
+                        (code, true) => format!("HTTP {code}"),
+                        (code, false) => format!("HTTP {code}: {why}"),
+                    };
+                    if status.is_server_error() {
+                        last = reason;
+                        continue;
+                    }
+                    return Err(reason);
+                }
+            }
+        }
+        Err(last)
+    })
+}
+
+#[cfg(feature = "vault")]
+/// The chain of a connection error, one line (`connection refused`, a TLS certificate error).
+fn connect_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    format!("cannot reach the server: {}", parts.join(": "))
+}
+
+#[cfg(feature = "vault")]
+/// Vault's `{"errors": [...]}`, joined; control characters removed.
+fn vault_errors(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let errors: Vec<String> = v
+        .get("errors")
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter().filter_map(|e| e.as_str()).map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+        })
+        .unwrap_or_default();
+    let joined = errors.join("; ");
+    if joined.len() > 300 {
+        format!(
+            "{}...",
+            &joined[..joined.char_indices().take_while(|(i, _)| *i < 300).last().map(|(i, _)| i).unwrap_or(0)]
+        )
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_parse_as_sops_does() {
+        let k = VaultKey::parse("https://vault.example.com:8200/v1/sops/keys/firstkey").unwrap();
+        assert_eq!(
+            (k.address(), k.engine_path(), k.key_name()),
+            ("https://vault.example.com:8200", "sops", "firstkey")
+        );
+        assert_eq!(k.uri(), "https://vault.example.com:8200/v1/sops/keys/firstkey");
+        let k = VaultKey::parse("http://127.0.0.1:8200/v1/team/transit/keys/k-1").unwrap();
+        assert_eq!((k.engine_path(), k.key_name()), ("team/transit", "k-1"));
+        for bad in [
+            "vault.example.com/v1/sops/keys/k",
+            "https://vault/sops/keys/k",
+            "https://vault/v1/sops/k",
+            "https://vault/v1/keys/k",
+            "https://vault/v1/sops/keys/",
+            "https://vault",
+        ] {
+            assert!(VaultKey::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(VaultKey::parse_list("http://a/v1/s/keys/x, http://b/v1/t/keys/y,").unwrap().len(), 2);
+    }
+}
