@@ -148,6 +148,8 @@ pub struct DestinationRule {
     pub target: Destination,
     /// Leave the file's extension out of the destination name.
     pub omit_extensions: bool,
+    /// `recreation_rule`: the keys S3 and GCS copies are re-encrypted for.
+    pub recreation: Option<CreationRule>,
 }
 
 /// The store of a destination rule.
@@ -533,6 +535,7 @@ impl Parser<'_> {
         let mut omit_extensions = false;
         let mut fields: BTreeMap<&str, (String, usize)> = BTreeMap::new();
         let mut version: Option<(i64, usize)> = None;
+        let mut recreation = None;
         for (key, value, l) in entries(self.map(node, line, &place)?, self.src) {
             match key {
                 "path_regex" => {
@@ -558,7 +561,7 @@ impl Parser<'_> {
                     fields.insert(k, (self.string(value, l, k)?, l));
                 }
                 // The creation rule S3 and GCS copies are re-encrypted with.
-                "recreation_rule" => {}
+                "recreation_rule" => recreation = Some(self.rule(value, l, number, warnings)?),
                 other => warnings.push(self.unknown(l, other, &format!("in {place}"))),
             }
         }
@@ -602,7 +605,7 @@ impl Parser<'_> {
                 )
             }
         };
-        Ok(DestinationRule { number, path_regex, target, omit_extensions })
+        Ok(DestinationRule { number, path_regex, target, omit_extensions, recreation })
     }
 
     fn group(

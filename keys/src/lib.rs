@@ -14,6 +14,8 @@ mod data_key;
 pub mod kms;
 pub mod pgp;
 pub mod redact;
+#[cfg(all(feature = "kms", feature = "vault"))]
+pub mod s3;
 pub mod sealing;
 pub mod shamir;
 mod tty;

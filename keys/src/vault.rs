@@ -239,7 +239,7 @@ fn build_client() -> Result<HttpsClient, String> {
 #[cfg(feature = "vault")]
 /// Runs `fut` on the process's runtime (on a scoped thread when this thread is already inside a
 /// tokio runtime, where blocking on another would panic).
-fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
+pub(crate) fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
 where
     F::Output: Send,
 {
@@ -255,66 +255,69 @@ where
 
 #[cfg(feature = "vault")]
 /// One authenticated JSON call; the body of a 2xx answer, else why not (never the token).
+#[cfg(feature = "vault")]
 fn call(address: &str, method: &str, url: &str, body: Option<&[u8]>) -> Result<Vec<u8>, String> {
     allowed(address)?;
     let token = token()?;
-    let client = http().client.as_ref().map_err(|e| format!("cannot set up TLS: {e}"))?;
-    let body = body.map(|b| b.to_vec()).unwrap_or_default();
-    block_on(async {
-        let mut last = String::new();
-        for attempt in 0..3u32 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-            }
-            let request = hyper::Request::builder()
-                .method(method)
-                .uri(url)
-                .header("X-Vault-Token", token.as_str())
-                .header("X-Vault-Request", "true")
-                .header("Content-Type", "application/json")
-                .body(http_body_util::Full::new(hyper::body::Bytes::from(body.clone())))
-                .map_err(|e| format!("invalid request URL {url}: {e}"))?;
-            let sent = tokio::time::timeout(Duration::from_secs(20), async {
-                let resp = client.request(request).await.map_err(|e| connect_error(&e))?;
-                let status = resp.status();
-                let bytes = http_body_util::BodyExt::collect(resp.into_body())
-                    .await
-                    .map_err(|e| format!("cannot read the answer: {e}"))?
-                    .to_bytes();
-                Ok::<_, String>((status, bytes))
-            })
-            .await;
-            match sent {
-                Err(_) => last = "no answer within 20 s".into(),
-                Ok(Err(e)) => last = e,
-                Ok(Ok((status, bytes))) if status.is_success() => return Ok(bytes.to_vec()),
-                Ok(Ok((status, bytes))) => {
-                    let why = vault_errors(&bytes);
-                    let reason = match (status.as_u16(), why.is_empty()) {
-                        (403, _) => format!(
-                            "permission denied (HTTP 403){}",
-                            if why.is_empty() { String::new() } else { format!(": {why}") }
-                        ),
-                        (503, _) => format!(
-                            "Vault is sealed or unavailable (HTTP 503){}",
-                            if why.is_empty() { String::new() } else { format!(": {why}") }
-                        ),
-                        (code, true) => format!("HTTP {code}"),
-                        (code, false) => format!("HTTP {code}: {why}"),
-                    };
-                    if status.is_server_error() {
-                        last = reason;
-                        continue;
-                    }
-                    return Err(reason);
-                }
-            }
-        }
-        Err(last)
+    let headers =
+        [("X-Vault-Token", token.as_str()), ("X-Vault-Request", "true"), ("Content-Type", "application/json")];
+    let (status, bytes) = block_on(send(method, url, &headers, body.unwrap_or_default()))?;
+    if (200..300).contains(&status) {
+        return Ok(bytes);
+    }
+    let why = vault_errors(&bytes);
+    let suffix = if why.is_empty() { String::new() } else { format!(": {why}") };
+    Err(match status {
+        403 => format!("permission denied (HTTP 403){suffix}"),
+        503 => format!("Vault is sealed or unavailable (HTTP 503){suffix}"),
+        code => format!("HTTP {code}{suffix}"),
     })
 }
 
+/// Sends one request (three tries when the server cannot be reached or answers 5xx, each
+/// bounded); the status and body of the last answer.
 #[cfg(feature = "vault")]
+pub(crate) async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, Vec<u8>), String> {
+    let client = http().client.as_ref().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+        let mut request = hyper::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body.to_vec())))
+            .map_err(|e| format!("invalid request to {url}: {e}"))?;
+        let sent = tokio::time::timeout(Duration::from_secs(20), async {
+            let resp = client.request(request).await.map_err(|e| connect_error(&e))?;
+            let status = resp.status().as_u16();
+            let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .map_err(|e| format!("cannot read the answer: {e}"))?
+                .to_bytes();
+            Ok::<_, String>((status, bytes.to_vec()))
+        })
+        .await;
+        match sent {
+            Err(_) => last = "no answer within 20 s".into(),
+            Ok(Err(e)) => last = e,
+            Ok(Ok((status, bytes))) if status >= 500 && attempt < 2 => {
+                last = format!("HTTP {status}: {}", vault_errors(&bytes))
+            }
+            Ok(Ok(answer)) => return Ok(answer),
+        }
+    }
+    Err(last)
+}
+
 /// The chain of a connection error, one line (`connection refused`, a TLS certificate error).
 fn connect_error(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();

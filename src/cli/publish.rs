@@ -1,9 +1,10 @@
 //! `gitseal publish`: each file goes to the destination of the first `.sops.yaml`
 //! `destination_rules` entry whose `path_regex` matches it, as `sops publish` does. Vault KV v1
-//! and v2 receive the decrypted data as a secret at `<mount><vault_path><file name>`. S3 and GCS
-//! (which receive the file re-encrypted by `recreation_rule`) are refused: gitseal links no S3
-//! or GCS client. Nothing is published for a file that does not decrypt; without `--yes` each
-//! upload is confirmed on the terminal.
+//! and v2 receive the decrypted data as a secret at `<mount><vault_path><file name>`; S3
+//! receives the file, re-encrypted for the keys of `recreation_rule` when it has one, at
+//! `<s3_prefix><file name>`. GCS is refused (gitseal links no GCS client). Nothing is
+//! published for a file that does not decrypt; without `--yes` each upload is confirmed on the
+//! terminal.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -32,11 +33,9 @@ pub(crate) fn run(a: PublishArgs) -> Result<(), Failure> {
         })?;
         let (address, mount, version, path) = match &rule.target {
             Destination::Vault { address, mount, version, path } => (address, mount, *version, path),
-            Destination::S3 { bucket, .. } => {
-                return Err(Failure::new(
-                    exit::GENERIC,
-                    format!("{name}: destination rule {} publishes to S3 bucket {bucket:?}, which gitseal does not support (it links no S3 client); copy the file with `aws s3 cp`", rule.number),
-                ))
+            Destination::S3 { bucket, prefix } => {
+                let object = format!("{prefix}{}", destination_name(file, a.omit_extensions || rule.omit_extensions));
+                return publish_s3(file, &name, &config, rule, bucket, &object, a.yes, &mut keys);
             }
             Destination::Gcs { bucket, .. } => {
                 return Err(Failure::new(
@@ -76,6 +75,58 @@ pub(crate) fn run(a: PublishArgs) -> Result<(), Failure> {
         [file] => one(file),
         _ => files::each(&list, one),
     }
+}
+
+/// Re-encrypts the file for the recreation rule's keys (or takes it as it is without one), then
+/// uploads it to `s3://bucket/object`.
+#[allow(clippy::too_many_arguments)]
+fn publish_s3(
+    file: &Path,
+    name: &str,
+    config: &gitseal::config::Config,
+    rule: &gitseal::config::DestinationRule,
+    bucket: &str,
+    object: &str,
+    yes: bool,
+    keys: &mut gitseal::keyring::Keyring,
+) -> Result<(), Failure> {
+    let bytes =
+        std::fs::read(file).map_err(|e| Failure::new(exit::GENERIC, format!("{name}: cannot read the file: {e}")))?;
+    let format = Format::from_path(name);
+    let (plain, mut reenc) = gitseal::reencrypt::open_for_edit(&bytes, format, name, keys, false)?;
+    let upload = match &rule.recreation {
+        None => bytes,
+        Some(recreation) => {
+            let groups = recreation
+                .key_groups(&config.name, &Default::default())
+                .map_err(|e| Failure::new(exit::GENERIC, e.to_string()))?;
+            if groups.is_empty() {
+                return Err(Failure::new(
+                    exit::GENERIC,
+                    format!("{name}: the recreation_rule of destination rule {} names no keys", rule.number),
+                ));
+            }
+            reenc.rotate(&groups, recreation.shamir_threshold)?;
+            reenc.encrypt(&plain)?
+        }
+    };
+    let shown = format!("s3://{bucket}/{object}");
+    if !yes && !confirm(&format!("uploading {} to {shown} ? (y/n): ", file.display()), name)? {
+        eprintln!("{name}: not published");
+        return Ok(());
+    }
+    s3_put(bucket, object, &upload)
+        .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: cannot publish to {shown}: {e}")))
+}
+
+#[cfg(all(feature = "kms", feature = "vault"))]
+fn s3_put(bucket: &str, object: &str, body: &[u8]) -> Result<(), String> {
+    gitseal_keys::s3::put_object(bucket, object, body)
+}
+
+#[cfg(not(all(feature = "kms", feature = "vault")))]
+fn s3_put(_bucket: &str, _object: &str, _body: &[u8]) -> Result<(), String> {
+    Err("this gitseal was built without S3 support (features `kms` and `vault`)".into())
 }
 
 /// The name a file gets at its destination: its base name, without the extension(s) when asked

@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::peers::{find_peer, manifest_dir, must, run, Peer, Work};
+use crate::peers::{find_peer, manifest_dir, must, run, Peer, Work, DEMO_RECIPIENT};
 
 const PLAIN: &str = "db:\n    user: admin\n    password: hunter2\nport: 5432\n";
 const ROLE: &str = "arn:aws:iam::123456789012:role/gitseal-test";
@@ -283,5 +283,90 @@ fn library_decrypt_in_runtime_child() {
         });
         task.await.expect("the decrypting task")
     });
+    assert_eq!(String::from_utf8(plain).unwrap(), PLAIN);
+}
+
+/// The objects of a moto S3 bucket: (key, bytes), read back with boto3.
+fn s3_objects(moto: &Moto, bucket: &str) -> Vec<(String, Vec<u8>)> {
+    let py = manifest_dir().join(".peers/venv/bin/python");
+    let script = "import boto3, sys, base64\n\
+        s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+        for o in s3.list_objects_v2(Bucket=sys.argv[2]).get('Contents', []):\n\
+        \x20   body = s3.get_object(Bucket=sys.argv[2], Key=o['Key'])['Body'].read()\n\
+        \x20   print(o['Key'], base64.b64encode(body).decode())\n";
+    let mut cmd = Command::new(py);
+    aws_env(&mut cmd, &moto.endpoint);
+    let out = String::from_utf8(must(cmd.args(["-c", script, &moto.endpoint, bucket]), None)).unwrap();
+    use base64::Engine;
+    out.lines()
+        .map(|l| {
+            let (k, b) = l.split_once(' ').unwrap();
+            (k.to_string(), base64::engine::general_purpose::STANDARD.decode(b).unwrap())
+        })
+        .collect()
+}
+
+fn create_bucket(moto: &Moto, bucket: &str) {
+    let py = manifest_dir().join(".peers/venv/bin/python");
+    let script = "import boto3, sys\n\
+        boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1').create_bucket(Bucket=sys.argv[2])\n";
+    let mut cmd = Command::new(py);
+    aws_env(&mut cmd, &moto.endpoint);
+    must(cmd.args(["-c", script, &moto.endpoint, bucket]), None);
+}
+
+/// `publish` to S3 (moto): with a recreation_rule the file is re-encrypted for its keys only
+/// (here a KMS key: the age key of the file is gone) and real sops opens the upload; without
+/// one the file goes as it is. Nothing is uploaded without --yes and without a terminal, or for
+/// a GCS destination.
+#[test]
+fn publish_uploads_to_s3_re_encrypted_by_the_recreation_rule() {
+    let Some(moto) = Moto::start() else { return };
+    let Some(sops_bin) = find_peer("sops") else { return };
+    let arn = moto.create_key();
+    create_bucket(&moto, "gitseal-pub");
+    let work = Work::new();
+    work.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - age: {DEMO_RECIPIENT}\ndestination_rules:\n  - path_regex: gcs/\n    gcs_bucket: b\n  - path_regex: plain/\n    s3_bucket: gitseal-pub\n    s3_prefix: as-is/\n  - path_regex: .*\n    s3_bucket: gitseal-pub\n    s3_prefix: prod/\n    recreation_rule:\n      kms: {arn}\n"
+        ),
+    );
+    work.write("x.yaml", PLAIN);
+    let enc = must(gitseal(&work, &moto).args(["encrypt", "x.yaml"]), None);
+    work.write("x.enc.yaml", &enc);
+    std::fs::create_dir_all(work.path("plain")).unwrap();
+    std::fs::create_dir_all(work.path("gcs")).unwrap();
+    work.write("plain/x.enc.yaml", &enc);
+    work.write("gcs/x.enc.yaml", &enc);
+    let with_key = |cmd: &mut Command| {
+        cmd.env("SOPS_AGE_KEY_FILE", manifest_dir().join("keys/testdata/demo-age-key.txt"));
+    };
+    // No terminal, no --yes: refused, nothing uploaded.
+    let mut cmd = gitseal(&work, &moto);
+    with_key(&mut cmd);
+    let out = run(cmd.args(["publish", "x.enc.yaml"]).stdin(Stdio::null()), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(s3_objects(&moto, "gitseal-pub").is_empty());
+    let mut cmd = gitseal(&work, &moto);
+    with_key(&mut cmd);
+    let out = run(cmd.args(["publish", "--yes", "gcs/x.enc.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GCS bucket \"b\", which gitseal does not support"));
+    for file in ["x.enc.yaml", "plain/x.enc.yaml"] {
+        let mut cmd = gitseal(&work, &moto);
+        with_key(&mut cmd);
+        must(cmd.args(["publish", "--yes", file]), None);
+    }
+    let objects = s3_objects(&moto, "gitseal-pub");
+    let keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["as-is/x.enc.yaml", "prod/x.enc.yaml"]);
+    assert_eq!(objects[0].1, enc, "without a recreation_rule the file goes as it is");
+    let uploaded = String::from_utf8(objects[1].1.clone()).unwrap();
+    assert!(uploaded.contains(&arn) && !uploaded.contains("age1"), "{uploaded}");
+    work.write("uploaded.enc.yaml", &uploaded);
+    // Real sops opens it with the KMS key alone.
+    let plain = must(sops(&work, &sops_bin, &moto).args(["decrypt", "uploaded.enc.yaml"]), None);
     assert_eq!(String::from_utf8(plain).unwrap(), PLAIN);
 }
