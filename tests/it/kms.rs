@@ -328,7 +328,7 @@ fn publish_uploads_to_s3_re_encrypted_by_the_recreation_rule() {
     let work = Work::new();
     work.write(
         ".sops.yaml",
-        &format!(
+        format!(
             "creation_rules:\n  - age: {DEMO_RECIPIENT}\ndestination_rules:\n  - path_regex: gcs/\n    gcs_bucket: b\n  - path_regex: plain/\n    s3_bucket: gitseal-pub\n    s3_prefix: as-is/\n  - path_regex: .*\n    s3_bucket: gitseal-pub\n    s3_prefix: prod/\n    recreation_rule:\n      kms: {arn}\n"
         ),
     );
