@@ -157,7 +157,7 @@ pub struct DestinationRule {
 pub enum Destination {
     /// Vault KV: the decrypted data as a secret at `<mount><path><file name>`.
     Vault {
-        /// `vault_address` (default `VAULT_ADDR`).
+        /// `vault_address` (default `VAULT_ADDR`, else `https://127.0.0.1:8200`).
         address: String,
         /// `vault_kv_mount_name` (default `secret/`).
         mount: String,
@@ -571,40 +571,38 @@ impl Parser<'_> {
             .filter(|(k, _)| get(k).is_some())
             .map(|(_, n)| *n)
             .collect();
-        let target = match kinds.as_slice() {
-            ["S3"] => Destination::S3 {
-                bucket: get("s3_bucket").unwrap_or_default(),
-                prefix: get("s3_prefix").unwrap_or_default(),
-            },
-            ["GCS"] => Destination::Gcs {
-                bucket: get("gcs_bucket").unwrap_or_default(),
-                prefix: get("gcs_prefix").unwrap_or_default(),
-            },
-            ["Vault"] => {
-                let version = match version {
-                    None => 2,
-                    Some((v @ (1 | 2), _)) => v as u8,
-                    Some((v, l)) => return Err(self.err(l, format!("vault_kv_version must be 1 or 2, not {v}"))),
-                };
-                let address =
-                    get("vault_address").or_else(|| std::env::var("VAULT_ADDR").ok().filter(|a| !a.is_empty()));
-                let address = address.ok_or_else(|| {
-                    self.err(line, format!("{place} has vault_path but no vault_address (and VAULT_ADDR is not set)"))
-                })?;
-                let mount = get("vault_kv_mount_name").unwrap_or_else(|| "secret/".into());
-                Destination::Vault { address, mount, version, path: get("vault_path").unwrap_or_default() }
-            }
-            [] => {
-                return Err(
-                    self.err(line, format!("{place} names no destination: set s3_bucket, gcs_bucket or vault_path"))
-                )
-            }
-            many => {
-                return Err(
-                    self.err(line, format!("{place} names more than one destination ({}); use one", many.join(", ")))
-                )
-            }
-        };
+        let target =
+            match kinds.as_slice() {
+                ["S3"] => Destination::S3 {
+                    bucket: get("s3_bucket").unwrap_or_default(),
+                    prefix: get("s3_prefix").unwrap_or_default(),
+                },
+                ["GCS"] => Destination::Gcs {
+                    bucket: get("gcs_bucket").unwrap_or_default(),
+                    prefix: get("gcs_prefix").unwrap_or_default(),
+                },
+                ["Vault"] => {
+                    let version = match version {
+                        None => 2,
+                        Some((v @ (1 | 2), _)) => v as u8,
+                        Some((v, l)) => return Err(self.err(l, format!("vault_kv_version must be 1 or 2, not {v}"))),
+                    };
+                    // As sops: VAULT_ADDR, else Vault's own default.
+                    let address = get("vault_address")
+                        .or_else(|| std::env::var("VAULT_ADDR").ok().filter(|a| !a.is_empty()))
+                        .unwrap_or_else(|| "https://127.0.0.1:8200".into());
+                    let mount = get("vault_kv_mount_name").unwrap_or_else(|| "secret/".into());
+                    Destination::Vault { address, mount, version, path: get("vault_path").unwrap_or_default() }
+                }
+                [] => {
+                    return Err(self
+                        .err(line, format!("{place} names no destination: set s3_bucket, gcs_bucket or vault_path")))
+                }
+                many => {
+                    return Err(self
+                        .err(line, format!("{place} names more than one destination ({}); use one", many.join(", "))))
+                }
+            };
         Ok(DestinationRule { number, path_regex, target, omit_extensions, recreation })
     }
 

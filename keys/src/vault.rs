@@ -119,18 +119,27 @@ impl VaultKey {
 }
 
 /// Writes `data` (a JSON object) as the secret at `path` of the KV engine mounted at `mount`
-/// (version 1 or 2), as `sops publish` does.
-pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serde_json::Value) -> Result<(), String> {
+/// (version 1 or 2), as `sops publish` does; `Ok(false)` when it already held exactly that data.
+pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serde_json::Value) -> Result<bool, String> {
     let address = address.trim_end_matches('/');
     let mount = mount.trim_matches('/');
     let path = path.trim_start_matches('/');
-    let (url, body) = match version {
-        1 => (format!("{address}/v1/{mount}/{path}"), data.clone()),
-        2 => (format!("{address}/v1/{mount}/data/{path}"), serde_json::json!({ "data": data })),
+    let (url, body, current) = match version {
+        1 => (format!("{address}/v1/{mount}/{path}"), data.clone(), "/data"),
+        2 => (format!("{address}/v1/{mount}/data/{path}"), serde_json::json!({ "data": data }), "/data/data"),
         v => return Err(format!("KV version {v} is not supported (1 or 2)")),
     };
+    // When the secret already holds exactly this data nothing is written (no new KV v2
+    // version); one that does not exist yet (404) or cannot be read is simply written.
+    if let Ok(existing) = call(address, "GET", &url, None) {
+        let existing = Zeroizing::new(existing);
+        let v: serde_json::Value = serde_json::from_slice(&existing).unwrap_or_default();
+        if v.pointer(current) == Some(data) {
+            return Ok(false);
+        }
+    }
     let body = Zeroizing::new(body.to_string());
-    call(address, "POST", &url, Some(body.as_bytes())).map(|_| ())
+    call(address, "POST", &url, Some(body.as_bytes())).map(|_| true)
 }
 
 /// Whether `SOPS_HC_VAULT_ALLOWLIST` lets gitseal talk to `address`.
@@ -140,7 +149,19 @@ fn allowed(address: &str) -> Result<(), String> {
     if list.is_empty() || list == "all" {
         return Ok(());
     }
-    let ok = list != "none" && list.split(',').map(str::trim).any(|p| !p.is_empty() && address.starts_with(p));
+    // As sops 3.13: both sides end in `/`, so `http://vault:82` does not allow `http://vault:8200`.
+    let slash = |s: &str| format!("{}/", s.trim_end_matches('/'));
+    let with_slash = slash(address);
+    if list == "none" {
+        return Err(format!("Allowlist does not allow {address} (SOPS_HC_VAULT_ALLOWLIST=none)"));
+    }
+    let prefixes: Vec<&str> = list.split(',').map(str::trim).collect();
+    if prefixes.iter().any(|p| p.is_empty()) {
+        return Err(format!(
+            "SOPS_HC_VAULT_ALLOWLIST {list:?} has an empty entry; give URL prefixes separated by commas"
+        ));
+    }
+    let ok = prefixes.iter().any(|p| with_slash.starts_with(&slash(p)));
     if ok {
         Ok(())
     } else {
@@ -318,6 +339,7 @@ pub(crate) async fn send(
     Err(last)
 }
 
+#[cfg(feature = "vault")]
 /// The chain of a connection error, one line (`connection refused`, a TLS certificate error).
 fn connect_error(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();

@@ -68,8 +68,12 @@ pub(crate) fn run(a: PublishArgs) -> Result<(), Failure> {
             eprintln!("{name}: not published");
             return Ok(());
         }
-        gitseal_keys::vault::kv_write(address, mount, version, &secret_path, &data)
-            .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: cannot publish to {shown}: {e}")))
+        let written = gitseal_keys::vault::kv_write(address, mount, version, &secret_path, &data)
+            .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: cannot publish to {shown}: {e}")))?;
+        if !written {
+            eprintln!("{name}: {shown} already holds this data; not written again");
+        }
+        Ok(())
     };
     match list.as_slice() {
         [file] => one(file),
@@ -129,11 +133,11 @@ fn s3_put(_bucket: &str, _object: &str, _body: &[u8]) -> Result<(), String> {
     Err("this gitseal was built without S3 support (features `kms` and `vault`)".into())
 }
 
-/// The name a file gets at its destination: its base name, without the extension(s) when asked
-/// (`secret.enc.yaml` -> `secret`).
+/// The name a file gets at its destination: its base name, without its last extension when
+/// asked (`secret.enc.yaml` -> `secret.enc`, as sops does).
 fn destination_name(file: &Path, omit_extensions: bool) -> String {
     let base = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    match (omit_extensions, base.find('.')) {
+    match (omit_extensions, base.rfind('.')) {
         (true, Some(i)) if i > 0 => base[..i].to_string(),
         _ => base,
     }
@@ -165,7 +169,7 @@ mod tests {
     #[test]
     fn destination_names() {
         assert_eq!(destination_name(Path::new("a/secret.enc.yaml"), false), "secret.enc.yaml");
-        assert_eq!(destination_name(Path::new("a/secret.enc.yaml"), true), "secret");
+        assert_eq!(destination_name(Path::new("a/secret.enc.yaml"), true), "secret.enc");
         assert_eq!(destination_name(Path::new(".env"), true), ".env");
     }
 }

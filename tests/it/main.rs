@@ -39,4 +39,5 @@ mod set;
 mod sops_emit;
 mod tamper;
 mod toml_ini;
+mod vault;
 mod yaml11;
