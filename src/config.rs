@@ -148,7 +148,8 @@ pub struct DestinationRule {
     pub target: Destination,
     /// Leave the file's extension out of the destination name.
     pub omit_extensions: bool,
-    /// `recreation_rule`: the keys S3 and GCS copies are re-encrypted for.
+    /// `reencryption_rule` (also read as `recreation_rule`): the keys S3 copies are
+    /// re-encrypted for.
     pub recreation: Option<CreationRule>,
 }
 
@@ -561,7 +562,7 @@ impl Parser<'_> {
                     fields.insert(k, (self.string(value, l, k)?, l));
                 }
                 // The creation rule S3 and GCS copies are re-encrypted with.
-                "recreation_rule" => recreation = Some(self.rule(value, l, number, warnings)?),
+                "reencryption_rule" | "recreation_rule" => recreation = Some(self.rule(value, l, number, warnings)?),
                 other => warnings.push(self.unknown(l, other, &format!("in {place}"))),
             }
         }

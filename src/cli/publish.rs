@@ -1,7 +1,7 @@
 //! `gitseal publish`: each file goes to the destination of the first `.sops.yaml`
 //! `destination_rules` entry whose `path_regex` matches it, as `sops publish` does. Vault KV v1
 //! and v2 receive the decrypted data as a secret at `<mount><vault_path><file name>`; S3
-//! receives the file, re-encrypted for the keys of `recreation_rule` when it has one, at
+//! receives the file, re-encrypted for the keys of `reencryption_rule` when it has one, at
 //! `<s3_prefix><file name>`. GCS is refused (gitseal links no GCS client). Nothing is
 //! published for a file that does not decrypt; without `--yes` each upload is confirmed on the
 //! terminal.
@@ -81,7 +81,7 @@ pub(crate) fn run(a: PublishArgs) -> Result<(), Failure> {
     }
 }
 
-/// Re-encrypts the file for the recreation rule's keys (or takes it as it is without one), then
+/// Re-encrypts the file for the re-encryption rule's keys (or takes it as it is without one), then
 /// uploads it to `s3://bucket/object`.
 #[allow(clippy::too_many_arguments)]
 fn publish_s3(
@@ -107,7 +107,7 @@ fn publish_s3(
             if groups.is_empty() {
                 return Err(Failure::new(
                     exit::GENERIC,
-                    format!("{name}: the recreation_rule of destination rule {} names no keys", rule.number),
+                    format!("{name}: the reencryption_rule of destination rule {} names no keys", rule.number),
                 ));
             }
             reenc.rotate(&groups, recreation.shamir_threshold)?;

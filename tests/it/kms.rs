@@ -315,12 +315,12 @@ fn create_bucket(moto: &Moto, bucket: &str) {
     must(cmd.args(["-c", script, &moto.endpoint, bucket]), None);
 }
 
-/// `publish` to S3 (moto): with a recreation_rule the file is re-encrypted for its keys only
+/// `publish` to S3 (moto): with a reencryption_rule the file is re-encrypted for its keys only
 /// (here a KMS key: the age key of the file is gone) and real sops opens the upload; without
 /// one the file goes as it is. Nothing is uploaded without --yes and without a terminal, or for
 /// a GCS destination.
 #[test]
-fn publish_uploads_to_s3_re_encrypted_by_the_recreation_rule() {
+fn publish_uploads_to_s3_re_encrypted_by_the_reencryption_rule() {
     let Some(moto) = Moto::start() else { return };
     let Some(sops_bin) = find_peer("sops") else { return };
     let arn = moto.create_key();
@@ -329,7 +329,7 @@ fn publish_uploads_to_s3_re_encrypted_by_the_recreation_rule() {
     work.write(
         ".sops.yaml",
         format!(
-            "creation_rules:\n  - age: {DEMO_RECIPIENT}\ndestination_rules:\n  - path_regex: gcs/\n    gcs_bucket: b\n  - path_regex: plain/\n    s3_bucket: gitseal-pub\n    s3_prefix: as-is/\n  - path_regex: .*\n    s3_bucket: gitseal-pub\n    s3_prefix: prod/\n    recreation_rule:\n      kms: {arn}\n"
+            "creation_rules:\n  - age: {DEMO_RECIPIENT}\ndestination_rules:\n  - path_regex: gcs/\n    gcs_bucket: b\n  - path_regex: plain/\n    s3_bucket: gitseal-pub\n    s3_prefix: as-is/\n  - path_regex: .*\n    s3_bucket: gitseal-pub\n    s3_prefix: prod/\n    reencryption_rule:\n      kms: {arn}\n"
         ),
     );
     work.write("x.yaml", PLAIN);
@@ -362,7 +362,7 @@ fn publish_uploads_to_s3_re_encrypted_by_the_recreation_rule() {
     let objects = s3_objects(&moto, "gitseal-pub");
     let keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["as-is/x.enc.yaml", "prod/x.enc.yaml"]);
-    assert_eq!(objects[0].1, enc, "without a recreation_rule the file goes as it is");
+    assert_eq!(objects[0].1, enc, "without a reencryption_rule the file goes as it is");
     let uploaded = String::from_utf8(objects[1].1.clone()).unwrap();
     assert!(uploaded.contains(&arn) && !uploaded.contains("age1"), "{uploaded}");
     work.write("uploaded.enc.yaml", &uploaded);
