@@ -269,12 +269,16 @@ impl Opened {
         let rule = self.metadata.rule.clone().unwrap_or_default();
         let mut walk =
             Walk::new(key, rule, self.metadata.mac_only_encrypted, Direction::Decrypt, metadata_key(self.doc.format));
+        if self.doc.format == Format::Json {
+            walk = walk.legacy_json_mac();
+        }
         for root in &mut self.doc.roots {
             walk.document(&mut root.node).map_err(|e| walk_error(e, &file))?;
         }
         let mut warnings = std::mem::take(&mut walk.warnings);
         if !opts.ignore_mac {
-            self.verify_mac(key, &walk.mac())?;
+            let (mac, legacy) = walk.macs();
+            self.verify_mac(key, &mac, legacy.as_deref())?;
         }
         let mut layout = None;
         if output_format == self.doc.format {
@@ -323,7 +327,7 @@ impl Opened {
             plain.to_vec()
         };
         if !opts.ignore_mac {
-            self.verify_mac(key, &hex_upper(&Sha512::digest(&data)))?;
+            self.verify_mac(key, &hex_upper(&Sha512::digest(&data)), None)?;
         }
         Ok(Decrypted { output: data, warnings: Vec::new() })
     }
@@ -400,7 +404,9 @@ impl Opened {
         }
     }
 
-    pub(crate) fn verify_mac(&self, key: &DataKey, computed: &str) -> Result<(), Error> {
+    /// Checks the file's MAC against `computed`, or `legacy` (the MAC as sops before 3.13.2
+    /// computed it for this file, see [`Walk::legacy_json_mac`]) when there is one.
+    pub(crate) fn verify_mac(&self, key: &DataKey, computed: &str, legacy: Option<&str>) -> Result<(), Error> {
         let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string() };
         let Some(enc) = &self.metadata.mac else {
             return Err(mac_err("the file has no MAC"));
@@ -410,7 +416,8 @@ impl Opened {
             .to_rfc3339();
         let (stored, _) = cipher::decrypt(key, enc, &lastmodified)
             .map_err(|_| mac_err("cannot decrypt the MAC (lastmodified or mac was changed)"))?;
-        if stored.as_slice().ct_eq(computed.as_bytes()).into() {
+        let matches = |mac: &str| bool::from(stored.as_slice().ct_eq(mac.as_bytes()));
+        if matches(computed) || legacy.is_some_and(matches) {
             Ok(())
         } else {
             Err(mac_err(

@@ -238,7 +238,9 @@ fn with_age_hint(why: String, recipient: &str) -> String {
         return why;
     }
     let hint = if recipient.starts_with("ssh-") {
-        "set SOPS_AGE_SSH_PRIVATE_KEY_FILE to the private key of this SSH key".to_string()
+        "set SOPS_AGE_SSH_PRIVATE_KEY_FILE to the private key of this SSH key (or SOPS_AGE_SSH_PRIVATE_KEY_CMD to a command that prints it)".to_string()
+    } else if gitseal_keys::age::is_post_quantum(recipient) {
+        format!("{}; decrypt with another key of this group, or with sops 3.13", gitseal_keys::age::PQ_UNSUPPORTED)
     } else if let Some(name) = recipient.strip_prefix("age1").and_then(|r| r.split_once('1')).map(|(n, _)| n) {
         format!("install age-plugin-{name} and add its identity (AGE-PLUGIN-...) to SOPS_AGE_KEY_FILE")
     } else {
@@ -249,6 +251,9 @@ fn with_age_hint(why: String, recipient: &str) -> String {
 
 /// A long recipient (an SSH key) shortened for messages: its type and the end of its key.
 fn short(recipient: &str) -> String {
+    if gitseal_keys::age::is_post_quantum(recipient) {
+        return gitseal_keys::age::short_recipient(recipient);
+    }
     let mut words = recipient.split_whitespace();
     match (words.next(), words.next()) {
         (Some(kind), Some(blob)) if kind.starts_with("ssh-") && blob.chars().count() > 16 => {

@@ -106,13 +106,17 @@ impl Opened {
             let mac_only = self.metadata.mac_only_encrypted;
             let mut walk = Walk::new(&key, rule, mac_only, Direction::Decrypt, envelope::metadata_key(self.doc.format))
                 .with_stash(stash);
+            if self.doc.format == Format::Json {
+                walk = walk.legacy_json_mac();
+            }
             for root in &mut self.doc.roots {
                 walk.document(&mut root.node).map_err(|e| envelope::walk_error(e, &file))?;
             }
             stash = walk.take_stash().unwrap_or_default();
             warnings.append(&mut walk.warnings);
             if !ignore_mac {
-                self.verify_mac(&key, &walk.mac())?;
+                let (mac, legacy) = walk.macs();
+                self.verify_mac(&key, &mac, legacy.as_deref())?;
             }
             let restored = match self.layout.take() {
                 Some(enc) => {
@@ -167,7 +171,7 @@ impl Opened {
             plain.to_vec()
         };
         if !ignore_mac {
-            self.verify_mac(key, &envelope::hex_upper(&Sha512::digest(&data)))?;
+            self.verify_mac(key, &envelope::hex_upper(&Sha512::digest(&data)), None)?;
         }
         Ok(data)
     }

@@ -7,6 +7,7 @@ use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
 
 use crate::cipher::{self, plaintext, ValueType};
+use crate::envelope::hex_upper;
 use crate::selection::Rule;
 
 /// `SHA-256("sops")`, fed first into the MAC when it covers only encrypted values.
@@ -65,6 +66,11 @@ pub struct Walk<'k> {
     /// Checking (see [`Walk::checking`]): the paths of values the rule encrypts that are in the
     /// clear.
     check: Option<Vec<String>>,
+    /// Decrypting JSON: also compute the MAC as sops before 3.13.2 did (see
+    /// [`Walk::legacy_json_mac`]).
+    legacy_json: bool,
+    /// That MAC, from the first value where it differs; `None` while it does not.
+    legacy: Option<Sha512>,
 }
 
 impl<'k> Walk<'k> {
@@ -99,7 +105,18 @@ impl<'k> Walk<'k> {
             alias_from: 0,
             stash: None,
             check: None,
+            legacy_json: false,
+            legacy: None,
         }
+    }
+
+    /// Decrypting a JSON file: also computes the MAC the way sops before 3.13.2 did, which read
+    /// every JSON number as a float, so that an integer beyond 2^53 in the clear counts as the
+    /// float's digits (`9007199254740993` as `9007199254740992`). Files written that way keep
+    /// opening; sops 3.13.2 (getsops/sops#2222) and gitseal write the integer's own digits.
+    pub fn legacy_json_mac(mut self) -> Self {
+        self.legacy_json = true;
+        self
     }
 
     /// Instead of decrypting, records where a value the file's rule encrypts is in the clear
@@ -163,12 +180,26 @@ impl<'k> Walk<'k> {
 
     /// The MAC over everything walked so far: 128 upper-case hex digits.
     pub fn mac(self) -> String {
-        let digest = self.hash.finalize();
-        let mut s = String::with_capacity(128);
-        for b in digest {
-            s.push_str(&format!("{b:02X}"));
+        hex_upper(self.hash.finalize().as_slice())
+    }
+
+    /// The MAC, and the one of sops before 3.13.2 where it differs (see
+    /// [`Walk::legacy_json_mac`]): a file matching either is intact.
+    pub fn macs(self) -> (String, Option<String>) {
+        let legacy = self.legacy.map(|h| hex_upper(h.finalize().as_slice()));
+        (hex_upper(self.hash.finalize().as_slice()), legacy)
+    }
+
+    /// Feeds a value into the MAC; `legacy` is its text for the MAC of sops before 3.13.2 when
+    /// that differs.
+    fn hash_value(&mut self, bytes: &[u8], legacy: Option<&[u8]>) {
+        if legacy.is_some() && self.legacy.is_none() {
+            self.legacy = Some(self.hash.clone());
         }
-        s
+        self.hash.update(bytes);
+        if let Some(h) = self.legacy.as_mut() {
+            h.update(legacy.unwrap_or(bytes));
+        }
     }
 
     fn aad(&self) -> &str {
@@ -450,7 +481,14 @@ impl<'k> Walk<'k> {
                     }
                 }
                 if !self.mac_only || selected {
-                    self.hash.update(plaintext(&leaf.value).0.as_slice());
+                    let legacy = match leaf.value {
+                        // In the clear: sops before 3.13.2 read it as a float.
+                        Scalar::Int(i) if self.legacy_json && !selected && i.unsigned_abs() > 1 << 53 => {
+                            Some(gitseal_formats::format_float(i as f64))
+                        }
+                        _ => None,
+                    };
+                    self.hash_value(plaintext(&leaf.value).0.as_slice(), legacy.as_ref().map(String::as_bytes));
                 }
             }
         }
@@ -565,5 +603,30 @@ mod tests {
         let err = walk.document(&mut doc.roots[0].node).expect_err("a plain value must not decrypt");
         assert_eq!(err.path, r#"["a"]["b:c"]["d"]"#);
         assert!(!err.message.contains("not-encrypted"), "{}", err.message);
+    }
+
+    /// sops before 3.13.2 read every JSON number as a float, so its MAC covers an integer
+    /// beyond 2^53 in the clear as the float's digits; the walk gives that MAC too, and only
+    /// when it differs.
+    #[test]
+    fn json_integers_beyond_2_53_in_the_clear_also_give_the_mac_of_older_sops() {
+        let key = DataKey::generate();
+        let mac_of = |texts: &[&str]| {
+            let mut h = Sha512::new();
+            texts.iter().for_each(|t| h.update(t));
+            hex_upper(h.finalize().as_slice())
+        };
+        let macs = |src: &str| {
+            let mut doc = gitseal_formats::parse(Format::Json, src).unwrap();
+            let mut walk =
+                Walk::new(&key, Rule::default(), false, Direction::Decrypt, |k| k == "sops").legacy_json_mac();
+            walk.document(&mut doc.roots[0].node).unwrap_or_else(|e| panic!("{}", e.message));
+            walk.macs()
+        };
+        let (mac, legacy) = macs(r#"{"a_unencrypted": 7, "n_unencrypted": 9007199254740993, "z_unencrypted": 1}"#);
+        assert_eq!(mac, mac_of(&["7", "9007199254740993", "1"]));
+        assert_eq!(legacy, Some(mac_of(&["7", "9007199254740992", "1"])));
+        let (mac, legacy) = macs(r#"{"a_unencrypted": 9007199254740992, "b_unencrypted": -5}"#);
+        assert_eq!((mac, legacy), (mac_of(&["9007199254740992", "-5"]), None));
     }
 }

@@ -26,6 +26,10 @@ pub const ENV_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 pub const ENV_KEY_CMD: &str = "SOPS_AGE_KEY_CMD";
 /// Environment variable naming an SSH private key file.
 pub const ENV_SSH_KEY_FILE: &str = "SOPS_AGE_SSH_PRIVATE_KEY_FILE";
+/// Environment variable holding a command that prints an SSH private key (sops 3.12+).
+pub const ENV_SSH_KEY_CMD: &str = "SOPS_AGE_SSH_PRIVATE_KEY_CMD";
+/// Environment variable the key commands get: the recipient whose identity is wanted.
+pub const ENV_RECIPIENT: &str = "SOPS_AGE_RECIPIENT";
 /// Environment variable with comma-separated recipients for `encrypt`.
 pub const ENV_RECIPIENTS: &str = "SOPS_AGE_RECIPIENTS";
 
@@ -68,10 +72,10 @@ impl Recipient {
                 }
                 Err(e) => return Err(invalid(&format!("{e:?}"))),
             }
-        } else if text.starts_with("age1pq1") {
+        } else if is_post_quantum(&text) {
             return Err(KeyError::UnsupportedRecipient(
-                text,
-                "post-quantum age recipients are not supported by this build".into(),
+                short_recipient(&text),
+                format!("{PQ_UNSUPPORTED}; use an X25519 (age1...) or SSH recipient"),
             ));
         } else if text.starts_with("age1") && text[4..].contains('1') {
             // A second '1' cannot occur in an X25519 key's data part: the separator of a plugin
@@ -119,6 +123,27 @@ impl Recipient {
         w.finish().and_then(|a| a.finish()).map_err(|e| err(&e))?;
         String::from_utf8(out).map_err(|e| err(&e))
     }
+}
+
+/// Why post-quantum recipients and identities cannot be used, for messages.
+pub const PQ_UNSUPPORTED: &str =
+    "post-quantum age keys (age1pq1... / AGE-SECRET-KEY-PQ-1...) are not supported by this build: \
+     the age crate it is built on (0.12) has no ML-KEM-768 + X25519 hybrid type yet";
+
+/// Whether a recipient is a post-quantum hybrid one (`age1pq1...`, sops 3.13 through age 1.3).
+pub fn is_post_quantum(recipient: &str) -> bool {
+    recipient.trim().to_ascii_lowercase().starts_with("age1pq1")
+}
+
+/// A recipient for messages: a post-quantum one (about 2,000 characters) by its two ends.
+pub fn short_recipient(recipient: &str) -> String {
+    let n = recipient.chars().count();
+    if n <= 64 {
+        return recipient.to_string();
+    }
+    let head: String = recipient.chars().take(16).collect();
+    let tail: String = recipient.chars().skip(n - 8).collect();
+    format!("{head}...{tail}")
 }
 
 /// Whether recipient text holds a secret key anywhere, in any letter case, even one too
@@ -223,6 +248,8 @@ pub struct Identities {
     plugins: BTreeMap<String, Vec<age::plugin::Identity>>,
     callbacks: TtyCallbacks,
     searched: Vec<String>,
+    /// Where post-quantum identities were skipped (see [`PQ_UNSUPPORTED`]), for messages.
+    skipped_pq: Vec<String>,
 }
 
 impl Identities {
@@ -234,6 +261,7 @@ impl Identities {
             plugins: BTreeMap::new(),
             callbacks: TtyCallbacks::default(),
             searched: Vec::new(),
+            skipped_pq: Vec::new(),
         }
     }
 
@@ -242,49 +270,89 @@ impl Identities {
     pub fn from_text(text: &str, source_name: &str) -> Result<Identities, KeyError> {
         let mut ids = Identities::empty();
         ids.searched.push(source_name.to_string());
-        ids.add_text(text, source_name)?;
+        ids.add_text(text, source_name, false)?;
         Ok(ids)
     }
 
-    fn add_text(&mut self, text: &str, source_name: &str) -> Result<(), KeyError> {
+    /// Adds the identities of `text`, one per line, or with `several_per_line` (`SOPS_AGE_KEY`,
+    /// as sops 3.13 reads it) every word of a line. Post-quantum identities are skipped (this
+    /// build cannot use them) and remembered for the error message.
+    fn add_text(&mut self, text: &str, source_name: &str, several_per_line: bool) -> Result<(), KeyError> {
         let bad = |reason: String| KeyError::Identity { source_name: source_name.to_string(), reason };
         let start = text.trim_start();
         if start.starts_with("age-encryption.org") || start.starts_with("-----BEGIN AGE") {
             let plain = decrypt_identity_file(text, source_name).map_err(bad)?;
-            return self.add_text(&plain, source_name);
+            return self.add_text(&plain, source_name, several_per_line);
         }
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            if line.starts_with("AGE-PLUGIN-") {
-                let id = age::plugin::Identity::from_str(line)
-                    .map_err(|e| bad(format!("line {} is not a valid age plugin identity: {e}", n + 1)))?;
-                self.plugins.entry(id.plugin().to_string()).or_default().push(id);
-                continue;
+            let words: Vec<&str> = if several_per_line { line.split_whitespace().collect() } else { vec![line] };
+            let several = words.len() > 1;
+            for (w, word) in words.into_iter().enumerate() {
+                let place = if several { format!("line {}, word {}", n + 1, w + 1) } else { format!("line {}", n + 1) };
+                let added = self.add_identity(word, &place).map_err(|why| {
+                    if !several_per_line && word.split_whitespace().nth(1).is_some() {
+                        bad(format!("{why}: one identity per line (only {ENV_KEY} takes several on a line)"))
+                    } else {
+                        bad(why)
+                    }
+                })?;
+                if !added {
+                    self.skipped_pq.push(format!("{source_name} {place}"));
+                }
             }
-            let key = age::x25519::Identity::from_str(line).map_err(|_| {
-                bad(format!("line {} is not an age identity (AGE-SECRET-KEY-1... or AGE-PLUGIN-...)", n + 1))
-            })?;
-            self.public.push(key.to_public().to_string());
-            self.keys.push(Box::new(key));
         }
         Ok(())
     }
 
-    /// Adds an SSH private key (OpenSSH or PEM). Passphrase-protected keys prompt on first use.
+    /// Adds one identity; `place` (`line 3`) names it in errors, never its text. False for a
+    /// post-quantum identity, which is skipped: another identity may open the file, and the
+    /// error says why when none does.
+    fn add_identity(&mut self, word: &str, place: &str) -> Result<bool, String> {
+        if word.starts_with("AGE-PLUGIN-") {
+            let id = age::plugin::Identity::from_str(word)
+                .map_err(|e| format!("{place} is not a valid age plugin identity: {e}"))?;
+            self.plugins.entry(id.plugin().to_string()).or_default().push(id);
+            return Ok(true);
+        }
+        if word.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-PQ-1") {
+            return Ok(false);
+        }
+        let key = age::x25519::Identity::from_str(word)
+            .map_err(|_| format!("{place} is not an age identity (AGE-SECRET-KEY-1... or AGE-PLUGIN-...)"))?;
+        self.public.push(key.to_public().to_string());
+        self.keys.push(Box::new(key));
+        Ok(true)
+    }
+
+    /// Adds an SSH private key file (OpenSSH or PEM). Passphrase-protected keys prompt on first
+    /// use.
     fn add_ssh(&mut self, path: &Path, source_name: &str) -> Result<(), KeyError> {
-        let bad = |reason: String| KeyError::Identity { source_name: source_name.to_string(), reason };
         let text = read_identity_file(path, source_name)?;
-        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(path.display().to_string()))
+        let mut pub_path = path.as_os_str().to_owned();
+        pub_path.push(".pub");
+        self.add_ssh_text(&text, Some(&PathBuf::from(pub_path)), &path.display().to_string(), source_name)
+    }
+
+    /// Adds an SSH private key given as text; `public` is where its public key may be (to ask
+    /// for a passphrase only for the key's own stanzas); `label` names it in prompts.
+    fn add_ssh_text(
+        &mut self,
+        text: &str,
+        public: Option<&Path>,
+        label: &str,
+        source_name: &str,
+    ) -> Result<(), KeyError> {
+        let bad = |reason: String| KeyError::Identity { source_name: source_name.to_string(), reason };
+        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(label.to_string()))
             .map_err(|e| bad(format!("not a supported SSH private key: {e}")))?;
         match id {
             age::ssh::Identity::Unencrypted(_) => self.keys.push(Box::new(id)),
             age::ssh::Identity::Encrypted(_) => {
-                let mut pub_path = path.as_os_str().to_owned();
-                pub_path.push(".pub");
-                let tag = std::fs::read_to_string(PathBuf::from(pub_path)).ok().and_then(|l| ssh_tag(&l));
+                let tag = public.and_then(|p| std::fs::read_to_string(p).ok()).and_then(|l| ssh_tag(&l));
                 let inner = Box::new(id.with_callbacks(self.callbacks.clone()));
                 self.locked.push(LockedSsh { inner, tag });
             }
@@ -296,53 +364,73 @@ impl Identities {
     }
 
     /// Loads identities from every place sops reads them, all combined: the SSH key in
-    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE` (else `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` when they
-    /// exist), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`, and the default
-    /// `keys.txt`. `recipient` is passed to the key command as `SOPS_AGE_RECIPIENT`.
+    /// `SOPS_AGE_SSH_PRIVATE_KEY_FILE` and the one `SOPS_AGE_SSH_PRIVATE_KEY_CMD` prints (else
+    /// `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` when they exist), `SOPS_AGE_KEY` (several
+    /// identities may share a line, separated by spaces), `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY_CMD`, and the default `keys.txt`. `recipient` is passed to both commands as
+    /// `SOPS_AGE_RECIPIENT`.
     pub fn load_default(recipient: Option<&str>) -> Result<Identities, KeyError> {
         let mut ids = Identities::empty();
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        if let Some(path) = std::env::var_os(ENV_SSH_KEY_FILE).filter(|p| !p.is_empty()) {
+        let ssh_file = std::env::var_os(ENV_SSH_KEY_FILE).filter(|p| !p.is_empty());
+        let ssh_cmd = std::env::var(ENV_SSH_KEY_CMD).ok().filter(|c| !c.trim().is_empty());
+        if let Some(path) = &ssh_file {
             let path = PathBuf::from(path);
             let name = format!("{ENV_SSH_KEY_FILE} ({})", path.display());
             ids.searched.push(name.clone());
             ids.add_ssh(&path, &name)?;
-        } else if let Some(h) = &home {
-            for file in ["id_ed25519", "id_rsa"] {
-                let path = h.join(".ssh").join(file);
-                ids.searched.push(format!("~/.ssh/{file}"));
-                if path.is_file() {
-                    // A default key that cannot be used is skipped (it may be of another kind),
-                    // but the reason is kept for the error message.
-                    if let Err(e) = ids.add_ssh(&path, &format!("~/.ssh/{file}")) {
-                        ids.searched.pop();
-                        ids.searched.push(format!("~/.ssh/{file} (skipped: {e})"));
+        }
+        if let Some(cmd) = &ssh_cmd {
+            ids.searched.push(ENV_SSH_KEY_CMD.to_string());
+            let text = run_key_command(ENV_SSH_KEY_CMD, cmd, recipient)?;
+            let locked = ids.locked.len();
+            ids.add_ssh_text(&text, None, ENV_SSH_KEY_CMD, ENV_SSH_KEY_CMD)?;
+            if ids.locked.len() > locked {
+                // As sops: the command has no terminal to share with a passphrase prompt.
+                return Err(KeyError::Identity {
+                    source_name: ENV_SSH_KEY_CMD.into(),
+                    reason: "the SSH key it prints is passphrase-protected, which is not supported; have it print an unencrypted key, or use SOPS_AGE_SSH_PRIVATE_KEY_FILE".into(),
+                });
+            }
+        }
+        if ssh_file.is_none() && ssh_cmd.is_none() {
+            if let Some(h) = &home {
+                for file in ["id_ed25519", "id_rsa"] {
+                    let path = h.join(".ssh").join(file);
+                    ids.searched.push(format!("~/.ssh/{file}"));
+                    if path.is_file() {
+                        // A default key that cannot be used is skipped (it may be of another
+                        // kind), but the reason is kept for the error message.
+                        if let Err(e) = ids.add_ssh(&path, &format!("~/.ssh/{file}")) {
+                            ids.searched.pop();
+                            ids.searched.push(format!("~/.ssh/{file} (skipped: {e})"));
+                        }
                     }
                 }
             }
         }
         if let Ok(text) = std::env::var(ENV_KEY) {
             ids.searched.push(ENV_KEY.to_string());
-            ids.add_text(&Zeroizing::new(text), ENV_KEY)?;
+            ids.add_text(&Zeroizing::new(text), ENV_KEY, true)?;
         }
         if let Some(path) = std::env::var_os(ENV_KEY_FILE) {
             let path = PathBuf::from(path);
             let name = format!("{ENV_KEY_FILE} ({})", path.display());
             ids.searched.push(name.clone());
             let text = read_identity_file(&path, &name)?;
-            ids.add_text(&text, &name)?;
+            ids.add_text(&text, &name, false)?;
         }
         if let Ok(cmd) = std::env::var(ENV_KEY_CMD) {
             ids.searched.push(ENV_KEY_CMD.to_string());
-            let text = run_key_command(&cmd, recipient)?;
-            ids.add_text(&text, ENV_KEY_CMD)?;
+            let text = run_key_command(ENV_KEY_CMD, &cmd, recipient)?;
+            ids.add_text(&text, ENV_KEY_CMD, false)?;
         }
         for path in default_key_files() {
             ids.searched.push(path.display().to_string());
             if path.is_file() {
                 let name = path.display().to_string();
                 let text = read_identity_file(&path, &name)?;
-                ids.add_text(&text, &name)?;
+                ids.add_text(&text, &name, false)?;
             }
         }
         Ok(ids)
@@ -370,9 +458,14 @@ impl Identities {
 
     /// Decrypts an armored age file holding a data key (or key-group share).
     pub fn unwrap(&self, armored: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        let skipped = if self.skipped_pq.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped the post-quantum identity at {}: {PQ_UNSUPPORTED}", self.skipped_pq.join(", "))
+        };
         if self.is_empty() {
             return Err(KeyError::Unwrap(format!(
-                "no age identity found (looked in {}); set {ENV_KEY_FILE} to your key file, or {ENV_SSH_KEY_FILE} to your SSH key",
+                "no age identity found (looked in {}); set {ENV_KEY_FILE} to your key file, or {ENV_SSH_KEY_FILE} to your SSH key{skipped}",
                 self.searched.join(", ")
             )));
         }
@@ -399,7 +492,7 @@ impl Identities {
             let extra = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
             match e {
                 age::DecryptError::NoMatchingKeys => KeyError::Unwrap(format!(
-                    "none of the {} age identities found ({}) matches{extra}",
+                    "none of the {} age identities found ({}) matches{extra}{skipped}",
                     self.len(),
                     self.searched.join(", ")
                 )),
@@ -474,20 +567,22 @@ fn default_key_files() -> Vec<PathBuf> {
     out
 }
 
-fn run_key_command(cmd: &str, recipient: Option<&str>) -> Result<Zeroizing<String>, KeyError> {
-    let bad = |reason: String| KeyError::Identity { source_name: ENV_KEY_CMD.to_string(), reason };
+/// Runs the command of the variable `var` (split like a shell would, run without a shell, as
+/// sops runs it) with `SOPS_AGE_RECIPIENT` set, and returns what it prints.
+fn run_key_command(var: &str, cmd: &str, recipient: Option<&str>) -> Result<Zeroizing<String>, KeyError> {
+    let bad = |reason: String| KeyError::Identity { source_name: var.to_string(), reason };
     let words = split_command(cmd).ok_or_else(|| bad("unbalanced quotes in the command".into()))?;
     let (prog, args) = words.split_first().ok_or_else(|| bad("the command is empty".into()))?;
     let mut c = Command::new(prog);
     c.args(args).stdin(std::process::Stdio::null()).stderr(std::process::Stdio::inherit());
     if let Some(r) = recipient {
-        c.env("SOPS_AGE_RECIPIENT", r);
+        c.env(ENV_RECIPIENT, r);
     }
     let out = c.output().map_err(|e| bad(format!("could not run {prog:?}: {e}")))?;
+    let text = Zeroizing::new(out.stdout);
     if !out.status.success() {
         return Err(bad(format!("{prog:?} failed with {}", out.status)));
     }
-    let text = Zeroizing::new(out.stdout);
     String::from_utf8(text.to_vec()).map(Zeroizing::new).map_err(|_| bad("its output is not UTF-8".into()))
 }
 
@@ -619,6 +714,40 @@ mod tests {
         assert!(e.contains("line 1") && !e.contains("BOGUS"), "{e}");
         let ids = Identities::from_text(DEMO, "demo").unwrap();
         assert!(ids.unwrap("-----BEGIN AGE ENCRYPTED FILE-----\nnope\n").is_err());
+    }
+
+    /// `SOPS_AGE_KEY` takes several identities on a line (sops 3.13, getsops/sops#2086); a
+    /// file takes one per line, and says so.
+    #[test]
+    fn several_identities_on_a_line_only_where_sops_takes_them() {
+        let other = include_str!("../testdata/other-age-key.txt");
+        let secret = |text: &str| text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap().to_string();
+        let line = format!("{} {}\n", secret(DEMO), secret(other));
+        let mut ids = Identities::empty();
+        ids.add_text(&line, ENV_KEY, true).unwrap();
+        assert_eq!(ids.len(), 2);
+        for r in [DEMO_PUBLIC, "age1ts7974g6kt9rxzh65r8z636p9ypefh9u5365p2uuzll2hfnx3gusyddl7z"] {
+            let armored = Recipient::parse(r).unwrap().wrap(&[3u8; 32]).unwrap();
+            assert_eq!(ids.unwrap(&armored).unwrap().as_slice(), &[3u8; 32]);
+        }
+        let e = Identities::from_text(&line, "keys.txt").err().unwrap().to_string();
+        assert!(e.contains("line 1") && e.contains("one identity per line") && !e.contains(&secret(DEMO)[16..]), "{e}");
+    }
+
+    #[test]
+    fn post_quantum_keys_are_refused_with_the_reason() {
+        let pq = format!("age1pq1{}", "q".repeat(1900));
+        let e = Recipient::parse(&pq).unwrap_err().to_string();
+        assert!(e.contains("not supported by this build") && e.contains("age crate") && e.len() < 400, "{e}");
+        // An identity is skipped: the others still work, and the error says why when none does.
+        let text = format!("AGE-SECRET-KEY-PQ-1{}\n{DEMO}", "Q".repeat(60));
+        let ids = Identities::from_text(&text, "keys.txt").unwrap();
+        assert_eq!(ids.len(), 1);
+        let armored = Recipient::parse(DEMO_PUBLIC).unwrap().wrap(&[5u8; 32]).unwrap();
+        assert_eq!(ids.unwrap(&armored).unwrap().as_slice(), &[5u8; 32]);
+        let only = Identities::from_text(&format!("AGE-SECRET-KEY-PQ-1{}", "Q".repeat(60)), "keys.txt").unwrap();
+        let e = only.unwrap(&armored).unwrap_err().to_string();
+        assert!(e.contains("post-quantum identity at keys.txt line 1") && !e.contains("QQQQ"), "{e}");
     }
 
     #[test]

@@ -252,9 +252,15 @@ fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
         Failure::new(exit::CANNOT_READ, format!("{name}: invalid {} after editing: {e}", format.name()))
     })?;
     if formats::has_metadata(&doc) {
+        // sops 3.13 refuses it too: the file would hold two metadata blocks and not decrypt.
+        let what = match format {
+            Format::Dotenv => "a key starting with sops_",
+            Format::Ini => "a [sops] section",
+            _ => "a top-level sops key",
+        };
         return Err(Failure::new(
             exit::CANNOT_READ,
-            format!("{name}: the edited file has a top-level sops key; remove it (gitseal writes the metadata)"),
+            format!("{name}: the edited file has {what}; remove it (gitseal writes the metadata)"),
         ));
     }
     Ok(())

@@ -90,10 +90,20 @@ pub(crate) fn run_env(a: ExecEnvArgs) -> Result<(), Failure> {
     finish(cmd.status())
 }
 
-pub(crate) fn run_file(a: ExecFileArgs) -> Result<(), Failure> {
-    let name_ok = !a.filename.is_empty() && !a.filename.contains('/') && a.filename != "." && a.filename != "..";
-    if !name_ok {
-        return Err(Failure::new(exit::GENERIC, format!("--filename {:?}: must be a plain file name", a.filename)));
+pub(crate) fn run_file(mut a: ExecFileArgs) -> Result<(), Failure> {
+    // As sops 3.13 (which refuses names that are not local paths): a plain name inside the
+    // private directory, never a way out of it. An empty name is the default, as in sops.
+    if a.filename.is_empty() {
+        a.filename = "tmp-file".into();
+    }
+    if a.filename.contains(['/', '\0']) || a.filename == "." || a.filename == ".." {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!(
+                "--filename {:?}: must be a plain file name inside the private directory, not a path (no '/', not '.' or '..')",
+                a.filename
+            ),
+        ));
     }
     if a.background {
         return Err(Failure::new(

@@ -271,3 +271,87 @@ fn locked_default_ssh_key_does_not_get_in_the_way() {
     assert_eq!(out.status.code(), Some(128), "{err}");
     assert!(err.contains("matches") && !err.contains("terminal"), "{err}");
 }
+
+/// `SOPS_AGE_SSH_PRIVATE_KEY_CMD` (sops 3.12, getsops/sops#2070): a command, run without a
+/// shell with `SOPS_AGE_RECIPIENT` set, whose output is the SSH private key. A command that
+/// fails, prints no key or a passphrase-protected one is a one-line error naming the variable.
+#[test]
+fn ssh_private_key_from_a_command() {
+    let work = Work::new();
+    let Some((key, public)) = ssh_key(&work, "id", "ed25519", "") else { return };
+    let Some((locked, _)) = ssh_key(&work, "locked", "ed25519", "pw") else { return };
+    work.write("plain.yaml", PLAIN);
+    let enc = must(work.gitseal().args(["encrypt", "--age", &public, "plain.yaml"]), None);
+    work.write("enc.yaml", enc);
+    let seen = work.path("seen");
+    let cmd = format!("sh -c 'printf %s \"$SOPS_AGE_RECIPIENT\" > {}; cat {}'", seen.display(), key.display());
+    let out = must(work.gitseal().env("SOPS_AGE_SSH_PRIVATE_KEY_CMD", &cmd).args(["decrypt", "enc.yaml"]), None);
+    assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
+    assert_eq!(work.read_string("seen"), public, "the command gets the recipient");
+
+    let locked_cmd = format!("cat {}", locked.display());
+    for (cmd, why) in [
+        ("false", "failed"),
+        ("echo not-a-key", "not a supported SSH private key"),
+        (locked_cmd.as_str(), "passphrase-protected"),
+    ] {
+        let out = run(work.gitseal().env("SOPS_AGE_SSH_PRIVATE_KEY_CMD", cmd).args(["decrypt", "enc.yaml"]), None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(128), "{cmd}: {err}");
+        assert!(err.contains("SOPS_AGE_SSH_PRIVATE_KEY_CMD") && err.contains(why), "{cmd}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!err.contains("PRIVATE KEY-----"), "{err}");
+    }
+}
+
+/// A post-quantum recipient `age1pq1...` (sops 3.13 through age 1.3, getsops/sops#2033) as
+/// bech32 of 1,216 bytes, the size of an ML-KEM-768 + X25519 public key.
+fn pq_recipient() -> String {
+    bech32("age1pq", &[9u8; 1216])
+}
+
+/// The age crate gitseal is built on (0.12) has no post-quantum hybrid type: such a recipient
+/// is refused with a one-line reason, not a parse error, and nothing is written; a
+/// post-quantum identity is skipped, so the other identities still open the file, and the
+/// error says why when none does.
+#[test]
+fn post_quantum_age_keys_are_refused_with_the_reason() {
+    let work = Work::new();
+    work.write("plain.yaml", PLAIN);
+    let pq = pq_recipient();
+    let out = run(work.gitseal().args(["encrypt", "--age", &pq, "--output", "out.yaml", "plain.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("post-quantum") && err.contains("not supported by this build"), "{err}");
+    assert!(err.contains("age crate") && err.contains(&format!("\"{}...", &pq[..16])), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.len() < 600 && !err.contains(&pq[20..60]), "the recipient is shortened: {err}");
+    assert!(!work.exists("out.yaml"));
+
+    // A file that sops 3.13 wrapped for a post-quantum recipient: the hint says why it cannot
+    // open here (not "install age-plugin-pq").
+    let enc = must(work.gitseal().args(["encrypt", "--age", crate::peers::OTHER_RECIPIENT, "plain.yaml"]), None);
+    let enc = String::from_utf8(enc).unwrap().replace(crate::peers::OTHER_RECIPIENT, &pq);
+    work.write("pq.yaml", enc);
+    let out = run(work.gitseal_with_key().args(["decrypt", "pq.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    assert!(err.contains("post-quantum") && !err.contains("age-plugin-pq"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    // A post-quantum identity beside a usable one is skipped.
+    let demo = std::fs::read_to_string(crate::peers::demo_key()).unwrap();
+    let pq_identity = "AGE-SECRET-KEY-PQ-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+    work.write("keys.txt", format!("{pq_identity}\n{demo}"));
+    let enc = must(work.gitseal().args(["encrypt", "--age", crate::peers::DEMO_RECIPIENT, "plain.yaml"]), None);
+    work.write("demo.yaml", enc);
+    let out = must(work.gitseal().env("SOPS_AGE_KEY_FILE", work.path("keys.txt")).args(["decrypt", "demo.yaml"]), None);
+    assert_eq!(String::from_utf8(out).unwrap(), PLAIN);
+    // Alone, it opens nothing, and the error says why without showing it.
+    let out = run(work.gitseal().env("SOPS_AGE_KEY", pq_identity).args(["decrypt", "demo.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    assert!(err.contains("post-quantum identity at SOPS_AGE_KEY line 1") && err.contains("not supported"), "{err}");
+    assert!(!err.contains("QQQQQQ"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

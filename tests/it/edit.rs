@@ -123,6 +123,38 @@ fn failures_exit_with_sops_codes_and_leave_the_file_alone() {
     assert_tmp_empty(&work);
 }
 
+/// sops 3.13 refuses edited content with its own metadata key (getsops/sops#2098): the file
+/// would hold two metadata blocks. In every format, with the format's own metadata key.
+#[test]
+fn edited_content_with_a_metadata_key_is_refused_in_every_format() {
+    let work = Work::new();
+    private_tmp(&work);
+    let cases = [
+        ("json", "{\n  \"a\": \"b\"\n}\n", r#"{"a": "c", "sops": {"x": 1}}"#, "top-level sops key"),
+        ("toml", "a = \"b\"\n", "a = \"c\"\n[sops]\nx = 1", "top-level sops key"),
+        ("ini", "[s]\na = b\n", "[s]\na = c\n[sops]\nx = 1", "a [sops] section"),
+        ("env", "A=b\n", "A=c\nsops_x=1", "a key starting with sops_"),
+        ("yaml", "a: b\n---\nc: d\n", "a: c\n---\nc: d\nsops: 1", "top-level sops key"),
+    ];
+    for (ext, plain, edited, message) in cases {
+        work.write(&format!("plain.{ext}"), plain);
+        let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, &format!("plain.{ext}")]), None);
+        assert!(out.status.success(), "{ext}: {}", String::from_utf8_lossy(&out.stderr));
+        let name = format!("s.{ext}");
+        work.write(&name, &out.stdout);
+        let before = work.read(&name);
+        let ed = editor(&work, &format!("{ext}.sh"), &format!("printf '%s\\n' '{edited}' > \"$1\""));
+        let out = run(edit_cmd(&work, &ed).args(["edit", &name]).stdin(Stdio::null()), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{ext}: {stderr}");
+        assert!(stderr.contains(&name) && stderr.contains(message), "{ext}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{ext}: {stderr}");
+        assert_eq!(work.read(&name), before, "{ext}: the file changed");
+        assert_eq!(decrypted(&work, &name), plain, "{ext}");
+        assert_tmp_empty(&work);
+    }
+}
+
 #[test]
 fn a_new_file_starts_from_an_example_and_needs_keys() {
     let work = setup();

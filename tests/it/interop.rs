@@ -81,7 +81,15 @@ fn sops_decrypts_what_gitseal_encrypted() {
 
         let from_ours = run_ok(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", &ours]), None)?;
         let from_theirs = run_ok(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", &theirs]), None)?;
-        same_json("sops decrypt of gitseal's file", &from_ours, "sops decrypt of sops's file", &from_theirs, false)?;
+        let same =
+            same_json("sops decrypt of gitseal's file", &from_ours, "sops decrypt of sops's file", &from_theirs, false);
+        if same.is_err() && fx.format == Format::Json {
+            // sops 3.11 rounds JSON integers beyond 2^53 in its own files, sops 3.13.2 keeps
+            // them (getsops/sops#2222), as gitseal does: the plaintext is the reference then.
+            same_json("sops decrypt of gitseal's file", &from_ours, "the plaintext", &fx.bytes(), false)?;
+        } else {
+            same?;
+        }
 
         // A comment or value sops could not decrypt would stay an ENC[…] string.
         let native = run_ok(work.peer_with_key(&sops).args(["decrypt", &ours]), None)?;
@@ -194,16 +202,48 @@ fn extract_prints_what_sops_prints() {
     same_json("gitseal", &ours, "sops", &theirs, false).unwrap_or_else(|e| panic!("--extract {path}: {e}"));
 }
 
-/// sops 3.11 reads every JSON number as a float, so its MAC covers 9007199254740992 for the
-/// integer 9007199254740993; gitseal must compute the same MAC or sops refuses the file.
+/// JSON integers keep every digit of the int64 range through encryption, for every reader, as
+/// in sops 3.13.2 (getsops/sops#2222): they are encrypted as `type:int`, which sops 3.11 also
+/// reads exactly, so `--extract`, cross-format output and sops all see 9007199254740993 (before,
+/// gitseal read them as floats, as sops 3.11 does, and the others saw 9007199254740992).
 #[test]
-fn json_integers_beyond_2_53_keep_a_mac_sops_accepts() {
-    let Some(sops) = find_peer("sops") else { return };
+fn json_integers_keep_every_digit_of_the_int64_range() {
     let work = Work::new();
-    work.write("big.json", "{\"id_unencrypted\": 9007199254740993, \"pw\": \"x\", \"n\": 9007199254740993}\n");
+    let plain = "{\"id\": 9007199254740993, \"max\": [9223372036854775807], \"pw\": \"x\"}\n";
+    work.write("big.json", plain);
     let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "big.json"]), None).unwrap();
-    work.write("big.enc.json", &enc);
-    run_ok(work.peer_with_key(&sops).args(["decrypt", "big.enc.json"]), None).unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8(enc).unwrap();
+    assert_eq!(text.matches(",type:int]").count(), 2, "{text}");
+    work.write("big.enc.json", &text);
     let ours = run_ok(work.gitseal_with_key().args(["decrypt", "big.enc.json"]), None).unwrap();
-    assert_eq!(ours, work.read("big.json"), "gitseal keeps the integer's digits");
+    assert_eq!(String::from_utf8_lossy(&ours), plain);
+    let id = run_ok(work.gitseal_with_key().args(["decrypt", "--extract", r#"["id"]"#, "big.enc.json"]), None);
+    assert_eq!(String::from_utf8_lossy(&id.unwrap()), "9007199254740993\n");
+    let yaml = run_ok(work.gitseal_with_key().args(["decrypt", "--output-type", "yaml", "big.enc.json"]), None);
+    let yaml = String::from_utf8(yaml.unwrap()).unwrap();
+    assert!(yaml.contains("id: 9007199254740993\n") && yaml.contains("- 9223372036854775807\n"), "{yaml}");
+    let Some(sops) = find_peer("sops") else { return };
+    let theirs =
+        run_ok(work.peer_with_key(&sops).args(["decrypt", "big.enc.json"]), None).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = String::from_utf8(theirs).unwrap();
+    assert!(theirs.contains("9007199254740993") && theirs.contains("9223372036854775807"), "sops: {theirs}");
+}
+
+/// An integer beyond 2^53 left in the clear is where sops versions disagree: sops 3.11 reads it
+/// as a float and its MAC covers 9007199254740992, sops 3.13.2 covers 9007199254740993. gitseal
+/// writes the MAC of 3.13.2 (the target) and accepts both, so the files sops 3.11 wrote open.
+#[test]
+fn json_integers_beyond_2_53_in_the_clear_open_from_either_sops() {
+    let work = Work::new();
+    let plain = "{\"id_unencrypted\": 9007199254740993, \"pw\": \"x\"}\n";
+    work.write("big.json", plain);
+    let enc = run_ok(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "big.json"]), None).unwrap();
+    work.write("big.enc.json", enc);
+    let ours =
+        run_ok(work.gitseal_with_key().args(["decrypt", "big.enc.json"]), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&ours), plain);
+    let Some(sops) = find_peer("sops") else { return };
+    run_ok(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "--output", "sops.json", "big.json"]), None)
+        .unwrap();
+    run_ok(work.gitseal_with_key().args(["decrypt", "sops.json"]), None).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -117,3 +117,53 @@ fn either_of_two_recipients_decrypts() {
         }
     }
 }
+
+/// The `AGE-SECRET-KEY-1...` line of an identity file.
+fn secret_of(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap().to_string()
+}
+
+/// sops 3.13 reads several identities from one line of `SOPS_AGE_KEY`, separated by spaces
+/// (getsops/sops#2086); every one is used. Identity files keep one per line.
+#[test]
+fn sops_age_key_holds_several_identities_on_one_line() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    for (name, recipient) in [("demo.yaml", DEMO_RECIPIENT), ("other.yaml", OTHER_RECIPIENT)] {
+        let enc = must(work.gitseal().args(["encrypt", "--age", recipient, "nested.yaml"]), None);
+        work.write(name, enc);
+    }
+    let line = format!("{}  {}\t", secret_of(&demo_key()), secret_of(&other_key()));
+    for name in ["demo.yaml", "other.yaml"] {
+        let out = run(work.gitseal().env("SOPS_AGE_KEY", &line).args(["decrypt", name]), None);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        same_bytes(&work.read("nested.yaml"), &out.stdout).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    // A bad word is named by its place, never echoed.
+    let bad = format!("{} AGE-SECRET-KEY-1NOTAKEY", secret_of(&demo_key()));
+    let out = run(work.gitseal().env("SOPS_AGE_KEY", &bad).args(["decrypt", "demo.yaml"]), None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(128), "{err}");
+    assert!(err.contains("SOPS_AGE_KEY") && err.contains("line 1, word 2"), "{err}");
+    assert!(!err.contains("NOTAKEY") && !err.contains(&secret_of(&demo_key())[16..]), "{err}");
+    // In a key file, two identities on a line are an error, as in sops.
+    work.write("two.txt", &line);
+    let out = run(work.gitseal().env("SOPS_AGE_KEY_FILE", work.path("two.txt")).args(["decrypt", "demo.yaml"]), None);
+    assert_eq!(out.status.code(), Some(128), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `SOPS_AGE_KEY_CMD` runs with `SOPS_AGE_RECIPIENT` set to the recipient whose identity is
+/// wanted (getsops/sops#2045), without a shell, as sops runs it.
+#[test]
+fn key_command_gets_the_recipient() {
+    let work = Work::new();
+    work.copy_fixture("nested.yaml");
+    let enc = must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "nested.yaml"]), None);
+    work.write("secret.yaml", enc);
+    let seen = work.path("seen");
+    let cmd = format!("sh -c 'printf %s \"$SOPS_AGE_RECIPIENT\" > {}; cat {}'", seen.display(), demo_key().display());
+    let out = run(work.gitseal().env("SOPS_AGE_KEY_CMD", &cmd).args(["decrypt", "secret.yaml"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(work.read_string("seen"), DEMO_RECIPIENT);
+}

@@ -73,6 +73,56 @@ fn ini_interoperates_with_sops_both_ways() {
     assert_eq!(run_ok(work.gitseal_with_key().args(["decrypt", "g.ini"]), None).unwrap(), ini.as_bytes());
 }
 
+/// sops 3.13.0 and 3.13.1 wrote the line breaks of `[sops]` values as real ones, in `"""`
+/// quotes; 3.13.2 writes `\n` again and reads both (getsops/sops#2189). A file of the
+/// 3.13.1 form, made here from one gitseal wrote, decrypts, and is written back in the 3.13.2
+/// form when its metadata changes.
+#[test]
+fn ini_metadata_with_the_line_breaks_of_sops_3_13_1_is_read() {
+    let work = Work::new();
+    let ini = "[database]\nuser = admin\npassword = s3cr3t\n";
+    work.write("a.ini", ini);
+    let recipients = format!("{DEMO_RECIPIENT},{}", crate::peers::OTHER_RECIPIENT);
+    let enc = run_ok(work.gitseal().args(["encrypt", "--age", &recipients, "a.ini"]), None).unwrap();
+    let enc = String::from_utf8(enc).unwrap();
+    let escaped = |text: &str| text.lines().filter(|l| l.contains("= -----BEGIN AGE ENCRYPTED FILE-----\\n")).count();
+    assert_eq!(escaped(&enc), 2, "gitseal writes the 3.13.2 form:\n{enc}");
+    assert!(!enc.contains("\"\"\""), "{enc}");
+    // The 3.13.1 form: each value with `\n` in `"""`, its line breaks real.
+    let (data, meta) = enc.split_at(enc.find("[sops]").unwrap());
+    let old: String = meta
+        .lines()
+        .map(|l| match l.split_once(" = ") {
+            Some((k, v)) if v.contains("\\n") => format!("{k} = \"\"\"{}\"\"\"\n", v.replace("\\n", "\n")),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert!(
+        old.contains("= \"\"\"-----BEGIN AGE ENCRYPTED FILE-----\nYWdl") && old.contains("-----\n\"\"\"\n"),
+        "{old}"
+    );
+    work.write("old.ini", format!("{data}{old}"));
+    let out = run_ok(work.gitseal_with_key().args(["decrypt", "old.ini"]), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&out), ini);
+    let other = crate::peers::other_key();
+    let out = run_ok(work.gitseal().env("SOPS_AGE_KEY_FILE", &other).args(["decrypt", "old.ini"]), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&out), ini);
+    if let Some(sops) = find_peer("sops") {
+        let args = ["decrypt", "--output-type", "json", "old.ini"];
+        let theirs = run_ok(work.peer_with_key(&sops).args(args), None).unwrap_or_else(|e| panic!("{e}"));
+        let ours = run_ok(work.gitseal_with_key().args(args), None).unwrap();
+        assert_eq!(json(&theirs), json(&ours), "sops reads the 3.13.1 form too");
+    }
+    // New data-key wraps are written in the 3.13.2 form.
+    run_ok(work.gitseal_with_key().args(["rotate", "-i", "old.ini"]), None).unwrap_or_else(|e| panic!("{e}"));
+    let rotated = work.read_string("old.ini");
+    assert_eq!(escaped(&rotated), 2, "{rotated}");
+    assert!(!rotated.contains("\"\"\""), "{rotated}");
+    let out = run_ok(work.gitseal_with_key().args(["decrypt", "old.ini"]), None).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out), ini);
+}
+
 #[test]
 fn malformed_toml_and_ini_are_positioned_one_line_errors() {
     let work = Work::new();

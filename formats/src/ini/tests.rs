@@ -118,6 +118,34 @@ fn metadata_added_then_stripped_gives_the_original() {
     }
 }
 
+/// sops 3.13.0 and 3.13.1 wrote metadata line breaks as real ones inside `"""` (ini.v1's
+/// multi-line quotes), 3.13.2 as `\n` again, and reads both (getsops/sops#2189): so does this
+/// codec, PGP armor's blank line and a value without a final line break included.
+#[test]
+fn metadata_line_breaks_of_sops_3_13_0_and_3_13_2_read_the_same() {
+    let pgp = "-----BEGIN PGP MESSAGE-----\n\nwcBMAyUp\n=j3Rn\n-----END PGP MESSAGE-----";
+    let age = "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n";
+    let escaped = format!(
+        "[foo]\nbar = x\n\n[sops]\nage__list_0__map_enc = {}\npgp__list_0__map_enc = {}\nversion = 3.13.2\n",
+        age.replace('\n', "\\n"),
+        pgp.replace('\n', "\\n")
+    );
+    let quoted = format!(
+        "[foo]\nbar = x\n\n[sops]\nage__list_0__map_enc = \"\"\"{age}\"\"\"\npgp__list_0__map_enc = \"\"\"{pgp}\"\"\"\nversion = 3.13.1\n"
+    );
+    let enc = |doc: &Document, kind: &str| {
+        let m = crate::metadata(doc).unwrap_or_else(|| panic!("no metadata"));
+        let Some(Value::Seq(items)) = m.get(kind).cloned() else { panic!("no {kind}: {m:?}") };
+        items[0].get("enc").and_then(Value::as_str).unwrap_or_else(|| panic!("no enc")).to_string()
+    };
+    for src in [escaped, quoted] {
+        let doc = ini(&src);
+        assert_eq!(enc(&doc, "age"), age, "{src}");
+        assert_eq!(enc(&doc, "pgp"), pgp, "{src}");
+        assert_eq!(value(&doc, "foo", "bar"), "x");
+    }
+}
+
 #[test]
 fn metadata_layout() {
     let out = write(&ini("[a]\nk = v\n"), "[a]\nk = v\n", WriteOptions { metadata: Some(&meta()), ..opts() }).unwrap();

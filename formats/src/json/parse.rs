@@ -256,14 +256,12 @@ impl Parser<'_> {
 
     fn number_value(&self, start: usize, float: bool) -> Result<Scalar, ParseError> {
         let literal = &self.src[start..self.pos];
-        // `-0` is kept a float: as an integer it would lose its sign.
-        // Integers beyond 2^53 are floats, as sops (<= 3.13.1) reads every JSON number: its MAC
-        // covers the float's digits, which for such integers differ from the integer's.
+        // `-0` is kept a float: as an integer it would lose its sign. Every other integer of the
+        // int64 range is an integer, exactly, as sops 3.13.2 reads JSON (getsops/sops#2222;
+        // before, sops read every JSON number as a float, which rounds integers beyond 2^53).
         if !float && literal != "-0" {
             if let Ok(i) = literal.parse::<i64>() {
-                if i.unsigned_abs() <= 1 << 53 {
-                    return Ok(Scalar::Int(i));
-                }
+                return Ok(Scalar::Int(i));
             }
         }
         match literal.parse::<f64>() {

@@ -147,6 +147,19 @@ fn nan_cannot_be_written() {
     assert!(emit(&doc, opts()).is_err());
 }
 
+/// Every integer of the int64 range is read exactly, as sops 3.13.2 reads JSON
+/// (getsops/sops#2222); beyond it, a float, as in sops.
+#[test]
+fn integers_keep_every_digit_of_the_int64_range() {
+    let src = "{\"a\": 9007199254740993, \"min\": -9223372036854775808, \"max\": 9223372036854775807, \"over\": 9223372036854775808, \"e\": 9007199254740993e0}";
+    let doc = parse(src).unwrap();
+    assert!(matches!(leaf(&doc, "a").value, Scalar::Int(9007199254740993)));
+    assert!(matches!(leaf(&doc, "min").value, Scalar::Int(i64::MIN)));
+    assert!(matches!(leaf(&doc, "max").value, Scalar::Int(i64::MAX)));
+    assert!(matches!(leaf(&doc, "over").value, Scalar::Float(f) if f == 9223372036854775808.0));
+    assert!(matches!(leaf(&doc, "e").value, Scalar::Float(_)));
+}
+
 #[test]
 fn scalars_and_spans() {
     let src = "{\"s\": \"q\", \"i\": -42, \"big\": 12345678901234567890, \"f\": 1e3, \"z\": -0,\n \"t\": true, \"f2\": false, \"n\": null, \"l\": [1, {\"x\": 2}]}";
