@@ -1,10 +1,14 @@
-//! `gitseal kustomize GENERATOR`: a kustomize exec generator plugin that takes KSOPS's own
-//! configuration (`kind: ksops`, `files`, `secretFrom` with `files`, `binaryFiles`, `envs`,
-//! `metadata`, `type`), so a KSOPS user installs gitseal under KSOPS's plugin path (or as
-//! `ksops`) and changes nothing else (`reference/gitops-integrations.md` §1.1, §1.3). kustomize
-//! runs it with the generator file as its one argument, in the kustomization's directory;
-//! stdout is the generated objects as one YAML stream, errors go to stderr with a non-zero exit
-//! and nothing on stdout.
+//! `gitseal kustomize [GENERATOR]`: a kustomize generator that takes KSOPS's own configuration
+//! (`kind: ksops`, `files`, `secretFrom` with `files`, `binaryFiles`, `envs`, `metadata`,
+//! `type`), so a KSOPS user installs gitseal under KSOPS's plugin path (or as `ksops`) and
+//! changes nothing else (`reference/gitops-integrations.md` §1.1-§1.4). Two modes, as KSOPS:
+//! - legacy exec plugin: the generator file is the one argument; stdout is the generated objects
+//!   as one YAML stream;
+//! - KRM exec function: no argument and a `ResourceList` on standard input; every item that is a
+//!   generator is replaced by what it generates, and a `ResourceList` goes to stdout.
+//!
+//! Either way it runs in the kustomization's directory, and errors go to stderr with a non-zero
+//! exit and nothing on stdout (kustomize ignores `results` when the exit code is 0).
 
 use std::path::Path;
 
@@ -17,12 +21,78 @@ use super::args::KustomizeArgs;
 use super::{exit, files, Failure};
 
 pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
-    let name = a.generator.display().to_string();
-    let text = std::fs::read_to_string(&a.generator)
+    let Some(path) = a.generator else { return krm() };
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: cannot read the generator: {e}")))?;
     let doc = formats::parse(Format::Yaml, &text)
         .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: invalid YAML: {e}")))?;
     let generator = doc.roots.first().map(|r| Value::from_node(&r.node)).unwrap_or(Value::Map(Vec::new()));
+    let mut keys = files::keyring(None)?;
+    let docs = generate(&generator, &name, &mut keys)?;
+    let joined = Zeroizing::new(docs.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n") + "\n");
+    super::io::print(joined.as_bytes())
+}
+
+/// The KRM function mode: every generator item of the `ResourceList` on stdin is replaced by the
+/// objects it generates (other items are dropped, as KSOPS does: kustomize hands a generator
+/// function only a copy of the generator).
+fn krm() -> Result<(), Failure> {
+    use std::io::{IsTerminal, Read};
+    if std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            exit::GENERIC,
+            "kustomize: pass the generator file (legacy exec plugin), or a ResourceList on standard input (KRM function)",
+        ));
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("standard input: cannot read the ResourceList: {e}")))?;
+    let doc = formats::parse(Format::Yaml, &text)
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("standard input: invalid YAML: {e}")))?;
+    let list = doc.roots.first().map(|r| Value::from_node(&r.node)).unwrap_or(Value::Map(Vec::new()));
+    if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+        return Err(Failure::new(exit::GENERIC, "standard input: expected a ResourceList (kind: ResourceList)"));
+    }
+    let items = match list.get("items") {
+        Some(Value::Seq(items)) => items.clone(),
+        None | Some(Value::Scalar(_)) => Vec::new(),
+        Some(_) => return Err(Failure::new(exit::GENERIC, "standard input: ResourceList items must be a list")),
+    };
+    let mut keys = files::keyring(None)?;
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let name = item
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("ResourceList item {}", i + 1), |n| format!("generator {n}"));
+        for text in generate(item, &name, &mut keys)? {
+            let parsed = formats::parse(Format::Yaml, &text)
+                .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: a generated object is not YAML: {e}")))?;
+            out.extend(parsed.roots.iter().map(|r| Value::from_node(&r.node)).filter(|v| matches!(v, Value::Map(_))));
+        }
+    }
+    let result = Value::Map(vec![
+        ("apiVersion".into(), Value::str("config.kubernetes.io/v1")),
+        ("kind".into(), Value::str("ResourceList")),
+        ("items".into(), Value::Seq(out)),
+    ]);
+    let doc = Document { format: Format::Yaml, roots: vec![Root { node: result.to_node(), end: 0 }], indent: Some(2) };
+    let text = Zeroizing::new(
+        formats::emit(&doc, Format::Yaml, formats::WriteOptions { indent: Some(2), ..Default::default() })
+            .map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("ResourceList: {e}")))?,
+    );
+    super::io::print(text.as_bytes())
+}
+
+/// The objects one generator (`kind: ksops`) makes, each a YAML document without `---`.
+fn generate(
+    generator: &Value,
+    name: &str,
+    keys: &mut gitseal::keyring::Keyring,
+) -> Result<Vec<Zeroizing<String>>, Failure> {
     let kind = generator.get("kind").and_then(Value::as_str).unwrap_or_default();
     if kind != "ksops" {
         return Err(Failure::new(
@@ -40,21 +110,19 @@ pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
     if file_list.is_empty() && secret_from.is_empty() {
         return Err(Failure::new(exit::GENERIC, format!("{name}: missing the required 'files' or 'secretFrom' key")));
     }
-    let mut keys = files::keyring(None)?;
     let mut docs: Vec<Zeroizing<String>> = Vec::new();
     for f in &file_list {
         let path =
             f.as_str().ok_or_else(|| Failure::new(exit::GENERIC, format!("{name}: files: every entry is a path")))?;
-        let plain = decrypt(path, &mut keys)?;
+        let plain = decrypt(path, keys)?;
         let text = String::from_utf8(plain.to_vec())
             .map_err(|_| Failure::new(exit::GENERIC, format!("{path}: the decrypted manifest is not UTF-8")))?;
         docs.push(Zeroizing::new(text.trim_end_matches('\n').to_string()));
     }
     for s in &secret_from {
-        docs.push(secret(s, &name, &mut keys)?);
+        docs.push(secret(s, name, keys)?);
     }
-    let joined = Zeroizing::new(docs.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n") + "\n");
-    super::io::print(joined.as_bytes())
+    Ok(docs)
 }
 
 /// A file decrypted in its own format (from its extension, as KSOPS does).

@@ -91,3 +91,82 @@ fn a_generator_without_files_or_secret_from_is_an_error() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("g.yaml: missing the required 'files' or 'secretFrom' key"));
 }
+
+/// The KRM exec-function mode (no argument, a ResourceList on stdin), end to end through the
+/// real `kubectl kustomize`: kubectl runs no `exec:` function, so the generator is declared as a
+/// `container:` function and a `docker` shim on PATH runs gitseal with the exact stdin kustomize
+/// gives a function (`reference/gitops-integrations.md` §1.4).
+#[test]
+fn kubectl_kustomize_runs_gitseal_as_a_krm_function() {
+    let Some(kubectl) = find_peer("kubectl") else { return };
+    let work = Work::new();
+    setup(&work);
+    let krm = GENERATOR.replace(
+        "metadata:\n  name: example\n",
+        "metadata:\n  name: example\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: gitseal:dev\n",
+    );
+    work.write("app/generator.yaml", &krm);
+    std::fs::create_dir_all(work.path("shim")).unwrap();
+    let shim = work.write(
+        "shim/docker",
+        format!("#!/bin/sh\nset -e\ntee \"$KRM_STDIN\" | {} kustomize\n", env!("CARGO_BIN_EXE_gitseal")),
+    );
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", work.path("shim").display(), std::env::var("PATH").unwrap_or_default());
+    let build = |with_key: bool| {
+        let mut cmd = work.peer(&kubectl);
+        cmd.env("PATH", &path).env("KRM_STDIN", work.path("stdin.yaml")).args([
+            "kustomize",
+            "--enable-alpha-plugins",
+            "app",
+        ]);
+        if with_key {
+            cmd.env("SOPS_AGE_KEY_FILE", demo_key());
+        } else {
+            cmd.env_remove("SOPS_AGE_KEY_FILE");
+        }
+        run(&mut cmd, None)
+    };
+    let out = build(true);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // kustomize really handed gitseal a ResourceList holding the generator.
+    let stdin = work.read_string("stdin.yaml");
+    assert!(stdin.contains("kind: ResourceList") && stdin.contains("kind: ksops"), "{stdin}");
+    assert!(text.contains("  password: hunter2\n") && text.contains("  name: db-"), "{text}");
+    assert!(text.contains("  API_TOKEN: abc123\n") && text.contains("  tls.crt.enc: AAFjZXJ0\n"), "{text}");
+    assert!(!text.contains("kind: ksops"), "the generator itself must not be an output object: {text}");
+    // Without a key: the build fails, the error names the file, nothing secret on stdout.
+    let out = build(false);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret.enc.yaml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
+}
+
+#[test]
+fn the_krm_mode_refuses_what_is_not_a_resource_list() {
+    let work = Work::new();
+    for (stdin, expect) in [
+        ("apiVersion: v1\nkind: Secret\n", "expected a ResourceList"),
+        ("kind: ResourceList\nitems: {a: 1}\n", "items must be a list"),
+        ("kind: ResourceList\nitems:\n  - kind: Other\n    metadata: {name: x}\n", "generator x: kind \"Other\""),
+        ("{{{", "invalid YAML"),
+    ] {
+        let out = run(work.gitseal().args(["kustomize"]), Some(stdin.as_bytes()));
+        assert!(matches!(out.status.code(), Some(1 | 2)), "{stdin}: {:?}", out.status);
+        assert!(out.stdout.is_empty(), "{stdin}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{stdin}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // An empty list generates an empty list.
+    let out = must(
+        work.gitseal().args(["kustomize"]),
+        Some(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"),
+    );
+    assert!(String::from_utf8_lossy(&out).contains("kind: ResourceList"));
+}

@@ -372,8 +372,9 @@ pub(crate) struct MergeDriverArgs {
 /// `gitseal kustomize GENERATOR` (or `ksops GENERATOR`).
 #[derive(Args, Debug)]
 pub(crate) struct KustomizeArgs {
-    /// The generator file kustomize passes (kind: ksops)
-    pub generator: PathBuf,
+    /// The generator file kustomize passes (kind: ksops); without it, a KRM function: a
+    /// ResourceList on standard input, a ResourceList out
+    pub generator: Option<PathBuf>,
 }
 
 /// `gitseal render [DIR]`.
