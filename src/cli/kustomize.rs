@@ -21,7 +21,17 @@ use super::args::KustomizeArgs;
 use super::{exit, files, Failure};
 
 pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
-    let Some(path) = a.generator else { return krm() };
+    let path = match a.args.as_slice() {
+        [] => return krm(),
+        [verb, dir] if verb.as_os_str() == "install" => return install(dir),
+        [path] => path.clone(),
+        _ => {
+            return Err(Failure::new(
+                exit::GENERIC,
+                "kustomize takes one generator file, or `install DIR`, or a ResourceList on standard input",
+            ))
+        }
+    };
     let name = path.display().to_string();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{name}: cannot read the generator: {e}")))?;
@@ -32,6 +42,27 @@ pub(crate) fn run(a: KustomizeArgs) -> Result<(), Failure> {
     let docs = generate(&generator, &name, &mut keys)?;
     let joined = Zeroizing::new(docs.iter().map(|d| d.as_str()).collect::<Vec<_>>().join("\n---\n") + "\n");
     super::io::print(joined.as_bytes())
+}
+
+/// `kustomize install DIR`: this binary as `DIR/ksops` (the KRM exec path and `/custom-tools`
+/// of an Argo CD init container) and as `DIR/kustomize/plugin/viaduct.ai/v1/ksops/ksops` (the
+/// legacy plugin path under `XDG_CONFIG_HOME=DIR`), both mode 0755, each written atomically.
+fn install(dir: &Path) -> Result<(), Failure> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::new(exit::GENERIC, format!("cannot find this program's own file: {e}")))?;
+    let bytes =
+        std::fs::read(&exe).map_err(|e| Failure::new(exit::GENERIC, format!("{}: cannot read: {e}", exe.display())))?;
+    for target in [dir.join("ksops"), dir.join("kustomize/plugin/viaduct.ai/v1/ksops/ksops")] {
+        let parent = target.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot create: {e}", parent.display())))?;
+        use std::os::unix::fs::PermissionsExt;
+        gitseal::fs::write_atomic(&target, &bytes, 0o755)
+            .and_then(|_| std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", target.display())))?;
+        eprintln!("installed {}", target.display());
+    }
+    Ok(())
 }
 
 /// The KRM function mode: every generator item of the `ResourceList` on stdin is replaced by the

@@ -170,3 +170,27 @@ fn the_krm_mode_refuses_what_is_not_a_resource_list() {
     );
     assert!(String::from_utf8_lossy(&out).contains("kind: ResourceList"));
 }
+
+/// `kustomize install DIR`, what an Argo CD init container runs: the binary at `DIR/ksops` and
+/// under the legacy plugin path, executable, and working from there.
+#[test]
+fn install_puts_the_binary_where_kustomize_and_argo_cd_look() {
+    let work = Work::new();
+    must(work.gitseal().args(["kustomize", "install", work.path("tools").to_str().unwrap()]), None);
+    for path in ["tools/ksops", "tools/kustomize/plugin/viaduct.ai/v1/ksops/ksops"] {
+        let meta = std::fs::metadata(work.path(path)).unwrap();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777, 0o755, "{path}");
+        assert_eq!(std::fs::read(work.path(path)).unwrap(), std::fs::read(env!("CARGO_BIN_EXE_gitseal")).unwrap());
+    }
+    // Installed as ksops, with no argument and a ResourceList: the KRM mode.
+    let out = must(
+        &mut std::process::Command::new(work.path("tools/ksops")),
+        Some(b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"),
+    );
+    assert!(String::from_utf8_lossy(&out).contains("kind: ResourceList"));
+    // A directory that cannot be made: one line, non-zero.
+    work.write("file", "x");
+    let out = run(work.gitseal().args(["kustomize", "install", work.path("file/sub").to_str().unwrap()]), None);
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}

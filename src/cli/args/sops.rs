@@ -373,8 +373,10 @@ pub(crate) struct MergeDriverArgs {
 #[derive(Args, Debug)]
 pub(crate) struct KustomizeArgs {
     /// The generator file kustomize passes (kind: ksops); without it, a KRM function: a
-    /// ResourceList on standard input, a ResourceList out
-    pub generator: Option<PathBuf>,
+    /// ResourceList on standard input, a ResourceList out. `install DIR` copies this binary
+    /// into DIR as `ksops` and under kustomize's plugin path (for init containers)
+    #[arg(value_name = "GENERATOR | install DIR", num_args = 0..=2)]
+    pub args: Vec<PathBuf>,
 }
 
 /// `gitseal render [DIR]`.
