@@ -2,7 +2,7 @@
 //! binary, which the envelope stores as JSON).
 //!
 //! A codec turns text into a [`Document`] whose leaves and comments carry their byte spans, and
-//! writes a changed document back by replacing only those spans ([`write`]), so everything the
+//! writes a changed document back by replacing only those spans ([`write()`]), so everything the
 //! envelope did not touch (indentation, quoting, comments, blank lines, key order) stays byte for
 //! byte. [`emit`] writes a whole document in another format (`--output-type`).
 //!

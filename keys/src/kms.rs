@@ -6,7 +6,7 @@
 //!
 //! The SDK is async; the callers are not. With the `kms` feature, the first KMS call creates one
 //! current-thread tokio runtime for the process and one client per region, profile and role
-//! ([`client`]); files without KMS keys never create them. Without the feature, keys still parse
+//! (`client`); files without KMS keys never create them. Without the feature, keys still parse
 //! (so files keep their entries) but wrapping and unwrapping say the build lacks KMS.
 
 use std::collections::BTreeMap;
