@@ -40,59 +40,59 @@ sealed-secrets controller v0.40. Every flag can also be set by an environment va
 SEALED_SECRETS_<FLAG> (upper case, dashes as underscores); the command line wins."
 )]
 pub struct Config {
-    /// Prefix used to name keys.
+    /// Name prefix of the key Secrets this controller makes (generateName).
     #[arg(long, env = "SEALED_SECRETS_KEY_PREFIX", default_value = "sealed-secrets-key", value_parser = key_prefix)]
     pub key_prefix: String,
-    /// Size of encryption key.
+    /// RSA key size, in bits, of new keys.
     #[arg(long, env = "SEALED_SECRETS_KEY_SIZE", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1024..=16384))]
     pub key_size: u32,
-    /// Duration of certificate.
+    /// How long the certificate of a new key stays valid.
     #[arg(long, env = "SEALED_SECRETS_KEY_TTL", default_value = "87600h", value_parser = go_duration)]
     pub key_ttl: Duration,
-    /// Common name to be used as issuer/subject DN in generated certificate.
+    /// CN of new certificates (subject and issuer); empty gives an empty DN.
     #[arg(long, env = "SEALED_SECRETS_MY_CN", default_value = "")]
     pub my_cn: String,
-    /// New key generation period (automatic rotation disabled if 0).
+    /// How often a new key is made, counted from the newest one (0 turns renewal off).
     #[arg(long, env = "SEALED_SECRETS_KEY_RENEW_PERIOD", value_parser = go_duration)]
     pub key_renew_period: Option<Duration>,
     /// Deprecated alias of --key-renew-period.
     #[arg(long, env = "SEALED_SECRETS_ROTATE_PERIOD", value_parser = go_duration, hide = true)]
     pub rotate_period: Option<Duration>,
-    /// Ordering of keys based on NotBefore certificate attribute or secret creation timestamp.
+    /// What decides which key is newest: its certificate's NotBefore or its Secret's creation time.
     #[arg(long, env = "SEALED_SECRETS_KEY_ORDER_PRIORITY", value_enum, default_value = "CertNotBefore")]
     pub key_order_priority: KeyOrder,
-    /// Create a new key if latest one is older than this cutoff time (RFC1123Z, as `date -R`).
+    /// Make a key at start-up when the newest one predates this time (as `date -R` prints it).
     #[arg(long, env = "SEALED_SECRETS_KEY_CUTOFF_TIME", default_value = "")]
     pub key_cutoff_time: String,
-    /// Accept the deprecated v1 format (spec.data).
+    /// Open SealedSecrets in the old v1 layout (one blob in spec.data).
     #[arg(long, env = "SEALED_SECRETS_ACCEPT_DEPRECATED_V1_DATA", default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub accept_deprecated_v1_data: bool,
-    /// Scan all namespaces or only the current namespace.
+    /// Watch every namespace (false: the controller's own, plus --additional-namespaces).
     #[arg(long, env = "SEALED_SECRETS_ALL_NAMESPACES", default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub all_namespaces: bool,
-    /// Comma-separated list of additional namespaces to be scanned.
+    /// More namespaces to watch besides the controller's own, comma-separated.
     #[arg(long, env = "SEALED_SECRETS_ADDITIONAL_NAMESPACES", default_value = "")]
     pub additional_namespaces: String,
-    /// Label selector which can be used to filter sealed secrets.
+    /// Only SealedSecrets (and Secrets) matching this label selector are handled.
     #[arg(long, env = "SEALED_SECRETS_LABEL_SELECTOR", default_value = "")]
     pub label_selector: String,
-    /// Number of allowed sealed secret verify and rotate requests per second.
+    /// Sustained /v1/verify and /v1/rotate requests a second, per client and path.
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT", default_value_t = 2)]
     pub rate_limit: u32,
-    /// Number of allowed sealed secret verify and rotate requests above the rate limit.
+    /// Extra /v1/verify and /v1/rotate requests allowed back to back above --rate-limit.
     #[arg(long, env = "SEALED_SECRETS_RATE_LIMIT_BURST", default_value_t = 2)]
     pub rate_limit_burst: u32,
-    /// Annotations to add to generated private keys (k=v,k2=v2).
+    /// Annotations put on the key Secrets this controller makes (k=v,k2=v2).
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_ANNOTATIONS", default_value = "", value_parser = key_values)]
     pub privatekey_annotations: KeyValues,
-    /// Labels to add to generated private keys (k=v,k2=v2).
+    /// Labels put on the key Secrets this controller makes (k=v,k2=v2).
     #[arg(long, env = "SEALED_SECRETS_PRIVATEKEY_LABELS", default_value = "", value_parser = key_values)]
     pub privatekey_labels: KeyValues,
     /// Delete the Secret explicitly when its SealedSecret is deleted (instead of relying on the
     /// owner reference).
     #[arg(long, env = "SEALED_SECRETS_OLD_GC_BEHAVIOR", default_value = "false", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub old_gc_behavior: bool,
-    /// Update the status subresource of SealedSecrets.
+    /// Write the Synced condition into each SealedSecret's status.
     #[arg(long, env = "SEALED_SECRETS_UPDATE_STATUS", default_value = "true", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub update_status: bool,
     /// Accepted for compatibility: key Secrets are always watched live (added, relabelled,
@@ -102,7 +102,7 @@ pub struct Config {
     /// Do not re-create a Secret that was deleted.
     #[arg(long, env = "SEALED_SECRETS_SKIP_RECREATE", default_value = "false", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool, action = ArgAction::Set)]
     pub skip_recreate: bool,
-    /// Max unseal retries.
+    /// How often a failing SealedSecret is retried (with backoff) before waiting for its next change.
     #[arg(long, env = "SEALED_SECRETS_MAX_UNSEAL_RETRIES", default_value_t = 5)]
     pub max_unseal_retries: u32,
     /// Accepted for compatibility and not applied: client-side throttling at upstream's 5 qps
@@ -122,16 +122,16 @@ pub struct Config {
     /// Log format (text or json).
     #[arg(long, env = "SEALED_SECRETS_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
-    /// HTTP listen address.
+    /// Address of the HTTP API (Go form: :8080 is every interface).
     #[arg(long, env = "SEALED_SECRETS_LISTEN_ADDR", default_value = ":8080")]
     pub listen_addr: String,
-    /// HTTP metrics listen address.
+    /// Address of the Prometheus metrics endpoint.
     #[arg(long, env = "SEALED_SECRETS_LISTEN_METRICS_ADDR", default_value = ":8081")]
     pub listen_metrics_addr: String,
-    /// HTTP server read timeout.
+    /// Longest time to read a request.
     #[arg(long, env = "SEALED_SECRETS_READ_TIMEOUT", default_value = "2m", value_parser = go_duration)]
     pub read_timeout: Duration,
-    /// HTTP server write timeout.
+    /// Longest time to answer a request.
     #[arg(long, env = "SEALED_SECRETS_WRITE_TIMEOUT", default_value = "2m", value_parser = go_duration)]
     pub write_timeout: Duration,
     /// Leave the namespace and name labels out of the condition_info metric.

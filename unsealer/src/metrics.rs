@@ -88,30 +88,30 @@ impl Metrics {
             opened_by: Mutex::new(HashMap::new()),
         };
         let p = "sealed_secrets_controller_";
-        registry.register(format!("{p}build_info"), "Build information.", build_info);
+        registry.register(format!("{p}build_info"), "Build of this controller (label revision); always 1", build_info);
         registry.register(
             format!("{p}unseal_requests"),
-            "Total number of sealed secret unseal requests",
+            "SealedSecrets taken into reconcile",
             m.unseal_requests.clone(),
         );
         registry.register(
             format!("{p}unseal_errors"),
-            "Total number of sealed secret unseal errors by reason",
+            "Failed reconciles, by reason (fetch, unseal, update, unmanaged, status) and namespace",
             m.unseal_errors.clone(),
         );
         registry.register(
             format!("{p}condition_info"),
-            "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
+            "The Synced condition of each SealedSecret: 1 true, -1 false, 0 unknown",
             m.condition_info.clone(),
         );
         registry.register(
             format!("{p}http_requests"),
-            "Total number of HTTP requests by path, status code and method",
+            "Answered requests to /v1/cert.pem, /v1/verify and /v1/rotate, by path, status code and method",
             m.http_requests.clone(),
         );
         registry.register(
             format!("{p}http_request_duration_seconds"),
-            "HTTP request latencies in seconds by path and method",
+            "Time to answer /v1/* requests, in seconds, by path and method",
             m.http_duration.clone(),
         );
         let g = "gitseal_unsealer_";
