@@ -448,6 +448,15 @@ impl Parser<'_> {
             .collect())
     }
 
+    /// A `path_regex` (of a creation or destination rule); empty matches every file.
+    fn path_regex(&self, node: &Node, line: usize) -> Result<Option<Regex>, ConfigError> {
+        let text = self.string(node, line, "path_regex")?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Regex::new(&text).map(Some).map_err(|e| self.err(line, format!("invalid path_regex: {}", one_line(&e))))
+    }
+
     fn rule(
         &self,
         node: &Node,
@@ -474,14 +483,7 @@ impl Parser<'_> {
         let mut selection: Vec<(&str, usize)> = Vec::new();
         for (key, value, l) in entries(self.map(node, line, &place)?, self.src) {
             match key {
-                "path_regex" => {
-                    let text = self.string(value, l, "path_regex")?;
-                    if !text.is_empty() {
-                        let re = Regex::new(&text)
-                            .map_err(|e| self.err(l, format!("invalid path_regex: {}", one_line(&e))))?;
-                        rule.path_regex = Some(re);
-                    }
-                }
+                "path_regex" => rule.path_regex = self.path_regex(value, l)?,
                 "age" => rule.age = self.keys(value, l, "age")?,
                 "pgp" => rule.pgp = self.keys(value, l, "pgp")?,
                 "kms" => rule.kms = self.keys(value, l, "kms")?,
@@ -539,14 +541,7 @@ impl Parser<'_> {
         let mut recreation = None;
         for (key, value, l) in entries(self.map(node, line, &place)?, self.src) {
             match key {
-                "path_regex" => {
-                    let text = self.string(value, l, "path_regex")?;
-                    if !text.is_empty() {
-                        let re = Regex::new(&text)
-                            .map_err(|e| self.err(l, format!("invalid path_regex: {}", one_line(&e))))?;
-                        path_regex = Some(re);
-                    }
-                }
+                "path_regex" => path_regex = self.path_regex(value, l)?,
                 "omit_extensions" => match &Value::from_node(value) {
                     Value::Scalar(Scalar::Bool(b)) => omit_extensions = *b,
                     _ => return Err(self.err(l, "omit_extensions must be true or false")),

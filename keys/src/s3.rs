@@ -25,8 +25,10 @@ async fn put(bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
     let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string());
     let provider =
         config.credentials_provider().ok_or("no AWS credentials found (AWS_ACCESS_KEY_ID, a profile, ...)")?;
-    let credentials =
-        provider.provide_credentials().await.map_err(|e| format!("cannot load AWS credentials: {}", one_line(&e)))?;
+    let credentials = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| format!("cannot load AWS credentials: {}", crate::vault::error_chain(&e)))?;
     let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()));
@@ -100,19 +102,6 @@ fn encode_segment(s: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut next = Some(e);
-    while let Some(err) = next {
-        let text = err.to_string();
-        if !text.is_empty() && !parts.contains(&text) {
-            parts.push(text);
-        }
-        next = err.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

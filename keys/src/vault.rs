@@ -342,7 +342,13 @@ pub(crate) async fn send(
 #[cfg(feature = "vault")]
 /// The chain of a connection error, one line (`connection refused`, a TLS certificate error).
 fn connect_error(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
+    format!("cannot reach the server: {}", error_chain(e))
+}
+
+/// An error and its causes on one line (`a: b: c`), repeats left out.
+#[cfg(feature = "vault")]
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
     let mut next = Some(e);
     while let Some(err) = next {
         let text = err.to_string();
@@ -351,7 +357,7 @@ fn connect_error(e: &(dyn std::error::Error + 'static)) -> String {
         }
         next = err.source();
     }
-    format!("cannot reach the server: {}", parts.join(": "))
+    parts.join(": ")
 }
 
 #[cfg(feature = "vault")]

@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+mod common;
+
 use clap::Parser;
-use gitseal::keys::sealing::{PublicKey, SealingCert, SealingKey};
+use common::{kubesealpy, read, testdata};
+use gitseal::keys::sealing::{PublicKey, SealingCert};
 use gitseal::sealed::manifest;
 use gitseal::sealed::seal::{seal_secret, SealOptions};
 use gitseal_unsealer::config::Config;
@@ -21,14 +24,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::Client;
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keys/testdata/sealing").join(name)
-}
-
-fn read(name: &str) -> String {
-    std::fs::read_to_string(testdata(name)).unwrap()
-}
 
 struct Env {
     client: Client,
@@ -248,20 +243,6 @@ async fn sealed_by_kubesealpy_in_every_scope() {
     }
 }
 
-fn kubesealpy() -> Option<PathBuf> {
-    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python");
-    let ok = py.exists()
-        && Command::new(&py).args(["-c", "import kubesealpy"]).output().map(|o| o.status.success()).unwrap_or(false);
-    match ok {
-        true => Some(py),
-        false if std::env::var("CI").as_deref() == Ok("true") => panic!("peer kubesealpy missing under CI"),
-        false => {
-            eprintln!("skipping: kubesealpy not found (run scripts/test to install the peers)");
-            None
-        }
-    }
-}
-
 fn kubesealpy_seal(python: &PathBuf, cert: &std::path::Path, ns: &str, name: &str, scope: &str, data: &str) -> String {
     const DRIVER: &str = r#"
 import sys, json
@@ -453,7 +434,7 @@ async fn live_key_rotation_and_a_relabelled_key() {
         "{message}"
     );
     // ...and opens as soon as that key Secret appears: no restart.
-    let k2 = e.add_key("k2", &read("other-key.pem"), &read("other-cert.pem"), "active").await;
+    e.add_key("k2", &read("other-key.pem"), &read("other-cert.pem"), "active").await;
     e.drain().await;
     assert_eq!(e.secret_data("ns", "late").await.unwrap()["k"], "v");
     assert_eq!(e.status("ns", "late").await.0, "True");
@@ -471,7 +452,6 @@ async fn live_key_rotation_and_a_relabelled_key() {
     // And a deleted key Secret too.
     e.ctl.on_key_secret_deleted("k1");
     assert!(e.ctl.ctx.keys.snapshot().keys.is_empty());
-    drop(k2);
 }
 
 #[tokio::test]
@@ -622,5 +602,4 @@ async fn a_failing_object_is_retried_with_backoff_then_given_up() {
     assert_eq!(e.ctl.queue.backoff(&key, 2), None, "gives up after max retries");
     let requests = e.ctl.app.metrics.encode();
     assert!(requests.contains("sealed_secrets_controller_unseal_requests_total 1"), "{requests}");
-    drop(SealingKey::generate(1024));
 }

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
+mod common;
+
 use clap::Parser;
+use common::{kubesealpy, read};
 use gitseal::keys::sealing::{SealingCert, SealingKey};
 use gitseal::sealed::manifest;
 use gitseal::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
@@ -18,11 +21,6 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn read(name: &str) -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../keys/testdata/sealing").join(name))
-        .unwrap()
-}
 
 struct Server {
     ctl: Arc<Controller>,
@@ -86,20 +84,6 @@ async fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)],
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     Reply { status, headers: head.to_lowercase(), body: body.to_string() }
-}
-
-fn kubesealpy() -> Option<PathBuf> {
-    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.peers/venv/bin/python");
-    let ok = py.exists()
-        && Command::new(&py).args(["-c", "import kubesealpy"]).output().map(|o| o.status.success()).unwrap_or(false);
-    match ok {
-        true => Some(py),
-        false if std::env::var("CI").as_deref() == Ok("true") => panic!("peer kubesealpy missing under CI"),
-        false => {
-            eprintln!("skipping: kubesealpy not found (run scripts/test to install the peers)");
-            None
-        }
-    }
 }
 
 /// kubesealpy fetches the certificate from `url` and seals `{"password": "hunter2"}`.
