@@ -1,8 +1,8 @@
 //! `gitseal diff [--mask] A [B]`: a semantic diff of two versions of a file, by key path, on the
-//! decrypted values: keys added, removed, and values changed. `--mask` says which values
-//! changed without printing them (for CI logs and pull-request comments). Without a key the
-//! structure is still compared, and values whose ciphertext differs are named as not
-//! comparable. A version is a file, or `REV:PATH` from git; with one argument the file is
+//! decrypted values: keys added, removed, moved between the documents of a YAML stream, and
+//! values changed. `--mask` says which values changed without printing them (for CI logs and
+//! pull-request comments). Without a key the structure is still compared, and values whose
+//! ciphertext differs are named as not comparable. A version is a file, or `REV:PATH` from git; with one argument the file is
 //! compared with its version at `HEAD`.
 
 use std::process::Command;
@@ -156,7 +156,9 @@ fn flatten(
 }
 
 /// The diff lines: `- PATH: VALUE` removed, `+ PATH: VALUE` added, `~ PATH: OLD -> NEW` changed
-/// (with `--mask`, no values), in document order of the paths.
+/// (with `--mask`, no values), in document order of the paths; in a multi-document file, a key
+/// path removed from one document and added to another is `> PATH: moved from document I to
+/// document J` (with its value change, if any).
 fn compare(old: &Side, new: &Side, mask: bool) -> Vec<String> {
     let old_paths: Vec<&str> = old.leaves.iter().map(|(p, _)| p.as_str()).collect();
     let new_paths: Vec<&str> = new.leaves.iter().map(|(p, _)| p.as_str()).collect();
@@ -165,43 +167,102 @@ fn compare(old: &Side, new: &Side, mask: bool) -> Vec<String> {
         Shown::Value(_) => String::new(),
         Shown::Cipher(_) => " (encrypted; no key to show it)".to_string(),
     };
-    let mut out = Vec::new();
+    let changed = |path: &str, a: &Shown, b: &Shown| match (a, b) {
+        (x, y) if x == y => None,
+        (Shown::Value(x), Shown::Value(y)) if !mask => Some(format!("~ {path}: {x} -> {y}")),
+        (Shown::Value(_), Shown::Value(_)) => Some(format!("~ {path} (changed)")),
+        _ => Some(format!("~ {path} (ciphertext differs; no key to compare {} with {})", old.name, new.name)),
+    };
+    // Removed and added leaves, by index, in diff order; moves are paired up below.
+    enum Op {
+        Line(String),
+        Removed(usize),
+        Added(usize),
+    }
+    let mut ops = Vec::new();
     for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old_paths, &new_paths) {
         match op {
             similar::DiffOp::Equal { old_index, new_index, len } => {
                 for k in 0..len {
                     let (path, a) = &old.leaves[old_index + k];
-                    let b = &new.leaves[new_index + k].1;
-                    match (a, b) {
-                        (x, y) if x == y => {}
-                        (Shown::Value(x), Shown::Value(y)) if !mask => out.push(format!("~ {path}: {x} -> {y}")),
-                        (Shown::Value(_), Shown::Value(_)) => out.push(format!("~ {path} (changed)")),
-                        _ => out.push(format!(
-                            "~ {path} (ciphertext differs; no key to compare {} with {})",
-                            old.name, new.name
-                        )),
-                    }
+                    ops.extend(changed(path, a, &new.leaves[new_index + k].1).map(Op::Line));
                 }
             }
             similar::DiffOp::Delete { old_index, old_len, .. } => {
-                for (path, v) in &old.leaves[old_index..old_index + old_len] {
-                    out.push(format!("- {path}{}", value(v)));
-                }
+                ops.extend((old_index..old_index + old_len).map(Op::Removed));
             }
             similar::DiffOp::Insert { new_index, new_len, .. } => {
-                for (path, v) in &new.leaves[new_index..new_index + new_len] {
-                    out.push(format!("+ {path}{}", value(v)));
-                }
+                ops.extend((new_index..new_index + new_len).map(Op::Added));
             }
             similar::DiffOp::Replace { old_index, old_len, new_index, new_len } => {
-                for (path, v) in &old.leaves[old_index..old_index + old_len] {
-                    out.push(format!("- {path}{}", value(v)));
+                ops.extend((old_index..old_index + old_len).map(Op::Removed));
+                ops.extend((new_index..new_index + new_len).map(Op::Added));
+            }
+        }
+    }
+    // A leaf removed from document I and added at the same path in document J moved; values
+    // that stayed put are preferred partners, so a key copied to a second document while it
+    // changed in the first is not taken for a move.
+    let mut added: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for op in &ops {
+        if let Op::Added(j) = op {
+            if let (Some(_), sub) = split_document(&new.leaves[*j].0) {
+                added.entry(sub).or_default().push(*j);
+            }
+        }
+    }
+    let mut moved_to: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut taken = std::collections::HashSet::new();
+    for op in &ops {
+        let Op::Removed(i) = op else { continue };
+        let (Some(from), sub) = split_document(&old.leaves[*i].0) else { continue };
+        let Some(candidates) = added.get(sub) else { continue };
+        let free = |j: &&usize| !taken.contains(*j) && split_document(&new.leaves[**j].0).0 != Some(from);
+        let same = candidates.iter().filter(free).find(|j| new.leaves[**j].1 == old.leaves[*i].1);
+        if let Some(&j) = same.or_else(|| candidates.iter().find(free)) {
+            taken.insert(j);
+            moved_to.insert(*i, j);
+        }
+    }
+    let mut out = Vec::new();
+    for op in ops {
+        match op {
+            Op::Line(l) => out.push(l),
+            Op::Removed(i) => {
+                let (path, a) = &old.leaves[i];
+                match moved_to.get(&i) {
+                    Some(&j) => {
+                        let (to, b) = &new.leaves[j];
+                        let (from_doc, sub) = split_document(path);
+                        let to_doc = split_document(to).0;
+                        let what = format!(
+                            "{sub}: moved from document {} to document {}",
+                            from_doc.unwrap_or_default(),
+                            to_doc.unwrap_or_default()
+                        );
+                        out.push(match (a, b) {
+                            (x, y) if x == y => format!("> {what}"),
+                            (Shown::Value(x), Shown::Value(y)) if !mask => format!("> {what}, changed: {x} -> {y}"),
+                            (Shown::Value(_), Shown::Value(_)) => format!("> {what}, and changed"),
+                            _ => format!("> {what} (ciphertext differs; no key to compare the values)"),
+                        });
+                    }
+                    None => out.push(format!("- {path}{}", value(a))),
                 }
-                for (path, v) in &new.leaves[new_index..new_index + new_len] {
-                    out.push(format!("+ {path}{}", value(v)));
-                }
+            }
+            Op::Added(j) if taken.contains(&j) => {}
+            Op::Added(j) => {
+                let (path, v) = &new.leaves[j];
+                out.push(format!("+ {path}{}", value(v)));
             }
         }
     }
     out
+}
+
+/// `(document N) PATH` split into N and PATH; no document for a single-document file.
+fn split_document(path: &str) -> (Option<&str>, &str) {
+    path.strip_prefix("(document ")
+        .and_then(|rest| rest.split_once(") "))
+        .map_or((None, path), |(n, sub)| (Some(n), sub))
 }

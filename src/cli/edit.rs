@@ -93,15 +93,7 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
         .and_then(|(plain, keys)| check(&plain, format, &name).map(|()| (plain, keys)));
         match checked {
             Ok(done) => break done,
-            Err(f) if std::io::stdin().is_terminal() => {
-                report(&f.message);
-                eprint!("gitseal: press Enter to return to the editor, or Ctrl-C to give up (the change is lost) ");
-                let _ = std::io::stderr().flush();
-                let mut line = String::new();
-                if std::io::stdin().lock().read_line(&mut line).map_or(true, |n| n == 0) {
-                    return Err(f);
-                }
-            }
+            Err(f) if ask_to_return(&f) => {}
             Err(f) => return Err(f),
         }
     };
@@ -239,7 +231,7 @@ fn value_ids(v: &formats::Value) -> String {
 }
 
 /// Checks the edited plaintext before anything is encrypted; a failure names the file.
-fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
+pub(crate) fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
     if format == Format::Binary {
         return Ok(());
     }
@@ -266,9 +258,22 @@ fn check(plain: &[u8], format: Format, name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// After an edit that cannot be saved: on a terminal, says why and asks whether to return to
+/// the editor (Enter) or give up; false without a terminal or at the end of input.
+pub(crate) fn ask_to_return(f: &Failure) -> bool {
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    report(&f.message);
+    eprint!("gitseal: press Enter to return to the editor, or Ctrl-C to give up (the change is lost) ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).is_ok_and(|n| n > 0)
+}
+
 /// SOPS_EDITOR, then EDITOR (split like a shell would, no expansion), then the first of vim,
 /// nano and vi on PATH.
-fn editor_command() -> Result<Vec<String>, Failure> {
+pub(crate) fn editor_command() -> Result<Vec<String>, Failure> {
     for var in ["SOPS_EDITOR", "EDITOR"] {
         if let Some(v) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
             let words = gitseal_keys::age::split_command(&v).filter(|w| !w.is_empty()).ok_or_else(|| {
@@ -294,7 +299,7 @@ fn editor_command() -> Result<Vec<String>, Failure> {
 }
 
 /// Runs the editor on `file` and waits; a signal to gitseal ends the editor and the edit.
-fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), Failure> {
+pub(crate) fn run_editor(editor: &[String], file: &Path, signals: &Signals) -> Result<(), Failure> {
     let mut child = Command::new(&editor[0])
         .args(&editor[1..])
         .arg(file)

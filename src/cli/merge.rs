@@ -5,97 +5,287 @@
 //! getsops/sops#52). A real conflict (both sides changed one value, one changed what the other
 //! removed, the other side changed the master keys) exits 1 and leaves %A as it was: encrypted
 //! and valid, no plaintext in the work tree; the conflicting key paths are named, never values.
+//!
+//! `gitseal merge --resolve FILE` then finishes such a merge: it takes the three versions from
+//! git's index, merges what merges key by key, and otherwise opens the decrypted versions with
+//! git's conflict markers in the editor, in a private directory (as `edit` does); the resolved
+//! text is encrypted into FILE with our data key and master keys.
 
 use std::path::Path;
+use std::process::Command;
 
 use gitseal::envelope::{self, DecryptOptions};
-use gitseal::reencrypt;
+use gitseal::keyring::Keyring;
+use gitseal::reencrypt::{self, Reencryptor};
 use gitseal_formats::{self as formats, Document, Format, Node, Root, Value};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::args::MergeDriverArgs;
+use super::args::{MergeArgs, MergeDriverArgs};
 use super::io::write_atomic;
-use super::{exit, files, Failure};
+use super::signals::Signals;
+use super::{edit, exit, files, scratch, warn, Failure};
+
+/// The three versions of one file, decrypted; ours with the session that encrypts the result.
+struct Three {
+    named: String,
+    format: Format,
+    base: Zeroizing<Vec<u8>>,
+    ours: Zeroizing<Vec<u8>>,
+    theirs: Zeroizing<Vec<u8>>,
+    session: Reencryptor,
+    /// Their side changed the master keys (ours are kept).
+    their_keys_changed: bool,
+}
+
+/// What the key-by-key merge gives.
+enum Merged {
+    /// Ours already is the result.
+    Ours,
+    /// The merged plaintext.
+    Text(Zeroizing<String>),
+    /// Key paths changed on both sides (never values), or why the file cannot be merged by key.
+    Conflicts(Vec<String>),
+}
 
 pub(crate) fn run(a: MergeDriverArgs) -> Result<(), Failure> {
     // git names the versions by temporary files without the file's extension: the format
     // comes from the path in the repository (%P).
     let named = a.path.as_deref().unwrap_or(&a.ours).display().to_string();
-    let format = Format::from_path(&named);
-    if format == Format::Binary {
-        return Err(conflict(&named, "a binary file cannot be merged key by key".into()));
-    }
     let read = |p: &Path| {
         std::fs::read(p)
             .map(Zeroizing::new)
             .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot read: {e}", p.display())))
     };
     let (base, ours, theirs) = (read(&a.base)?, read(&a.ours)?, read(&a.theirs)?);
-    let mut keys = files::keyring(None)?;
-    let (ours_plain, mut session) = reencrypt::open_for_edit(&ours, format, &named, &mut keys, false)
-        .map_err(|e| conflict(&named, format!("cannot decrypt our version: {e}")))?;
-    let plain = |bytes: &[u8], side: &str, keys: &mut gitseal::keyring::Keyring| {
-        envelope::decrypt(bytes, format, &named, keys, &DecryptOptions::default())
-            .map(|d| Zeroizing::new(d.output))
-            .map_err(|e| conflict(&named, format!("cannot decrypt {side} version: {e}")))
-    };
-    let base_plain = plain(&base, "the common", &mut keys)?;
-    let theirs_plain = plain(&theirs, "their", &mut keys)?;
-    // Master keys: ours are kept; a change on their side only cannot be merged into them.
-    let ids = |bytes: &[u8]| {
-        envelope::open(bytes, format, &named)
-            .ok()
-            .map(|o| o.metadata.key_groups.iter().map(super::edit::key_ids).collect::<Vec<_>>())
-    };
-    let (base_keys, their_keys) = (ids(&base), ids(&theirs));
-    if their_keys != base_keys && their_keys != ids(&ours) {
+    let mut three = decrypt_three(&named, Some(&base), &ours, &theirs)?;
+    if three.their_keys_changed {
         return Err(conflict(
             &named,
             "their side changed the master keys; merge by hand (gitseal merge-driver keeps ours)".into(),
         ));
     }
+    match merge_three(&three)? {
+        Merged::Ours => Ok(()),
+        Merged::Conflicts(conflicts) => {
+            for c in &conflicts {
+                eprintln!("gitseal: {named}: conflict at {c}");
+            }
+            Err(conflict(
+                &named,
+                format!(
+                    "{} conflicting key path(s); ours is left in place, encrypted (gitseal merge --resolve {named} resolves them)",
+                    conflicts.len()
+                ),
+            ))
+        }
+        Merged::Text(text) => {
+            let out = three.session.encrypt(text.as_bytes())?;
+            write_atomic(&a.ours, &out, 0o644)
+                .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", a.ours.display())))
+        }
+    }
+}
+
+/// `gitseal merge --resolve FILE`: finishes git's conflicted merge of an encrypted file.
+pub(crate) fn resolve(a: MergeArgs) -> Result<(), Failure> {
+    let file = a.resolve;
+    let named = file.display().to_string();
+    let stage = |n: u8| git_stage(&file, n);
+    let (base, ours, theirs) = (stage(1)?, stage(2)?, stage(3)?);
+    let (Some(ours), Some(theirs)) = (ours, theirs) else {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{named}: git has no conflict to resolve here (the index holds no \"ours\" and \"theirs\" versions of it)"),
+        ));
+    };
+    let mut three = decrypt_three(&named, base.as_deref().map(|b| b.as_slice()), &ours, &theirs)?;
+    if three.their_keys_changed {
+        warn(&format!(
+            "{named}: their side changed the master keys; the result keeps ours (run gitseal updatekeys or rotate afterwards)"
+        ));
+    }
+    let text = match merge_three(&three)? {
+        Merged::Ours => Zeroizing::new(String::from_utf8_lossy(&three.ours).into_owned()),
+        Merged::Text(text) => text,
+        Merged::Conflicts(conflicts) => {
+            for c in &conflicts {
+                eprintln!("gitseal: {named}: conflict at {c}");
+            }
+            edit_conflict(&three, &file)?
+        }
+    };
+    let out = three.session.encrypt(text.as_bytes())?;
+    write_atomic(&file, &out, 0o644)
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{named}: cannot write: {e}")))?;
+    eprintln!("gitseal: {named}: resolved and encrypted; `git add {named}` marks it resolved");
+    Ok(())
+}
+
+/// The version of `file` at stage `n` of git's index (1 base, 2 ours, 3 theirs); `None` when
+/// the index has none (a file added on both sides has no base).
+fn git_stage(file: &Path, n: u8) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    let spec = format!(":{n}:./{}", file.display().to_string().trim_start_matches("./"));
+    let out = Command::new("git")
+        .args(["cat-file", "blob", &spec])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Failure::new(exit::CANNOT_READ, format!("{}: cannot run git: {e}", file.display())))?;
+    Ok(out.status.success().then(|| Zeroizing::new(out.stdout)))
+}
+
+/// Decrypts the three versions: ours opened for a change (its data key, master keys and
+/// ciphertexts are the result's), the others with the same keys.
+fn decrypt_three(named: &str, base: Option<&[u8]>, ours: &[u8], theirs: &[u8]) -> Result<Three, Failure> {
+    let format = Format::from_path(named);
+    if format == Format::Binary {
+        return Err(conflict(named, "a binary file cannot be merged key by key".into()));
+    }
+    let mut keys = files::keyring(None)?;
+    let (ours_plain, session) = reencrypt::open_for_edit(ours, format, named, &mut keys, false)
+        .map_err(|e| conflict(named, format!("cannot decrypt our version: {e}")))?;
+    let plain = |bytes: &[u8], side: &str, keys: &mut Keyring| {
+        envelope::decrypt(bytes, format, named, keys, &DecryptOptions::default())
+            .map(|d| Zeroizing::new(d.output))
+            .map_err(|e| conflict(named, format!("cannot decrypt {side} version: {e}")))
+    };
+    // A file added on both sides has no common version: every key is then "added".
+    let base_plain = match base {
+        Some(b) => plain(b, "the common", &mut keys)?,
+        None => Zeroizing::new(Vec::new()),
+    };
+    let theirs_plain = plain(theirs, "their", &mut keys)?;
+    let ids = |bytes: &[u8]| {
+        envelope::open(bytes, format, named)
+            .ok()
+            .map(|o| o.metadata.key_groups.iter().map(super::edit::key_ids).collect::<Vec<_>>())
+    };
+    let their_keys = ids(theirs);
+    let their_keys_changed = their_keys != base.and_then(ids) && their_keys != ids(ours);
+    Ok(Three {
+        named: named.to_string(),
+        format,
+        base: base_plain,
+        ours: ours_plain,
+        theirs: theirs_plain,
+        session,
+        their_keys_changed,
+    })
+}
+
+/// The key-by-key three-way merge of the decrypted versions, written in our layout.
+fn merge_three(t: &Three) -> Result<Merged, Failure> {
+    let named = &t.named;
     let parse = |text: &[u8]| -> Result<Document, Failure> {
         let text =
             std::str::from_utf8(text).map_err(|_| Failure::new(exit::CANNOT_READ, format!("{named}: not UTF-8")))?;
-        formats::parse(format, text).map_err(|e| Failure::new(exit::CANNOT_READ, format!("{named}: {e}")))
+        formats::parse(t.format, text).map_err(|e| Failure::new(exit::CANNOT_READ, format!("{named}: {e}")))
     };
-    let (o, mut ours_doc, t) = (parse(&base_plain)?, parse(&ours_plain)?, parse(&theirs_plain)?);
-    if o.roots.len() != 1 || ours_doc.roots.len() != 1 || t.roots.len() != 1 {
-        return Err(conflict(&named, "multi-document files are merged by hand".into()));
+    let o = if t.base.is_empty() { None } else { Some(parse(&t.base)?) };
+    let (mut ours_doc, th) = (parse(&t.ours)?, parse(&t.theirs)?);
+    if o.as_ref().is_some_and(|o| o.roots.len() != 1) || ours_doc.roots.len() != 1 || th.roots.len() != 1 {
+        return Ok(Merged::Conflicts(vec!["the whole file (multi-document files are merged by hand)".into()]));
     }
     let value = |d: &Document| Value::from_node(&d.roots[0].node);
-    let (ov, av, tv) = (value(&o), value(&ours_doc), value(&t));
+    let ov = o.as_ref().map_or(Value::Map(Vec::new()), value);
+    let (av, tv) = (value(&ours_doc), value(&th));
     let mut conflicts = Vec::new();
     let merged = merge(&ov, &av, &tv, &mut String::new(), &mut conflicts);
     if !conflicts.is_empty() {
-        for c in &conflicts {
-            eprintln!("gitseal: {named}: conflict at {c}");
-        }
-        return Err(conflict(
-            &named,
-            format!("{} conflicting key path(s); ours is left in place, encrypted", conflicts.len()),
-        ));
+        return Ok(Merged::Conflicts(conflicts));
     }
-    let Some(merged) = merged else { return Err(conflict(&named, "the merge removes the whole document".into())) };
+    let Some(merged) = merged else {
+        return Ok(Merged::Conflicts(vec!["the whole file (the merge removes the whole document)".into()]));
+    };
     if merged == av {
-        return Ok(());
+        return Ok(Merged::Ours);
     }
     // Our text, with only the values that changed: when the shape is ours, every other byte
     // stays; otherwise the merged tree is written anew.
-    let src = std::str::from_utf8(&ours_plain).unwrap_or_default();
-    let text = Zeroizing::new(
-        if set_values(&mut ours_doc.roots[0].node, &merged) {
-            formats::write(&ours_doc, src, formats::WriteOptions::default())
+    let src = std::str::from_utf8(&t.ours).unwrap_or_default();
+    let text = if set_values(&mut ours_doc.roots[0].node, &merged) {
+        formats::write(&ours_doc, src, formats::WriteOptions::default())
+    } else {
+        let doc = Document {
+            format: t.format,
+            roots: vec![Root { node: merged.to_node(), end: 0 }],
+            indent: ours_doc.indent,
+        };
+        formats::emit(&doc, t.format, formats::WriteOptions { indent: ours_doc.indent, ..Default::default() })
+    }
+    .map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{named}: {e}")))?;
+    Ok(Merged::Text(Zeroizing::new(text)))
+}
+
+/// The decrypted versions merged line by line with git's conflict markers, in a private
+/// directory, edited until the text parses and holds no marker; the resolved text.
+fn edit_conflict(t: &Three, file: &Path) -> Result<Zeroizing<String>, Failure> {
+    let named = &t.named;
+    let editor = edit::editor_command()?;
+    let signals = Signals::install()?;
+    let dir = scratch::private_dir(false)?;
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        scratch::write_private(&path, bytes)
+            .map(|()| path)
+            .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write the temporary file: {e}")))
+    };
+    let (o, a, b) = (write("base", &t.base)?, write("ours", &t.ours)?, write("theirs", &t.theirs)?);
+    let out = Command::new("git")
+        .args(["merge-file", "-p", "--diff3", "-L", "ours", "-L", "base", "-L", "theirs"])
+        .args([&a, &o, &b])
+        .output()
+        .map_err(|e| Failure::new(exit::GENERIC, format!("{named}: cannot run git merge-file: {e}")))?;
+    let marked = Zeroizing::new(out.stdout);
+    // git merge-file exits with the number of conflicts; a negative status (>127) is an error.
+    if out.status.code().is_none_or(|c| c > 127) {
+        return Err(Failure::new(
+            exit::GENERIC,
+            format!("{named}: git merge-file failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        ));
+    }
+    let base = file.file_name().map_or_else(|| "file".into(), |n| n.to_os_string());
+    let tmp = dir.path().join(base);
+    scratch::write_private(&tmp, &marked)
+        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("cannot write the temporary file: {e}")))?;
+    for f in [&o, &a, &b] {
+        let _ = std::fs::remove_file(f);
+    }
+    let before = Sha256::digest(marked.as_slice());
+    loop {
+        edit::run_editor(&editor, &tmp, &signals)?;
+        let edited = Zeroizing::new(
+            std::fs::read(&tmp)
+                .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read the edited file back: {e}")))?,
+        );
+        let checked = if Sha256::digest(edited.as_slice()) == before && has_markers(&edited) {
+            Err(Failure::new(exit::NOT_MODIFIED, format!("{named}: the conflict was left as it was; nothing written")))
+        } else if has_markers(&edited) {
+            Err(Failure::new(
+                exit::GENERIC,
+                format!("{named}: conflict markers (<<<<<<<, =======, >>>>>>>) are still in the file"),
+            ))
         } else {
-            let doc =
-                Document { format, roots: vec![Root { node: merged.to_node(), end: 0 }], indent: ours_doc.indent };
-            formats::emit(&doc, format, formats::WriteOptions { indent: ours_doc.indent, ..Default::default() })
+            edit::check(&edited, t.format, named)
+        };
+        match checked {
+            Ok(()) => {
+                let text = String::from_utf8(edited.to_vec())
+                    .map_err(|_| Failure::new(exit::CANNOT_READ, format!("{named}: not UTF-8")))?;
+                return Ok(Zeroizing::new(text));
+            }
+            Err(f) if f.code != exit::NOT_MODIFIED && edit::ask_to_return(&f) => {}
+            Err(f) => return Err(f),
         }
-        .map_err(|e| Failure::new(exit::CANNOT_EMIT, format!("{named}: {e}")))?,
-    );
-    let out = session.encrypt(text.as_bytes())?;
-    write_atomic(&a.ours, &out, 0o644)
-        .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{}: cannot write: {e}", a.ours.display())))
+    }
+}
+
+/// Whether a line of `text` is one of git's conflict markers.
+fn has_markers(text: &[u8]) -> bool {
+    text.split(|&b| b == b'\n').any(|l| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        l.starts_with(b"<<<<<<< ") || l.starts_with(b">>>>>>> ") || l.starts_with(b"||||||| ") || l == b"======="
+    })
 }
 
 /// A failed merge: git's conflict (exit 1), ours left in place.

@@ -178,6 +178,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Diff(a) => diff::run(a),
         Command::MergeDriver(a) => merge::run(a),
+        Command::Merge(a) => merge::resolve(a),
         Command::Kustomize(a) => kustomize::run(a),
         Command::Render(a) => render::run(a),
         Command::FluxSecret(a) => flux::run(a),

@@ -80,3 +80,27 @@ fn one_file_is_compared_with_its_version_at_head() {
     let bad = run(work.gitseal().args(["diff", "nope:app.enc.yaml", "app.enc.yaml"]), None);
     assert_eq!(bad.status.code(), Some(100), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+/// A multi-document file whose key moved from one document to another: one `>` line naming
+/// both documents (with the value change, masked or not), not a removal and an addition.
+#[test]
+fn keys_moved_between_documents_are_named_as_moves() {
+    let work = Work::new();
+    work.write(".sops.yaml", SOPS_YAML.replace("AGE", crate::peers::DEMO_RECIPIENT));
+    work.write("a.enc.yaml", "name: one\ntoken: abc\n---\nname: two\n");
+    work.write("b.enc.yaml", "name: one\n---\nname: two\ntoken: abc\nport: 1\n");
+    work.write("c.enc.yaml", "name: one\n---\nname: two\ntoken: xyz\n");
+    for f in ["a.enc.yaml", "b.enc.yaml", "c.enc.yaml"] {
+        must(work.gitseal().args(["encrypt", "-i", f]), None);
+    }
+    let out = run(work.gitseal_with_key().args(["diff", "a.enc.yaml", "b.enc.yaml"]), None);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        lines(&out.stdout),
+        [r#"> ["token"]: moved from document 1 to document 2"#, r#"+ (document 2) ["port"]: 1"#]
+    );
+    let out = run(work.gitseal_with_key().args(["diff", "a.enc.yaml", "c.enc.yaml"]), None);
+    assert_eq!(lines(&out.stdout), [r#"> ["token"]: moved from document 1 to document 2, changed: "abc" -> "xyz""#]);
+    let out = run(work.gitseal_with_key().args(["diff", "--mask", "a.enc.yaml", "c.enc.yaml"]), None);
+    assert_eq!(lines(&out.stdout), [r#"> ["token"]: moved from document 1 to document 2, and changed"#]);
+}

@@ -188,3 +188,113 @@ fn git_merge_of_one_key_changed_twice_is_a_clean_conflict() {
     let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
     assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: admin\n  password: ours-secret\n");
 }
+
+/// Two branches changed the same value: the merge driver leaves a conflict, and
+/// `gitseal merge --resolve` opens the decrypted versions with git's markers in the editor (an
+/// editor that takes their side), then encrypts the result with our keys; sops reads it. The
+/// editor sees the plaintext in a private directory, never in the work tree.
+#[test]
+fn merge_resolve_opens_the_decrypted_conflict_in_the_editor() {
+    let (Some(git), Some(sops)) = (find_peer("git"), find_peer("sops")) else { return };
+    let work = conflicted(&git, true);
+    // Takes their side of every conflict, and says where it was run and what it saw.
+    let editor = work.write(
+        "ed.sh",
+        "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$(dirname \"$0\")/edited-at\"\ncp \"$1\" \"$(dirname \"$0\")/seen\"\n\
+         awk '/^<<<<<<< /{skip=1;next} /^=======$/{skip=0;next} /^>>>>>>> /{next} !skip' \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+    );
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run(
+        work.gitseal_with_key().env("SOPS_EDITOR", &editor).env_remove("EDITOR").args([
+            "merge",
+            "--resolve",
+            "app.enc.yaml",
+        ]),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(r#"conflict at ["db"]["password"]"#) && !stderr.contains("-secret"), "{stderr}");
+    let seen = work.read_string("seen");
+    assert!(seen.contains("<<<<<<< ours") && seen.contains("theirs-secret") && seen.contains("ours-secret"), "{seen}");
+    let edited_at = work.read_string("edited-at");
+    assert!(!edited_at.starts_with(&work.dir().display().to_string()), "{edited_at}");
+    let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
+    assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: admin\n  password: theirs-secret\n");
+    let by_sops = must(work.peer_with_key(&sops).args(["decrypt", "app.enc.yaml"]), None);
+    assert!(String::from_utf8_lossy(&by_sops).contains("password: theirs-secret"));
+    // git add marks it resolved; the merge commits.
+    must(work.git(&git).args(["add", "app.enc.yaml"]), None);
+    must(work.git(&git).args(["commit", "-q", "--no-edit"]), None);
+}
+
+/// An editor that leaves a marker in place: nothing is written, the conflict stays; and a
+/// file with no conflict in git's index is refused with a one-line error.
+#[test]
+fn merge_resolve_refuses_markers_left_and_files_not_in_conflict() {
+    let Some(git) = find_peer("git") else { return };
+    let work = conflicted(&git, true);
+    let before = work.read("app.enc.yaml");
+    let editor = work.write("ed.sh", "#!/bin/sh\nsed -i 's/ours-secret/mine/' \"$1\"\n");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run(
+        work.gitseal_with_key().env("SOPS_EDITOR", &editor).env_remove("EDITOR").args([
+            "merge",
+            "--resolve",
+            "app.enc.yaml",
+        ]),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("conflict markers"), "{stderr}");
+    assert!(!stderr.contains("mine"), "{stderr}");
+    assert_eq!(work.read("app.enc.yaml"), before);
+    let clean = repo(&git);
+    let out = run(clean.gitseal_with_key().args(["merge", "--resolve", "app.enc.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("app.enc.yaml: git has no conflict"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Without the merge driver, git's line merge conflicts on `mac` even when the branches changed
+/// different keys; `merge --resolve` merges them key by key and never starts the editor.
+#[test]
+fn merge_resolve_without_the_driver_merges_key_by_key() {
+    let Some(git) = find_peer("git") else { return };
+    let work = conflicted(&git, false);
+    let out = run(
+        work.gitseal_with_key().env("SOPS_EDITOR", "false").env_remove("EDITOR").args([
+            "merge",
+            "--resolve",
+            "app.enc.yaml",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
+    assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: root\n  password: ours-secret\n");
+}
+
+/// A repository in the middle of a merge of `app.enc.yaml`. With `driver`, gitseal's merge
+/// driver is set up and both branches changed the password (a real conflict); without it, the
+/// branches changed different keys and git's line merge conflicts on the metadata.
+fn conflicted(git: &Peer, driver: bool) -> Work {
+    let work = repo(git);
+    if driver {
+        must(work.gitseal().args(["git", "setup"]), None);
+        must(work.git(git).args(["add", "-A"]), None);
+        must(work.git(git).args(["commit", "-q", "-m", "setup"]), None);
+    }
+    let (theirs, value) =
+        if driver { (r#"["db"]["password"]"#, r#""theirs-secret""#) } else { (r#"["db"]["user"]"#, r#""root""#) };
+    must(work.git(git).args(["checkout", "-q", "-b", "feature"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", theirs, value]), None);
+    must(work.git(git).args(["commit", "-q", "-am", "theirs"]), None);
+    must(work.git(git).args(["checkout", "-q", "-"]), None);
+    must(work.gitseal_with_key().args(["set", "app.enc.yaml", r#"["db"]["password"]"#, r#""ours-secret""#]), None);
+    must(work.git(git).args(["commit", "-q", "-am", "ours"]), None);
+    let merge =
+        run(work.git(git).env("SOPS_AGE_KEY_FILE", demo_key()).args(["merge", "-q", "--no-edit", "feature"]), None);
+    assert!(!merge.status.success(), "{}", String::from_utf8_lossy(&merge.stdout));
+    work
+}

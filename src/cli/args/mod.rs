@@ -67,6 +67,8 @@ pub(crate) enum Command {
     /// git merge driver: merge three versions of an encrypted file key by key into %A
     #[command(name = "merge-driver")]
     MergeDriver(MergeDriverArgs),
+    /// Finish git's conflicted merge of an encrypted file: --resolve FILE (decrypted conflict in the editor)
+    Merge(MergeArgs),
     /// kustomize exec generator plugin, KSOPS-compatible (kind: ksops); also runs as `ksops`
     Kustomize(KustomizeArgs),
     /// Print every Kubernetes manifest under DIR as one YAML stream, decrypted (Argo CD plugin generate)

@@ -369,6 +369,16 @@ pub(crate) struct MergeDriverArgs {
     pub path: Option<PathBuf>,
 }
 
+/// `gitseal merge --resolve FILE`.
+#[derive(Args, Debug)]
+pub(crate) struct MergeArgs {
+    /// The file git left in conflict: the key-by-key merge is done again from git's index, and
+    /// what still conflicts opens in the editor with conflict markers, decrypted in a private
+    /// directory; the result is encrypted into FILE with our keys
+    #[arg(long, value_name = "FILE")]
+    pub resolve: PathBuf,
+}
+
 /// `gitseal kustomize GENERATOR` (or `ksops GENERATOR`).
 #[derive(Args, Debug)]
 pub(crate) struct KustomizeArgs {
