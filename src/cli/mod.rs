@@ -126,6 +126,19 @@ impl From<gitseal::Error> for Failure {
     }
 }
 
+/// `textconv FILE`, the one form git runs (once per file version: hundreds of times in a
+/// `git log -p`), read without building the whole command-line parser; the same values clap
+/// would give, from the same environment variables. Anything else goes to clap.
+fn textconv_args(args: &[std::ffi::OsString]) -> Option<args::TextconvArgs> {
+    let [_, sub, file] = args else { return None };
+    if sub != "textconv" || file.as_encoded_bytes().first() == Some(&b'-') {
+        return None;
+    }
+    // A value that is not UTF-8 is clap's error to report.
+    let order = std::env::var_os("SOPS_DECRYPTION_ORDER").map(|v| v.into_string()).transpose().ok()?;
+    Some(args::TextconvArgs { file: file.into(), decryption_order: order })
+}
+
 /// Runs the CLI with the process arguments; returns the exit code.
 pub fn main() -> i32 {
     // sops's invocation model (`gitseal -d FILE`, a binary named sops) becomes subcommand form.
@@ -149,6 +162,13 @@ pub fn main() -> i32 {
         // `sops --version` as the version: the sops format version gitseal writes.
         println!("sops {} (gitseal {})", gitseal::metadata::SOPS_VERSION, env!("CARGO_PKG_VERSION"));
         return 0;
+    }
+    if let Some(a) = textconv_args(&args) {
+        files::set_config_path(std::env::var_os("SOPS_CONFIG").map(Into::into));
+        return match git::textconv(a) {
+            Ok(()) => 0,
+            Err(f) => f.report(),
+        };
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
