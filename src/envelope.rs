@@ -35,11 +35,26 @@ pub struct EncryptOptions {
 }
 
 /// Encrypts `input` (a file in `input_format`) and returns the encrypted file in `output_format`.
+/// KMS and Vault keys connect through connections made for this call; to share them across
+/// calls, use [`encrypt_with`].
 pub fn encrypt(
     input: &[u8],
     input_format: Format,
     output_format: Format,
     opts: &EncryptOptions,
+    file: &str,
+) -> Result<Vec<u8>, Error> {
+    encrypt_with(input, input_format, output_format, opts, &gitseal_keys::Remote::new(), file)
+}
+
+/// [`encrypt`], with KMS and Vault keys connecting through `remote` (for instance
+/// [`crate::keyring::Keyring::remote`]).
+pub fn encrypt_with(
+    input: &[u8],
+    input_format: Format,
+    output_format: Format,
+    opts: &EncryptOptions,
+    remote: &gitseal_keys::Remote,
     file: &str,
 ) -> Result<Vec<u8>, Error> {
     if opts.key_groups.iter().all(Vec::is_empty) {
@@ -87,7 +102,8 @@ pub fn encrypt(
         (doc, src, walk.mac(), Some(rule), layout)
     };
     let lastmodified = crate::timefmt::now_rfc3339();
-    let (key_groups, shamir_threshold) = keyring::wrap(&opts.key_groups, opts.shamir_threshold, &key, &binding, file)?;
+    let (key_groups, shamir_threshold) =
+        keyring::wrap(remote, &opts.key_groups, opts.shamir_threshold, &key, &binding, file)?;
     let meta = Metadata {
         key_groups,
         shamir_threshold,

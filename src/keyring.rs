@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use gitseal_keys::age::Identities;
 use gitseal_keys::kms::KmsKey;
 use gitseal_keys::sealing::{self, Scope, SealingKey};
-use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey};
+use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey, Remote};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -91,8 +91,11 @@ pub fn parse_decryption_order(s: &str) -> Result<Vec<String>, String> {
 ///
 /// RSA keys bind it to `binding` with their scope (see [`rsa_scope`]).
 ///
+/// KMS and Vault keys connect through `remote`.
+///
 /// Returns the groups for the metadata and the threshold to record (`None` for one group).
 pub fn wrap(
+    remote: &Remote,
     groups: &[Vec<MasterKey>],
     threshold: Option<usize>,
     key: &DataKey,
@@ -131,7 +134,7 @@ pub fn wrap(
                 }
                 _ => (Scope::ClusterWide, Vec::new()),
             };
-            let enc = k.wrap(secret, &label).map_err(|e| fail(e.to_string()))?;
+            let enc = k.wrap(remote, secret, &label).map_err(|e| fail(e.to_string()))?;
             match k {
                 MasterKey::Age(r) => g.age.push(AgeEntry { recipient: r.as_str().to_string(), enc }),
                 MasterKey::Pgp(p) => {
@@ -178,6 +181,7 @@ pub struct Keyring {
     rsa_files: Option<Vec<PathBuf>>,
     rsa: Option<Result<Vec<SealingKey>, String>>,
     order: Vec<String>,
+    remote: Remote,
 }
 
 impl Default for Keyring {
@@ -187,6 +191,7 @@ impl Default for Keyring {
             rsa_files: None,
             rsa: None,
             order: DEFAULT_DECRYPTION_ORDER.iter().map(|s| s.to_string()).collect(),
+            remote: Remote::new(),
         }
     }
 }
@@ -294,6 +299,18 @@ impl Keyring {
         self.rsa.get_or_insert_with(|| load_rsa_keys(files)).as_deref().map_err(Clone::clone)
     }
 
+    /// The connections KMS and Vault keys use (shared by the clones of the handle).
+    pub fn remote(&self) -> &Remote {
+        &self.remote
+    }
+
+    /// Uses `remote`'s connections for KMS and Vault keys (to share them with other keyrings
+    /// or with encryption, see [`crate::envelope::encrypt_with`]).
+    pub fn with_remote(mut self, remote: Remote) -> Keyring {
+        self.remote = remote;
+        self
+    }
+
     /// Sets the order in which key kinds are tried within a group (see
     /// [`parse_decryption_order`]); kinds not named keep their file order, after those named.
     pub fn set_decryption_order(&mut self, order: Vec<String>) {
@@ -317,10 +334,10 @@ impl Keyring {
             Attempt::Kms(e) => {
                 let role = Some(e.role.clone());
                 KmsKey::new(e.arn.clone(), role, e.context.clone(), e.aws_profile.clone())
-                    .and_then(|k| k.unwrap(&e.enc))
+                    .and_then(|k| k.unwrap(&self.remote, &e.enc))
                     .map_err(|e| e.to_string())
             }
-            Attempt::Vault(e) => vault_key(e).unwrap(&e.enc).map_err(|e| e.to_string()),
+            Attempt::Vault(e) => vault_key(e).unwrap(&self.remote, &e.enc).map_err(|e| e.to_string()),
             Attempt::Unsupported(kind) => Err(format!(
                 "gitseal cannot use {kind} keys; decrypt with a key of another kind in this group, or with sops"
             )),

@@ -35,6 +35,8 @@ pub struct Reencryptor {
     /// Non-fatal findings of the decryption (a layout that no longer fits, output written in
     /// canonical form), to show the user.
     pub warnings: Vec<String>,
+    /// The connections new KMS and Vault keys are wrapped through ([`Reencryptor::rekey`]).
+    pub(crate) remote: gitseal_keys::Remote,
 }
 
 /// Opens an encrypted file for a change (`edit`, `set`, key changes): decrypts it with the data
@@ -83,7 +85,9 @@ pub fn open_for_edit(
 ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
     let opened = envelope::open(input, format, file)?;
     let key = keys.data_key_for(&opened.metadata, &opened.binding(), file)?;
-    opened.decrypt_for_edit(key, ignore_mac)
+    let (plain, mut reenc) = opened.decrypt_for_edit(key, ignore_mac)?;
+    reenc.remote = keys.remote().clone();
+    Ok((plain, reenc))
 }
 
 impl Opened {
@@ -145,6 +149,7 @@ impl Opened {
                 original,
                 output_format: None,
                 warnings,
+                remote: gitseal_keys::Remote::new(),
             },
         ))
     }

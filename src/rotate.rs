@@ -106,7 +106,7 @@ impl Reencryptor {
     pub fn rekey(&mut self, groups: &[Vec<MasterKey>], threshold: Option<usize>) -> Result<(), Error> {
         check_groups(groups, threshold).map_err(|message| Error::Metadata { file: self.file.clone(), message })?;
         let threshold = threshold.filter(|_| groups.len() > 1);
-        let (key_groups, t) = keyring::wrap(groups, threshold, &self.key, &self.binding, &self.file)?;
+        let (key_groups, t) = keyring::wrap(&self.remote, groups, threshold, &self.key, &self.binding, &self.file)?;
         self.metadata.key_groups = key_groups;
         self.metadata.shamir_threshold = t;
         self.rekeyed = true;

@@ -13,10 +13,15 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
+use crate::remote::Remote;
 use crate::KeyError;
 
 #[cfg(feature = "kms")]
 mod client;
+
+/// What a KMS client is made for: region, profile and role.
+#[cfg(feature = "kms")]
+pub(crate) type ClientId = (String, String, Option<String>);
 
 /// Environment variable with comma-separated KMS ARNs for `encrypt`.
 pub const ENV_ARN: &str = "SOPS_KMS_ARN";
@@ -93,23 +98,23 @@ impl KmsKey {
     }
 
     /// Encrypts `secret` with `kms:Encrypt`; returns the standard base64 of the ciphertext blob.
-    pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
+    pub fn wrap(&self, remote: &Remote, secret: &[u8]) -> Result<String, KeyError> {
         let err = |reason: String| KeyError::Wrap { recipient: format!("KMS key {}", self.arn), reason };
         #[cfg(feature = "kms")]
         {
             use base64::Engine;
-            let blob = client::encrypt(self, secret).map_err(err)?;
+            let blob = client::encrypt(remote, self, secret).map_err(err)?;
             Ok(base64::engine::general_purpose::STANDARD.encode(blob))
         }
         #[cfg(not(feature = "kms"))]
         {
-            let _ = secret;
+            let _ = (remote, secret);
             Err(err(NO_KMS.into()))
         }
     }
 
     /// Decrypts an `enc` text (standard base64 of a ciphertext blob) with `kms:Decrypt`.
-    pub fn unwrap(&self, enc: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    pub fn unwrap(&self, remote: &Remote, enc: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         #[cfg(feature = "kms")]
         {
             use base64::Engine;
@@ -117,11 +122,11 @@ impl KmsKey {
             let blob = base64::engine::general_purpose::STANDARD
                 .decode(compact.as_bytes())
                 .map_err(|_| KeyError::Unwrap("the enc field is not valid base64".into()))?;
-            client::decrypt(self, &blob).map_err(KeyError::Unwrap)
+            client::decrypt(remote, self, &blob).map_err(KeyError::Unwrap)
         }
         #[cfg(not(feature = "kms"))]
         {
-            let _ = enc;
+            let _ = (remote, enc);
             Err(KeyError::Unwrap(NO_KMS.into()))
         }
     }

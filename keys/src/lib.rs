@@ -14,6 +14,7 @@ mod data_key;
 pub mod kms;
 pub mod pgp;
 pub mod redact;
+pub mod remote;
 #[cfg(all(feature = "kms", feature = "vault"))]
 pub mod s3;
 pub mod sealing;
@@ -23,6 +24,7 @@ pub mod vault;
 
 pub use data_key::DataKey;
 pub use redact::redact_secrets;
+pub use remote::Remote;
 
 /// A master key that can wrap a data key or share: the closed set of kinds gitseal writes.
 #[derive(Clone, Debug)]
@@ -64,14 +66,15 @@ impl MasterKey {
 
     /// Encrypts `secret` (a data key or a share) with this key; the result is the `enc` text.
     /// `rsa_label` is the OAEP label for RSA keys (the caller derives it from the file, see
-    /// [`sealing::Scope::label`]); other kinds ignore it.
-    pub fn wrap(&self, secret: &[u8], rsa_label: &[u8]) -> Result<String, KeyError> {
+    /// [`sealing::Scope::label`]); other kinds ignore it. KMS and Vault keys connect through
+    /// `remote`.
+    pub fn wrap(&self, remote: &Remote, secret: &[u8], rsa_label: &[u8]) -> Result<String, KeyError> {
         match self {
             MasterKey::Age(r) => r.wrap(secret),
             MasterKey::Pgp(k) => k.wrap(secret),
             MasterKey::Rsa(k) => k.wrap(secret, rsa_label),
-            MasterKey::Kms(k) => k.wrap(secret),
-            MasterKey::Vault(k) => k.wrap(secret),
+            MasterKey::Kms(k) => k.wrap(remote, secret),
+            MasterKey::Vault(k) => k.wrap(remote, secret),
         }
     }
 }

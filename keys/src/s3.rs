@@ -15,12 +15,13 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
 
-/// Uploads `body` as `s3://bucket/key`.
-pub fn put_object(bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
-    crate::vault::block_on(put(bucket, key, body))
+/// Uploads `body` as `s3://bucket/key`, through `remote`'s connections.
+pub fn put_object(remote: &crate::Remote, bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
+    let client = remote.https().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    remote.block_on(put(client, bucket, key, body))?
 }
 
-async fn put(bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
+async fn put(client: &crate::vault::HttpsClient, bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string());
     let provider =
@@ -71,7 +72,7 @@ async fn put(bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
         all.push(("x-amz-content-sha256".into(), payload_hash));
     }
     let refs: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (status, answer) = crate::vault::send("PUT", &url, &refs, body).await?;
+    let (status, answer) = crate::vault::send(client, "PUT", &url, &refs, body).await?;
     if (200..300).contains(&status) {
         return Ok(());
     }

@@ -10,14 +10,13 @@
 //! when the server cannot be reached or answers 5xx; errors name the URI and the reason.
 
 #[cfg(feature = "vault")]
-use std::sync::OnceLock;
-#[cfg(feature = "vault")]
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use zeroize::Zeroizing;
 
+use crate::remote::Remote;
 use crate::KeyError;
 
 /// A transit key: `<address>/v1/<engine path>/keys/<key name>`.
@@ -86,12 +85,12 @@ impl VaultKey {
     }
 
     /// Encrypts `secret` with the transit key; the result is the `vault:v1:...` text.
-    pub fn wrap(&self, secret: &[u8]) -> Result<String, KeyError> {
+    pub fn wrap(&self, remote: &Remote, secret: &[u8]) -> Result<String, KeyError> {
         let fail = |reason: String| KeyError::Wrap { recipient: self.uri(), reason };
         let plaintext = Zeroizing::new(STANDARD.encode(secret));
         let body = Zeroizing::new(serde_json::json!({ "plaintext": plaintext.as_str() }).to_string());
         let url = format!("{}/v1/{}/encrypt/{}", self.address, self.engine_path, self.key_name);
-        let answer = call(&self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?;
+        let answer = call(remote, &self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?;
         let v: serde_json::Value =
             serde_json::from_slice(&answer).map_err(|_| fail("the answer is not JSON".into()))?;
         v.pointer("/data/ciphertext")
@@ -101,11 +100,11 @@ impl VaultKey {
     }
 
     /// Decrypts a `vault:v1:...` text back to the data key.
-    pub fn unwrap(&self, enc: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    pub fn unwrap(&self, remote: &Remote, enc: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let fail = KeyError::Unwrap;
         let body = serde_json::json!({ "ciphertext": enc }).to_string();
         let url = format!("{}/v1/{}/decrypt/{}", self.address, self.engine_path, self.key_name);
-        let answer = Zeroizing::new(call(&self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?);
+        let answer = Zeroizing::new(call(remote, &self.address, "POST", &url, Some(body.as_bytes())).map_err(fail)?);
         let v: serde_json::Value =
             serde_json::from_slice(&answer).map_err(|_| fail("the answer is not JSON".into()))?;
         let b64 = Zeroizing::new(
@@ -120,7 +119,14 @@ impl VaultKey {
 
 /// Writes `data` (a JSON object) as the secret at `path` of the KV engine mounted at `mount`
 /// (version 1 or 2), as `sops publish` does; `Ok(false)` when it already held exactly that data.
-pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serde_json::Value) -> Result<bool, String> {
+pub fn kv_write(
+    remote: &Remote,
+    address: &str,
+    mount: &str,
+    version: u8,
+    path: &str,
+    data: &serde_json::Value,
+) -> Result<bool, String> {
     let address = address.trim_end_matches('/');
     let mount = mount.trim_matches('/');
     let path = path.trim_start_matches('/');
@@ -131,7 +137,7 @@ pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serd
     };
     // When the secret already holds exactly this data nothing is written (no new KV v2
     // version); one that does not exist yet (404) or cannot be read is simply written.
-    if let Ok(existing) = call(address, "GET", &url, None) {
+    if let Ok(existing) = call(remote, address, "GET", &url, None) {
         let existing = Zeroizing::new(existing);
         let v: serde_json::Value = serde_json::from_slice(&existing).unwrap_or_default();
         if v.pointer(current) == Some(data) {
@@ -139,7 +145,7 @@ pub fn kv_write(address: &str, mount: &str, version: u8, path: &str, data: &serd
         }
     }
     let body = Zeroizing::new(body.to_string());
-    call(address, "POST", &url, Some(body.as_bytes())).map(|_| true)
+    call(remote, address, "POST", &url, Some(body.as_bytes())).map(|_| true)
 }
 
 /// Whether `SOPS_HC_VAULT_ALLOWLIST` lets gitseal talk to `address`.
@@ -185,39 +191,21 @@ fn token() -> Result<Zeroizing<String>, String> {
 }
 
 #[cfg(not(feature = "vault"))]
-fn call(address: &str, _method: &str, _url: &str, _body: Option<&[u8]>) -> Result<Vec<u8>, String> {
+fn call(_remote: &Remote, address: &str, _method: &str, _url: &str, _body: Option<&[u8]>) -> Result<Vec<u8>, String> {
     allowed(address)?;
     token()?;
     Err("this gitseal was built without Vault support (feature `vault`)".into())
 }
 
 #[cfg(feature = "vault")]
-type HttpsClient = hyper_util::client::legacy::Client<
+pub(crate) type HttpsClient = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     http_body_util::Full<hyper::body::Bytes>,
 >;
 
+/// The HTTPS client a [`Remote`] keeps: the system roots plus `VAULT_CACERT`/`VAULT_CAPATH`.
 #[cfg(feature = "vault")]
-struct Http {
-    runtime: tokio::runtime::Runtime,
-    client: Result<HttpsClient, String>,
-}
-
-#[cfg(feature = "vault")]
-/// One runtime and one connection pool for the process, made on first use.
-fn http() -> &'static Http {
-    static HTTP: OnceLock<Http> = OnceLock::new();
-    HTTP.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a current-thread tokio runtime can always be built");
-        Http { runtime, client: build_client() }
-    })
-}
-
-#[cfg(feature = "vault")]
-fn build_client() -> Result<HttpsClient, String> {
+pub(crate) fn build_client() -> Result<HttpsClient, String> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for cert in native.certs {
@@ -257,32 +245,15 @@ fn build_client() -> Result<HttpsClient, String> {
     Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
 }
 
-#[cfg(feature = "vault")]
-/// Runs `fut` on the process's runtime (on a scoped thread when this thread is already inside a
-/// tokio runtime, where blocking on another would panic).
-pub(crate) fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    let http = http();
-    if tokio::runtime::Handle::try_current().is_err() {
-        return http.runtime.block_on(fut);
-    }
-    std::thread::scope(|s| match s.spawn(|| http.runtime.block_on(fut)).join() {
-        Ok(out) => out,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
-}
-
-#[cfg(feature = "vault")]
 /// One authenticated JSON call; the body of a 2xx answer, else why not (never the token).
 #[cfg(feature = "vault")]
-fn call(address: &str, method: &str, url: &str, body: Option<&[u8]>) -> Result<Vec<u8>, String> {
+fn call(remote: &Remote, address: &str, method: &str, url: &str, body: Option<&[u8]>) -> Result<Vec<u8>, String> {
     allowed(address)?;
     let token = token()?;
     let headers =
         [("X-Vault-Token", token.as_str()), ("X-Vault-Request", "true"), ("Content-Type", "application/json")];
-    let (status, bytes) = block_on(send(method, url, &headers, body.unwrap_or_default()))?;
+    let client = remote.https().map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let (status, bytes) = remote.block_on(send(client, method, url, &headers, body.unwrap_or_default()))??;
     if (200..300).contains(&status) {
         return Ok(bytes);
     }
@@ -299,12 +270,12 @@ fn call(address: &str, method: &str, url: &str, body: Option<&[u8]>) -> Result<V
 /// bounded); the status and body of the last answer.
 #[cfg(feature = "vault")]
 pub(crate) async fn send(
+    client: &HttpsClient,
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<(u16, Vec<u8>), String> {
-    let client = http().client.as_ref().map_err(|e| format!("cannot set up TLS: {e}"))?;
     let mut last = String::new();
     for attempt in 0..3u32 {
         if attempt > 0 {

@@ -139,7 +139,14 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
             .or_else(|| rule_of_config.and_then(|r| r.shamir_threshold)),
         indent: a.indent.indent.or_else(|| plan.config.as_ref().and_then(|c| c.stores.indent_for(input.output_format))),
     };
-    let out = envelope::encrypt(&input.bytes, input.input_format, input.output_format, &opts, &input.name)?;
+    let out = envelope::encrypt_with(
+        &input.bytes,
+        input.input_format,
+        input.output_format,
+        &opts,
+        files::remote(),
+        &input.name,
+    )?;
     write_output(io, &input, &out, false)
 }
 

@@ -15,10 +15,17 @@ pub(crate) fn set_config_path(path: Option<PathBuf>) {
     let _ = EXPLICIT.set(path.filter(|p| !p.as_os_str().is_empty()));
 }
 
+/// The connections of KMS and Vault keys for this process: one runtime and one set of clients,
+/// shared by every file a command opens or writes.
+pub(crate) fn remote() -> &'static gitseal_keys::Remote {
+    static REMOTE: std::sync::OnceLock<gitseal_keys::Remote> = std::sync::OnceLock::new();
+    REMOTE.get_or_init(gitseal_keys::Remote::new)
+}
+
 /// The keyring for a decrypting command: identities load from the environment on first need,
 /// key kinds are tried in `--decryption-order` (or `SOPS_DECRYPTION_ORDER`) when given.
 pub(crate) fn keyring(decryption_order: Option<&str>) -> Result<Keyring, Failure> {
-    let mut keys = Keyring::new();
+    let mut keys = Keyring::new().with_remote(remote().clone());
     if let Some(order) = decryption_order.filter(|o| !o.trim().is_empty()) {
         let order = keyring::parse_decryption_order(order).map_err(|m| {
             Failure::new(exit::DUPLICATE_DECRYPTION_KEY_TYPE, format!("invalid --decryption-order: {m}"))

@@ -68,7 +68,7 @@ pub(crate) fn run(a: PublishArgs) -> Result<(), Failure> {
             eprintln!("{name}: not published");
             return Ok(());
         }
-        let written = gitseal_keys::vault::kv_write(address, mount, version, &secret_path, &data)
+        let written = gitseal_keys::vault::kv_write(files::remote(), address, mount, version, &secret_path, &data)
             .map_err(|e| Failure::new(exit::GENERIC, format!("{name}: cannot publish to {shown}: {e}")))?;
         if !written {
             eprintln!("{name}: {shown} already holds this data; not written again");
@@ -125,7 +125,7 @@ fn publish_s3(
 
 #[cfg(all(feature = "kms", feature = "vault"))]
 fn s3_put(bucket: &str, object: &str, body: &[u8]) -> Result<(), String> {
-    gitseal_keys::s3::put_object(bucket, object, body)
+    gitseal_keys::s3::put_object(files::remote(), bucket, object, body)
 }
 
 #[cfg(not(all(feature = "kms", feature = "vault")))]

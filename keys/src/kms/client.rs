@@ -1,16 +1,11 @@
-//! The AWS side of KMS keys: one current-thread tokio runtime for the process, made on the first
-//! KMS call, and one SDK client per (region, profile, role), made on first use and kept.
-//!
-//! The callers are synchronous. A caller that is itself inside a tokio runtime (an embedder
-//! such as the in-cluster unsealer) cannot block on another runtime from its thread, so there
-//! the call runs on a short-lived thread of its own ([`run`]): never a nested runtime.
+//! The AWS side of KMS keys: one SDK client per (region, profile, role), made on first use and
+//! kept by the caller's [`Remote`], whose runtime drives the calls.
 //!
 //! Calls are bounded in time so that an unreachable endpoint fails instead of hanging: a 5 s
 //! connect timeout, a 15 s timeout per attempt, 30 s for the whole operation, and the SDK's
 //! standard retry mode with 3 attempts (an `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` setting wins).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -20,28 +15,8 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::Client;
 use zeroize::Zeroizing;
 
-use super::KmsKey;
-
-/// What a client is made for: region, profile and role.
-type ClientId = (String, String, Option<String>);
-
-struct Aws {
-    runtime: tokio::runtime::Runtime,
-    clients: Mutex<HashMap<ClientId, Client>>,
-}
-
-fn aws() -> Result<&'static Aws, String> {
-    static AWS: OnceLock<Result<Aws, String>> = OnceLock::new();
-    AWS.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime for AWS: {e}"))?;
-        Ok(Aws { runtime, clients: Mutex::new(HashMap::new()) })
-    })
-    .as_ref()
-    .map_err(Clone::clone)
-}
+use super::{ClientId, KmsKey};
+use crate::remote::Remote;
 
 /// `sops@<hostname>` with the characters STS refuses removed, at most 64 long (as sops names its
 /// role sessions, so that IAM conditions written for sops still match).
@@ -58,29 +33,12 @@ fn session_name() -> String {
     name
 }
 
-/// Drives `fut` to completion on the process's AWS runtime: on this thread, or on a scoped
-/// thread of its own when this thread is inside a tokio runtime already (where blocking on
-/// another runtime would panic). Safe from several threads at once.
-fn run<F>(aws: &Aws, fut: F) -> F::Output
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    if tokio::runtime::Handle::try_current().is_err() {
-        return aws.runtime.block_on(fut);
-    }
-    std::thread::scope(|s| match s.spawn(|| aws.runtime.block_on(fut)).join() {
-        Ok(out) => out,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
-}
-
-fn client(aws: &Aws, key: &KmsKey) -> Client {
+fn client(remote: &Remote, key: &KmsKey) -> Result<Client, String> {
     let id: ClientId = (key.region().to_string(), key.profile().to_string(), key.role().map(str::to_string));
-    if let Some(c) = aws.clients.lock().ok().and_then(|m| m.get(&id).cloned()) {
-        return c;
+    if let Some(c) = remote.kms_client(&id) {
+        return Ok(c);
     }
-    let client = run(aws, async {
+    let client = remote.block_on(async {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(key.region().to_string()))
             .timeout_config(
@@ -107,11 +65,9 @@ fn client(aws: &Aws, key: &KmsKey) -> Client {
             builder = builder.credentials_provider(provider);
         }
         Client::from_conf(builder.build())
-    });
-    if let Ok(mut m) = aws.clients.lock() {
-        m.insert(id, client.clone());
-    }
-    client
+    })?;
+    remote.keep_kms_client(id, client.clone());
+    Ok(client)
 }
 
 fn context(key: &KmsKey) -> Option<HashMap<String, String>> {
@@ -137,52 +93,33 @@ fn describe<E: std::error::Error>(e: E) -> String {
 }
 
 /// `kms:Encrypt` of `secret`; the ciphertext blob.
-pub(super) fn encrypt(key: &KmsKey, secret: &[u8]) -> Result<Vec<u8>, String> {
-    let aws = aws()?;
-    let client = client(aws, key);
+pub(super) fn encrypt(remote: &Remote, key: &KmsKey, secret: &[u8]) -> Result<Vec<u8>, String> {
+    let client = client(remote, key)?;
     let request = client
         .encrypt()
         .key_id(key.arn())
         .plaintext(Blob::new(secret.to_vec()))
         .set_encryption_context(context(key))
         .send();
-    let out = run(aws, request).map_err(describe)?;
+    let out = remote.block_on(request)?.map_err(describe)?;
     out.ciphertext_blob.map(Blob::into_inner).ok_or_else(|| "KMS returned no ciphertext".to_string())
 }
 
 /// `kms:Decrypt` of a ciphertext blob with the key's ARN and context; the plaintext.
-pub(super) fn decrypt(key: &KmsKey, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
-    let aws = aws()?;
-    let client = client(aws, key);
+pub(super) fn decrypt(remote: &Remote, key: &KmsKey, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+    let client = client(remote, key)?;
     let request = client
         .decrypt()
         .key_id(key.arn())
         .ciphertext_blob(Blob::new(blob.to_vec()))
         .set_encryption_context(context(key))
         .send();
-    let out = run(aws, request).map_err(describe)?;
+    let out = remote.block_on(request)?.map_err(describe)?;
     out.plaintext.map(|b| Zeroizing::new(b.into_inner())).ok_or_else(|| "KMS returned no plaintext".to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    /// Regression: a KMS call from inside a tokio runtime (an async embedder) panicked with
-    /// "Cannot start a runtime from within a runtime".
-    #[test]
-    fn calls_work_from_inside_tokio_runtimes_and_from_several_threads() {
-        let aws = super::aws().unwrap();
-        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
-        let got = multi.block_on(async { tokio::spawn(async { super::run(aws, async { 7 }) }).await.unwrap() });
-        assert_eq!(got, 7);
-        let single = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        assert_eq!(single.block_on(async { super::run(aws, async { 8 }) }), 8);
-        let sum: i32 = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..4).map(|i| s.spawn(move || super::run(aws, async move { i }))).collect();
-            handles.into_iter().map(|h| h.join().unwrap()).sum()
-        });
-        assert_eq!(sum, 6);
-    }
-
     #[test]
     fn session_names_are_what_sts_accepts() {
         let n = super::session_name();
