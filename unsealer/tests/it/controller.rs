@@ -8,10 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-mod common;
 
 use clap::Parser;
-use common::{kubesealpy, read, testdata};
+use crate::common::{kubesealpy, read, testdata};
 use gitseal::keys::sealing::{PublicKey, SealingCert};
 use gitseal::sealed::manifest;
 use gitseal::sealed::seal::{seal_secret, SealOptions};

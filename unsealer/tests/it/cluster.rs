@@ -4,7 +4,7 @@
 //! ```sh
 //! kind create cluster --name gitseal
 //! kubectl apply -f deploy/controller/crd.yaml
-//! KUBECONFIG=~/.kube/config cargo test -p gitseal-unsealer --test cluster -- --ignored --test-threads=1
+//! KUBECONFIG=~/.kube/config cargo test -p gitseal-unsealer --test it cluster -- --ignored --test-threads=1
 //! ```
 //!
 //! The controller runs in the test process with its real watches (`controller::run`), in a

@@ -8,10 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-mod common;
 
 use clap::Parser;
-use common::{kubesealpy, read};
+use crate::common::{kubesealpy, read};
 use gitseal::keys::sealing::{SealingCert, SealingKey};
 use gitseal::sealed::manifest;
 use gitseal::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
