@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-
-use clap::Parser;
 use crate::common::{kubesealpy, read, testdata};
+use clap::Parser;
 use gitseal::keys::sealing::{PublicKey, SealingCert};
 use gitseal::sealed::manifest;
 use gitseal::sealed::seal::{seal_secret, SealOptions};

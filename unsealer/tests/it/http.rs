@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-
-use clap::Parser;
 use crate::common::{kubesealpy, read};
+use clap::Parser;
 use gitseal::keys::sealing::{SealingCert, SealingKey};
 use gitseal::sealed::manifest;
 use gitseal::sealed::unseal::{unseal, OwnerReference, UnsealOptions};
