@@ -139,8 +139,19 @@ fn textconv_args(args: &[std::ffi::OsString]) -> Option<args::TextconvArgs> {
     Some(args::TextconvArgs { file: file.into(), decryption_order: order })
 }
 
+/// Keys and decrypted values live in this process's memory: no core dump may hold them, and
+/// no other process of the user may read that memory through /proc or ptrace. Children start
+/// dumpable again (execve resets it) but keep the core size limit of 0.
+fn protect_memory() {
+    use rustix::process::{getrlimit, set_dumpable_behavior, setrlimit, DumpableBehavior, Resource, Rlimit};
+    let limit = getrlimit(Resource::Core);
+    let _ = setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: limit.maximum });
+    let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
+}
+
 /// Runs the CLI with the process arguments; returns the exit code.
 pub fn main() -> i32 {
+    protect_memory();
     // sops's invocation model (`gitseal -d FILE`, a binary named sops) becomes subcommand form.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Installed under KSOPS's name (its kustomize plugin path ends in `ksops`), the one argument

@@ -484,3 +484,35 @@ fn exec_keyservice_is_refused_and_local_keyservice_accepted() {
         }
     }
 }
+
+/// While gitseal holds the plaintext (here: while the command of exec-env runs), its core size
+/// limit is 0 and the command inherits it, so no crash of either writes the secrets to disk.
+#[test]
+fn no_core_dump_while_the_plaintext_is_held() {
+    let work = setup(PLAIN);
+    // Started with a soft limit above 0 (the hard limit of a container may be 0: then the test
+    // cannot tell, and says so).
+    let mut cmd = gitseal(&work);
+    let program = cmd.get_program().to_owned();
+    let mut shell = Command::new("sh");
+    shell.args(["-c", "ulimit -S -c 4096 || exit 99; exec \"$@\"", "sh"]).arg(program);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => shell.env(k, v),
+            None => shell.env_remove(k),
+        };
+    }
+    shell.current_dir(work.dir());
+    cmd = shell;
+    let out = run(cmd.args(["exec-env", "s.yaml", "grep 'core file' /proc/$PPID/limits; ulimit -S -c"]), None);
+    if out.status.code() == Some(99) {
+        eprintln!("skipping: the hard core size limit here is 0");
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines = stdout.lines();
+    let parent = lines.next().unwrap_or_default();
+    assert!(parent.split_whitespace().nth(4) == Some("0"), "gitseal's limit: {stdout}");
+    assert_eq!(lines.next(), Some("0"), "the command's soft limit: {stdout}");
+}
