@@ -194,8 +194,20 @@ fn set(edit: &mut Edit, steps: &[Step], value: Node) -> Result<(), String> {
     let mut node = root(&mut edit.doc)?;
     for (n, step) in steps.iter().enumerate() {
         let last = n + 1 == steps.len();
-        // A scalar in the way becomes the collection the path needs, as sops does.
+        // A scalar in the way becomes the collection the path needs, as sops does; a map or a
+        // list of the other kind is an error (replacing it would drop everything it holds).
         let fits = matches!((step, &*node), (Step::Key(_), Node::Map(_)) | (Step::Index(_), Node::Seq(_)));
+        if !fits && !matches!(node, Node::Leaf(_)) {
+            let at = if n == 0 { "the top level".to_string() } else { treepath::display(&steps[..n]) };
+            let (is, needs) = match step {
+                Step::Key(_) => (if matches!(node, Node::Seq(_)) { "a list" } else { "not a map" }, "a key"),
+                Step::Index(_) => (if matches!(node, Node::Map(_)) { "a map" } else { "not a list" }, "an index"),
+            };
+            return Err(format!(
+                "cannot set {}: {at} is {is}, which {needs} cannot address",
+                treepath::display(steps)
+            ));
+        }
         if !fits {
             *node = match step {
                 Step::Key(_) => Node::Map(Vec::new()),

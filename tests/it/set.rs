@@ -308,3 +308,27 @@ fn set_output_type_rewrites_the_file_in_that_format() {
     assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stderr));
     assert_eq!(work.read_string("s.json"), after);
 }
+
+/// A path whose step does not fit the collection in the way (an index into a map, a key into a
+/// list) is refused, naming both: replacing the collection would drop everything it holds. A
+/// scalar in the way still becomes the collection the path needs, as sops does.
+#[test]
+fn set_refuses_a_path_of_the_other_collection_kind() {
+    let work = Work::new();
+    let before = encrypted(&work, "s.yaml");
+    let cases = [
+        (r#"["app"][0]"#, r#"cannot set ["app"][0]: ["app"] is a map, which an index cannot address"#),
+        (r#"["list"]["x"]"#, r#"cannot set ["list"]["x"]: ["list"] is a list, which a key cannot address"#),
+        (r#"[0]"#, "cannot set [0]: the top level is a map, which an index cannot address"),
+    ];
+    for (path, message) in cases {
+        let out = run(work.gitseal_with_key().args(["set", "s.yaml", path, r#""v""#]), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path}: {stderr}");
+        assert!(stderr.contains(message) && stderr.lines().count() == 1, "{path}: {stderr}");
+        assert_eq!(work.read("s.yaml"), before, "{path} wrote the file");
+    }
+    let out = run(work.gitseal_with_key().args(["set", "s.yaml", r#"["app"]["port"]["x"]"#, "1"]), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(decrypted(&work, "s.yaml").contains("  port:\n    x: 1\n"), "{}", decrypted(&work, "s.yaml"));
+}
