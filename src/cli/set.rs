@@ -203,10 +203,7 @@ fn set(edit: &mut Edit, steps: &[Step], value: Node) -> Result<(), String> {
                 Step::Key(_) => (if matches!(node, Node::Seq(_)) { "a list" } else { "not a map" }, "a key"),
                 Step::Index(_) => (if matches!(node, Node::Map(_)) { "a map" } else { "not a list" }, "an index"),
             };
-            return Err(format!(
-                "cannot set {}: {at} is {is}, which {needs} cannot address",
-                treepath::display(steps)
-            ));
+            return Err(format!("cannot set {}: {at} is {is}, which {needs} cannot address", treepath::display(steps)));
         }
         if !fits {
             *node = match step {
