@@ -216,18 +216,23 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
         Err(e) => return Err(e),
     };
-    let mode = match fs::metadata(&target) {
-        Ok(m) => m.permissions().mode() & 0o7777,
-        Err(_) if new_mode == 0o600 => 0o600,
-        Err(_) => new_mode & !current_umask(),
+    let existing = fs::metadata(&target).ok();
+    if let Some(m) = &existing {
+        replaceable(&target, m)?;
+    }
+    let mode = match &existing {
+        Some(m) => m.permissions().mode() & 0o7777,
+        None if new_mode == 0o600 => 0o600,
+        None => new_mode & !current_umask(),
     };
+    let owner = existing.as_ref().map(|m| (m.uid(), m.gid()));
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     #[cfg(target_os = "linux")]
-    let written = write_unnamed(dir, &target, data, mode)?;
+    let written = write_unnamed(dir, &target, data, mode, owner)?;
     #[cfg(not(target_os = "linux"))]
     let written = false;
     if !written {
-        write_named(dir, &target, data, mode)?;
+        write_named(dir, &target, data, mode, owner)?;
     }
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
@@ -235,11 +240,52 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<
     Ok(())
 }
 
+/// Whether the existing file at `target` may be replaced: it must be writable by this process,
+/// as an in-place write would need (a rename only needs the directory), and have no other hard
+/// link, whose name would keep the old content (plaintext, when encrypting in place).
+fn replaceable(target: &Path, m: &fs::Metadata) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    if m.is_file() && m.nlink() > 1 {
+        return Err(Error::new(
+            ErrorKind::Other,
+            format!(
+                "it has {} hard links; replacing it would leave the old content under the other names (write elsewhere with --output, or remove the other links)",
+                m.nlink()
+            ),
+        ));
+    }
+    rustix::fs::access(target, rustix::fs::Access::WRITE_OK).map_err(|e| {
+        let e = Error::from(e);
+        if e.kind() == ErrorKind::PermissionDenied {
+            Error::new(ErrorKind::PermissionDenied, "permission denied (the file is not writable)")
+        } else {
+            e
+        }
+    })
+}
+
+/// Gives the temp file the owner of the file it replaces, as an in-place write keeps it; a
+/// user who may not (only root may give a file away) keeps the file as their own.
+fn keep_owner(file: &fs::File, owner: Option<(u32, u32)>) {
+    let Some((uid, gid)) = owner else { return };
+    let ours = rustix::process::geteuid().as_raw();
+    if uid == ours && gid == rustix::process::getegid().as_raw() {
+        return;
+    }
+    let (uid, gid) = (rustix::fs::Uid::from_raw(uid), rustix::fs::Gid::from_raw(gid));
+    if rustix::fs::fchown(file, Some(uid), Some(gid)).is_err() {
+        // Not root: at least the group, when the user is in it.
+        let _ = rustix::fs::fchown(file, None, Some(gid));
+    }
+}
+
 /// The temp file as a named file from the start (`.gitseal-<pid>-<random>.tmp`, mode 0600
 /// until written), then renamed over `target`.
-fn write_named(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::Result<()> {
+fn write_named(dir: &Path, target: &Path, data: &[u8], mode: u32, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new().prefix(&temp_file_prefix()).suffix(".tmp").tempfile_in(dir)?;
     tmp.write_all(data)?;
+    keep_owner(tmp.as_file(), owner);
+    // After the owner: chown clears the set-id bits.
     tmp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
     tmp.persist(target).map_err(|e| e.error)?;
@@ -250,7 +296,13 @@ fn write_named(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::Re
 /// through `/proc/self/fd` and renamed over `target`. `Ok(false)` when the filesystem (or the
 /// kernel, or a missing /proc) does not allow it: nothing was written.
 #[cfg(target_os = "linux")]
-fn write_unnamed(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::Result<bool> {
+fn write_unnamed(
+    dir: &Path,
+    target: &Path,
+    data: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> std::io::Result<bool> {
     use rustix::fs::{linkat, openat, AtFlags, Mode, OFlags, CWD};
     use rustix::io::Errno;
     use std::os::fd::AsRawFd;
@@ -266,6 +318,8 @@ fn write_unnamed(dir: &Path, target: &Path, data: &[u8], mode: u32) -> std::io::
         Err(e) => return Err(e.into()),
     };
     let mut file = fs::File::from(fd);
+    keep_owner(&file, owner);
+    // After the owner: chown clears the set-id bits.
     file.set_permissions(fs::Permissions::from_mode(mode))?;
     file.write_all(data)?;
     file.sync_all()?;
@@ -312,10 +366,44 @@ mod tests {
     fn the_named_fallback_sets_the_mode_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.yaml");
-        write_named(dir.path(), &target, b"a: 1\n", 0o640).unwrap();
+        write_named(dir.path(), &target, b"a: 1\n", 0o640, None).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"a: 1\n");
         assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o640);
         assert_eq!(names(dir.path()), ["out.yaml"]);
+    }
+
+    /// A file with another hard link is not replaced: the other name would keep the old
+    /// content (the plaintext, for `encrypt -i`).
+    #[test]
+    fn write_atomic_refuses_a_file_with_other_hard_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("s.yaml");
+        fs::write(&target, b"password: hunter2\n").unwrap();
+        fs::hard_link(&target, dir.path().join("other.yaml")).unwrap();
+        let e = write_atomic(&target, b"ENC\n", 0o600).unwrap_err();
+        assert!(e.to_string().contains("2 hard links"), "{e}");
+        assert_eq!(fs::read(&target).unwrap(), b"password: hunter2\n");
+        let mut left = names(dir.path());
+        left.sort();
+        assert_eq!(left, ["other.yaml", "s.yaml"]);
+    }
+
+    /// The replaced file keeps its owner and group (run as root, who may give files away).
+    #[test]
+    fn write_atomic_keeps_the_owner_when_root() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipping: only root may give a file another owner");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("s.yaml");
+        fs::write(&target, b"old\n").unwrap();
+        std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&target, b"new\n", 0o600).unwrap();
+        let m = fs::metadata(&target).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.permissions().mode() & 0o7777), (65534, 65534, 0o640));
+        assert_eq!(fs::read(&target).unwrap(), b"new\n");
     }
 
     #[test]

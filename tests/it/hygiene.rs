@@ -284,3 +284,34 @@ fn a_private_dir_left_by_kill_9_is_removed_by_the_next_run() {
         assert!(entries(&runtime).is_empty(), "{next}: left behind: {:?}", entries(&runtime));
     }
 }
+
+/// A file its user may not write is not replaced through the directory's write permission
+/// (a rename needs only that): `encrypt -i` as `nobody` on root's read-only file in a directory
+/// `nobody` may write fails with permission denied, the file as it was. Needs root (to become
+/// `nobody`, with setpriv from util-linux).
+#[test]
+fn in_place_writes_respect_the_files_own_write_permission() {
+    if !rustix::process::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipping: needs root and setpriv to run as nobody");
+        return;
+    }
+    let work = Work::new();
+    std::fs::set_permissions(work.dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = work.write("s.yaml", "password: hunter2\n");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = run(
+        Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_gitseal"))
+            .args(["encrypt", "-i", "--age", DEMO_RECIPIENT])
+            .arg(&file)
+            .current_dir(work.dir()),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("s.yaml") && stderr.contains("permission denied"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(work.read("s.yaml"), b"password: hunter2\n");
+    assert_eq!(std::fs::read_dir(work.dir()).unwrap().count(), 1, "a temp file was left");
+}
