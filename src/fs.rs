@@ -246,13 +246,10 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<
 fn replaceable(target: &Path, m: &fs::Metadata) -> std::io::Result<()> {
     use std::io::{Error, ErrorKind};
     if m.is_file() && m.nlink() > 1 {
-        return Err(Error::new(
-            ErrorKind::Other,
-            format!(
-                "it has {} hard links; replacing it would leave the old content under the other names (write elsewhere with --output, or remove the other links)",
-                m.nlink()
-            ),
-        ));
+        return Err(Error::other(format!(
+            "it has {} hard links; replacing it would leave the old content under the other names (write elsewhere with --output, or remove the other links)",
+            m.nlink()
+        )));
     }
     rustix::fs::access(target, rustix::fs::Access::WRITE_OK).map_err(|e| {
         let e = Error::from(e);
