@@ -50,9 +50,13 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
             format!("{name}: --show-master-keys needs an existing encrypted file; a new file takes its keys from --age/--pgp/--kms or its creation rule"),
         ));
     }
+    // The encrypted file as it was read: when something else changes it while the editor runs,
+    // the edit must not silently undo that change.
+    let mut on_disk = None;
     let (original, mut reenc, format) = if exists {
         a.enc.io.in_place = false;
         let input = read_input(&a.enc.io, false)?;
+        on_disk = Some(Sha256::digest(&input.bytes[..]));
         let (plain, reenc) = super::opening::open_for_edit(&input, a.ignore_mac, a.decryption_order.as_deref())?;
         let format = reenc.format();
         (plain, Some(reenc), format)
@@ -103,6 +107,9 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
                 reenc.rekey(&groups, threshold).map_err(|e| Failure::new(exit::NO_KEY, e.to_string()))?;
             }
             let out = reenc.encrypt(&edited)?;
+            if let Some(why) = changed_meanwhile(&target, on_disk) {
+                return Err(save_aside(&target, &out, &why));
+            }
             write_atomic(&target, &out, 0o644)
                 .map_err(|e| Failure::new(exit::CANNOT_WRITE, format!("{name}: cannot write: {e}")))
         }
@@ -116,6 +123,42 @@ pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {
             enc.io.in_place = false;
             super::encrypt::run(enc)
         }
+    }
+}
+
+/// Why `target` is no longer the file the edit started from (`digest` of its bytes then), if
+/// it is not.
+fn changed_meanwhile(target: &Path, digest: Option<impl AsRef<[u8]>>) -> Option<String> {
+    let digest = digest?;
+    match fs::read(target) {
+        Ok(now) if Sha256::digest(&now).as_slice() == digest.as_ref() => None,
+        Ok(_) => Some("it was changed by something else while the editor ran".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("it was deleted while the editor ran".into()),
+        Err(e) => Some(format!("it cannot be read back: {e}")),
+    }
+}
+
+/// Keeps the edit, encrypted, beside `target` (`NAME.edited.EXT`, so the format stays known)
+/// instead of overwriting a file that changed meanwhile; the failure to report.
+fn save_aside(target: &Path, encrypted: &[u8], why: &str) -> Failure {
+    let name = target.display();
+    let stem = target.file_stem().map_or_else(|| "file".into(), |s| s.to_string_lossy().into_owned());
+    let aside = target.with_file_name(match target.extension() {
+        Some(ext) => format!("{stem}.edited.{}", ext.to_string_lossy()),
+        None => format!("{stem}.edited"),
+    });
+    match write_atomic(&aside, encrypted, 0o644) {
+        Ok(()) => Failure::new(
+            exit::CANNOT_WRITE,
+            format!(
+                "{name}: not saved: {why}; your edit is in {} (encrypted): compare and merge by hand",
+                aside.display()
+            ),
+        ),
+        Err(e) => Failure::new(
+            exit::CANNOT_WRITE,
+            format!("{name}: not saved: {why}; your edit could not be kept in {} either: {e}", aside.display()),
+        ),
     }
 }
 

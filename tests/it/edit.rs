@@ -414,3 +414,33 @@ fn no_editor_and_no_terminal_fails_at_once() {
     assert_eq!(work.read("s.yaml"), before);
     assert_tmp_empty(&work);
 }
+
+/// The file changed (here: another `set`) or was deleted while the editor ran: the edit does not
+/// overwrite or re-create it; it is kept, encrypted, as `s.edited.yaml`, and the error says so.
+#[test]
+fn a_file_changed_or_deleted_while_editing_is_not_overwritten() {
+    let work = setup();
+    let gitseal = env!("CARGO_BIN_EXE_gitseal");
+    let key = crate::peers::demo_key();
+    let body = format!(
+        "SOPS_AGE_KEY_FILE={} {gitseal} set s.yaml '[\"port\"]' 1 || exit 9\nsed -i 's/admin/root/' \"$1\"",
+        key.display()
+    );
+    let ed = editor(&work, "ed.sh", &body);
+    let out = run(edit_cmd(&work, &ed).args(["edit", "s.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("changed by something else") && stderr.contains("s.edited.yaml"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(decrypted(&work, "s.yaml"), PLAIN.replace("5432", "1"), "the other change must stay");
+    assert_eq!(decrypted(&work, "s.edited.yaml"), PLAIN.replace("admin", "root"));
+    assert_tmp_empty(&work);
+
+    let ed = editor(&work, "rm.sh", "rm s.yaml\nsed -i 's/admin/root/' \"$1\"");
+    let out = run(edit_cmd(&work, &ed).args(["edit", "s.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("deleted while the editor ran"), "{stderr}");
+    assert!(!work.exists("s.yaml"), "the deleted file was re-created");
+    assert_tmp_empty(&work);
+}
