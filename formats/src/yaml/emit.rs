@@ -386,8 +386,13 @@ fn pad(out: &mut String, col: usize) {
     out.extend(std::iter::repeat_n(' ', col));
 }
 
-fn key_text(key: &str) -> String {
-    if is_plain_safe(key, false) {
+/// A key as written anew: plain when that reads back as the same string, else double-quoted.
+/// `<<` before a map (or a list of maps) is a merge key, as the file it came from had it (gitseal
+/// writes merges so in encrypted files, as sops does): quoting it would turn the merge into a
+/// key named `<<` for every YAML reader.
+fn key_text(key: &str, value: &Node) -> String {
+    let merge = key == "<<" && matches!(value, Node::Map(_) | Node::Seq(_) | Node::Alias(_));
+    if merge || is_plain_safe(key, false) {
         key.to_string()
     } else {
         double_quoted(key)
@@ -418,7 +423,7 @@ fn emit_map(out: &mut String, items: &[MapItem], col: usize, step: usize, skip_s
 
 fn emit_entry(out: &mut String, key: &str, value: &Node, col: usize, step: usize) {
     pad(out, col);
-    out.push_str(&key_text(key));
+    out.push_str(&key_text(key, value));
     out.push(':');
     emit_value_after_key(out, value, col, step);
 }

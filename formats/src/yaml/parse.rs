@@ -722,7 +722,10 @@ impl<'s> Builder<'s> {
 
     fn block_collection_start(&mut self, ev: &Ev<'s>, parent_col: Option<usize>, open: u8) -> bool {
         let flow = flow_event(self.src, ev) == Some(open);
-        if !flow {
+        // A collection with an anchor or a tag starts, for saphyr, at that property (on the
+        // parent's line): its column says nothing about the indentation.
+        let property = matches!(self.src.as_bytes().get(ev.start), Some(b'&' | b'!'));
+        if !flow && !property {
             if let (None, Some(p)) = (self.indent, parent_col) {
                 if ev.col > p {
                     self.indent = Some(ev.col - p);

@@ -344,3 +344,25 @@ fn a_blank_line_indented_deeper_than_a_block_scalar_is_part_of_it() {
         assert_eq!(value_at(&out, "k"), Value::str("ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]"), "{out:?}");
     }
 }
+
+/// Found by the mutation sweep: a first collection with an anchor gave its anchor's column as
+/// the file's indentation (10 for `longer_key: &x`), and everything gitseal wrote anew took it.
+#[test]
+fn an_anchored_collection_does_not_set_the_indentation() {
+    let doc = parse(Format::Yaml, "longer_key: &x\n  adapter: postgres\nother:\n  k: v\n").unwrap();
+    assert_eq!(doc.indent, Some(2));
+    let doc = parse(Format::Yaml, "a: !!map\n    k: v\n").unwrap();
+    assert_eq!(doc.indent, None);
+}
+
+/// Found by the mutation sweep: written anew, a merge key came out quoted (`"<<":`), which
+/// every YAML reader takes for a key named `<<`, not a merge. Before a map it stays plain; a
+/// `<<` key holding a scalar (no merge) is still quoted.
+#[test]
+fn a_merge_key_written_anew_stays_a_merge_key() {
+    let src = "base: &b\n  adapter: postgres\ndev:\n  <<: *b\n  db: dev\nodd:\n  \"<<\": text\n";
+    let doc = parse(Format::Yaml, src).unwrap();
+    let out = crate::emit(&doc, Format::Yaml, WriteOptions::default()).unwrap();
+    assert!(out.contains("\n    <<:\n        adapter: postgres\n"), "{out}");
+    assert!(out.contains("\n    \"<<\": text\n"), "{out}");
+}
