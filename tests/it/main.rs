@@ -31,6 +31,7 @@ mod legacy;
 mod multifile;
 mod peers;
 mod pgp;
+mod proofs;
 mod rotate;
 mod rsa;
 mod sealing;
