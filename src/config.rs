@@ -454,7 +454,9 @@ impl Parser<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        Regex::new(&text).map(Some).map_err(|e| self.err(line, format!("invalid path_regex: {}", one_line(&e))))
+        Regex::new(&text)
+            .map(Some)
+            .map_err(|e| self.err(line, format!("invalid path_regex: {}", crate::selection::regex_error(&e))))
     }
 
     fn rule(
@@ -508,7 +510,7 @@ impl Parser<'_> {
                 k if Rule::FIELDS.contains(&k) => {
                     let text = self.string(value, l, k)?;
                     let r = Rule::from_field(k, &text)
-                        .map_err(|e| self.err(l, format!("invalid {k}: {}", one_line(&e))))?;
+                        .map_err(|e| self.err(l, format!("invalid {k}: {}", crate::selection::regex_error(&e))))?;
                     rule.selection = r;
                     selection.push((k, l));
                 }
@@ -682,13 +684,6 @@ impl Parser<'_> {
         }
         Ok(s)
     }
-}
-
-/// A regex error on one line (the regex crate draws a caret under the pattern).
-fn one_line(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-    last.trim().trim_start_matches("error: ").to_string()
 }
 
 /// `path` made absolute against the working directory and cleaned of `.` and `..` without

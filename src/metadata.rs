@@ -144,7 +144,8 @@ impl Metadata {
         let mut rules = Vec::new();
         for name in Rule::FIELDS {
             if let Some(s) = v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()) {
-                let rule = Rule::from_field(name, s).map_err(|e| MetadataError(format!("{name}: {e}")))?;
+                let rule = Rule::from_field(name, s)
+                    .map_err(|e| MetadataError(format!("{name}: {}", crate::selection::regex_error(&e))))?;
                 rules.extend(rule);
             }
         }

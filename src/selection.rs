@@ -41,7 +41,8 @@ impl Rule {
         }
     }
 
-    /// Builds a rule from its metadata field name.
+    /// Builds a rule from its metadata field name (a regex error on one line: see
+    /// [`regex_error`]).
     pub fn from_field(name: &str, value: &str) -> Result<Option<Rule>, regex::Error> {
         let re = || Regex::new(value);
         Ok(Some(match name {
@@ -92,6 +93,14 @@ impl Rule {
             }
         }
     }
+}
+
+/// A regex error on one line, without the pattern (the regex crate draws a caret under the
+/// pattern on lines of their own; the pattern may be something the user did not mean to show).
+pub fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 #[cfg(test)]

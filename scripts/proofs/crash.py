@@ -480,7 +480,11 @@ class Proof:
         lines = error_lines(out.stderr.decode(errors="replace"))
         other = (work / "other-name.yaml").read_bytes()
         left = self.canary.encode() in other
-        verdict = "ok" if not left else "PLAINTEXT LEFT UNDER THE OTHER LINK" if out.returncode == 0 else "refused"
+        # Refusing, with the file and its other name as they were (the user's own plaintext,
+        # not a copy gitseal made), is as good as encrypting both names.
+        refused_cleanly = out.returncode != 0 and len(lines) == 1 and (work / "s.yaml").read_bytes() == self.small
+        verdict = "ok" if not left else "ok (refused)" if refused_cleanly else \
+            "PLAINTEXT LEFT UNDER THE OTHER LINK" if out.returncode == 0 else "refused"
         shutil.rmtree(work)
         return ["encrypt -i of a hard-linked file", tool, "encrypt -i", out.returncode, len(lines),
                 "n/a", int(left), 0, verdict, (lines[0] if lines else "")[:160]]
@@ -573,7 +577,8 @@ def main() -> None:
                 print(md_table(["scenario", "tool", "command", "exit", "error lines", "target intact",
                                 "plaintext left", "temp files left", "verdict", "error"], srows))
                 print("\n*verdict ok*: non-zero exit, exactly one error line, target unchanged, nothing left.\n")
-                failed |= any(r[1] == "gitseal" and r[8] not in ("ok", "succeeded, result complete") for r in srows)
+                failed |= any(r[1] == "gitseal" and r[8] not in ("ok", "ok (refused)", "succeeded, result complete")
+                              for r in srows)
     # gitseal must never leave a torn file, or anything after the next run.
     sys.exit(1 if failed else 0)
 

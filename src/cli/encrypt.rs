@@ -219,7 +219,12 @@ fn add_rsa_keys(group: &mut Vec<MasterKey>, list: &str, scope: Option<Scope>) ->
 
 fn selection_rule(a: &EncryptArgs) -> Result<Option<Rule>, Failure> {
     let re = |flag: &str, s: &str| {
-        Regex::new(s).map_err(|e| Failure::new(exit::GENERIC, format!("invalid regular expression for --{flag}: {e}")))
+        Regex::new(s).map_err(|e| {
+            Failure::new(
+                exit::GENERIC,
+                format!("invalid regular expression for --{flag}: {}", gitseal::selection::regex_error(&e)),
+            )
+        })
     };
     let mut rules = Vec::new();
     if let Some(s) = &a.unencrypted_suffix {

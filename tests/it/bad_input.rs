@@ -161,3 +161,21 @@ fn conflicting_flags_fail_8() {
         assert_eq!(work.read("nested.yaml"), before, "gitseal {}: changed the input", args.join(" "));
     }
 }
+
+/// An invalid regular expression (flag or `.sops.yaml`) is one line naming what is wrong; the
+/// regex crate's picture of the pattern with a caret is not printed.
+#[test]
+fn an_invalid_selection_regex_is_one_line() {
+    let work = Work::new();
+    work.write("p.yaml", "a: 1\n");
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "--encrypted-regex", "(x", "p.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(error_lines(&stderr), ["gitseal: invalid regular expression for --encrypted-regex: unclosed group"]);
+    work.write(".sops.yaml", format!("creation_rules:\n  - encrypted_regex: '(x'\n    age: {DEMO_RECIPIENT}\n"));
+    let out = run(work.gitseal().args(["encrypt", "p.yaml"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(error_lines(&stderr).len(), 1, "{stderr}");
+    assert!(stderr.contains("unclosed group") && !stderr.contains('^'), "{stderr}");
+}
