@@ -264,7 +264,7 @@ impl<'k> Walk<'k> {
         self.comments.push(Vec::new());
         for item in items.iter_mut() {
             match item {
-                MapItem::Comment(c) => self.comment(c),
+                MapItem::Comment(c) => self.comment(c)?,
                 MapItem::Entry(e) => {
                     if top && (self.metadata_key)(&e.key) {
                         continue;
@@ -294,7 +294,7 @@ impl<'k> Walk<'k> {
         self.comments.push(Vec::new());
         for item in items.iter_mut() {
             match item {
-                SeqItem::Comment(c) => self.comment(c),
+                SeqItem::Comment(c) => self.comment(c)?,
                 SeqItem::Node { start, node } => {
                     if let Some(text) = self.comment_item(node)? {
                         let end = match node {
@@ -341,12 +341,12 @@ impl<'k> Walk<'k> {
         }
     }
 
-    fn comment(&mut self, c: &mut Comment) {
+    fn comment(&mut self, c: &mut Comment) -> Result<(), WalkError> {
         if let Some(level) = self.comments.last_mut() {
             level.push(c.text.clone());
         }
         if c.text.is_empty() || !self.selected(true) {
-            return;
+            return Ok(());
         }
         match self.direction {
             Direction::Encrypt => {
@@ -355,25 +355,24 @@ impl<'k> Walk<'k> {
             }
             Direction::Decrypt => {
                 if !cipher::is_encrypted(&c.text) || self.check.is_some() {
-                    return;
+                    return Ok(());
                 }
+                // An encrypted comment that does not open was changed (as sops, an error: kept
+                // as it is, its damaged bytes would go into the output).
                 match self.cipher.decrypt(&c.text, self.aad()) {
-                    Ok((plain, ValueType::Comment)) => match String::from_utf8(plain.to_vec()) {
-                        Ok(text) => {
-                            let encrypted = std::mem::replace(&mut c.text, text);
-                            self.stash_record(&plain, ValueType::Comment, &encrypted);
-                            c.changed = true;
-                        }
-                        Err(_) => self
-                            .warnings
-                            .push(format!("comment at {} is not valid UTF-8; kept encrypted", self.path_text())),
-                    },
-                    _ => self
-                        .warnings
-                        .push(format!("comment at {} could not be decrypted; kept as it is", self.path_text())),
+                    Ok((plain, ValueType::Comment)) => {
+                        let text = String::from_utf8(plain.to_vec())
+                            .map_err(|_| self.fail("the decrypted comment is not valid UTF-8"))?;
+                        let encrypted = std::mem::replace(&mut c.text, text);
+                        self.stash_record(&plain, ValueType::Comment, &encrypted);
+                        c.changed = true;
+                    }
+                    Ok(_) => return Err(self.fail("an encrypted comment holds a value, not a comment")),
+                    Err(e) => return Err(self.fail(format!("encrypted comment: {e}"))),
                 }
             }
         }
+        Ok(())
     }
 
     fn note_layout(&mut self, format: Format, indent: Option<usize>, src: &str, leaf: &Leaf, payload: &[u8]) {

@@ -446,6 +446,24 @@ class Sweep:
         return rec
 
 
+def recheck(state: Path, sweep: "Sweep", wdir: Path) -> int:
+    """Decrypts each mutant of STATE/bugs again with both tools; prints the outcomes as a table;
+    1 when any is still a bug."""
+    counts: dict[tuple[str, str], int] = {}
+    for path in sorted((state / "bugs").iterdir()) if (state / "bugs").is_dir() else []:
+        _, cls, name = path.name.split("-", 2)
+        m = wdir / ("m-" + name.split("-", 1)[1])
+        m.write_bytes(path.read_bytes())
+        fmt = fmt_of(name)
+        g, gout, _ = sweep.runner.decrypt("gitseal", m)
+        s, sout, _ = sweep.runner.decrypt("sops", m)
+        res = outcome(g, normalize(gout, fmt) if g == "ok" else None, s, normalize(sout, fmt) if s == "ok" else None,
+                      sweep.orig[(name, "gitseal")], sweep.orig[(name, "sops")])
+        counts[(cls, res)] = counts.get((cls, res), 0) + 1
+    print(md_table(["class", "outcome now", "mutants"], [[c, r, n] for (c, r), n in sorted(counts.items())]))
+    return 1 if any(r.startswith("BUG") or "does not parse" in r for (_, r) in counts) else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=100_000)
@@ -453,6 +471,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--state", type=Path, help="directory for the base files and results (resumable)")
     ap.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    ap.add_argument("--recheck", action="store_true",
+                    help="only decrypt again the mutants kept in STATE/bugs (after a fix), and count the outcomes")
     a = ap.parse_args()
     sops = find_sops()
     if not sops:
@@ -470,6 +490,8 @@ def main() -> None:
         runner = Runner(gitseal, sops, scratch.home)
         sweep = Sweep(state, a.seed, runner)
         sweep.prepare(scratch.sub("prep"))
+        if a.recheck:
+            sys.exit(recheck(state, sweep, scratch.sub("recheck")))
         results_path = state / "results.jsonl"
         done: dict[int, dict] = {}
         if results_path.exists():

@@ -157,3 +157,24 @@ fn no_key_at_all_fails_128() {
     work.write("secret.yaml", encrypted(&work, "nested.yaml"));
     expect_failure(&work, "secret.yaml", 128, &[], || work.gitseal());
 }
+
+/// An encrypted comment whose ciphertext was changed does not open: an error naming the key
+/// path, as sops gives (kept as it was, its damaged bytes went into the output, which other
+/// YAML readers then rejected).
+#[test]
+fn a_damaged_encrypted_comment_is_an_error() {
+    let work = Work::new();
+    work.write("p.yaml", "db:\n  # the admin account\n  user: admin\n");
+    let enc = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "p.yaml"]), None);
+    assert!(enc.status.success(), "{}", String::from_utf8_lossy(&enc.stderr));
+    let text = String::from_utf8(enc.stdout).unwrap();
+    let at = text
+        .find("#ENC[AES256_GCM,data:")
+        .or_else(|| text.find("# ENC[AES256_GCM,data:"))
+        .expect("an encrypted comment");
+    let data = at + text[at..].find("data:").unwrap() + 5;
+    let mut bytes = text.into_bytes();
+    bytes[data] = if bytes[data] == b'A' { b'B' } else { b'A' };
+    work.write("s.yaml", &bytes);
+    expect_failure(&work, "s.yaml", 25, &["db"], || work.gitseal_with_key());
+}
