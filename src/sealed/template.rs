@@ -49,6 +49,9 @@ pub fn render(src: &str, items: &Items) -> Result<Zeroizing<Vec<u8>>, String> {
                 }
                 let v = eval_pipeline(&pipeline, items)?;
                 out.push_str(&v.print()?);
+                if out.len() > MAX_VALUE {
+                    return Err(too_large("the template", out.len()));
+                }
             }
         }
     }
@@ -380,7 +383,38 @@ fn lookup(items: &Items, key: &str) -> Result<V, String> {
     }
 }
 
+/// A Secret holds at most 1 MiB: no value a template makes may be larger. (Without a bound,
+/// a few chained `replace "" "xx"` grow a 600-byte template past any memory: the unsealer
+/// renders what a SealedSecret's author writes.)
+const MAX_VALUE: usize = 1 << 20;
+
+fn too_large(name: &str, len: usize) -> String {
+    format!("{name}: the result would be {len} bytes, more than a Secret can hold (1 MiB)")
+}
+
+/// The length of `s` with every `from` replaced by `to`, without making it (Go's and Rust's
+/// `replace` with an empty `from` insert `to` before every character and at the end).
+fn replaced_len(s: &str, from: &str, to: &str) -> usize {
+    let n = if from.is_empty() { s.chars().count() + 1 } else { s.matches(from).count() };
+    (s.len() - n * from.len()).saturating_add(n.saturating_mul(to.len()))
+}
+
 fn call(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
+    // The functions that join their arguments make at least their total length.
+    if matches!(name, "print" | "cat" | "printf" | "quote" | "squote") {
+        let total = args.iter().map(|a| if let V::Str(s) = a { s.len() } else { 0 }).fold(0usize, usize::saturating_add);
+        if total > MAX_VALUE {
+            return Err(too_large(name, total));
+        }
+    }
+    let v = call_unbounded(name, args, items)?;
+    match &v {
+        V::Str(s) if s.len() > MAX_VALUE => Err(too_large(name, s.len())),
+        _ => Ok(v),
+    }
+}
+
+fn call_unbounded(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
     let arity = |n: usize| {
         if args.len() == n {
             Ok(())
@@ -428,7 +462,15 @@ fn call(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
         "trimSuffix" => (arity(2)?, V::Str(s(1)?.strip_suffix(&s(0)?).map(str::to_string).unwrap_or(s(1)?))).1,
         "upper" => (arity(1)?, V::Str(s(0)?.to_uppercase())).1,
         "lower" => (arity(1)?, V::Str(s(0)?.to_lowercase())).1,
-        "replace" => (arity(3)?, V::Str(s(2)?.replace(&s(0)?, &s(1)?))).1,
+        "replace" => {
+            arity(3)?;
+            let (from, to, text) = (s(0)?, s(1)?, s(2)?);
+            let len = replaced_len(&text, &from, &to);
+            if len > MAX_VALUE {
+                return Err(too_large(name, len));
+            }
+            V::Str(text.replace(&from, &to))
+        }
         "contains" => (arity(2)?, V::Bool(s(1)?.contains(&s(0)?))).1,
         "hasPrefix" => (arity(2)?, V::Bool(s(1)?.starts_with(&s(0)?))).1,
         "hasSuffix" => (arity(2)?, V::Bool(s(1)?.ends_with(&s(0)?))).1,
@@ -439,7 +481,12 @@ fn call(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
                 return Err(format!("{name}: width {width} is larger than {MAX_INDENT}"));
             }
             let pad = " ".repeat(width);
-            let body = format!("{pad}{}", s(1)?.replace('\n', &format!("\n{pad}")));
+            let text = s(1)?;
+            let len = replaced_len(&text, "\n", &format!("\n{pad}")).saturating_add(width + 1);
+            if len > MAX_VALUE {
+                return Err(too_large(name, len));
+            }
+            let body = format!("{pad}{}", text.replace('\n', &format!("\n{pad}")));
             V::Str(if name == "nindent" { format!("\n{body}") } else { body })
         }
         "sha256sum" => {
@@ -542,6 +589,26 @@ mod tests {
 
     fn r(t: &str) -> String {
         String::from_utf8(render(t, &items()).unwrap().to_vec()).unwrap()
+    }
+
+    /// Found by fuzzing: chained `replace "" "..."` doubled the text at each step past any
+    /// memory. Every value a template makes is bounded by what a Secret can hold.
+    #[test]
+    fn values_larger_than_a_secret_are_refused_before_they_are_made() {
+        let mut t = String::from("{{ .user");
+        for _ in 0..40 {
+            t.push_str(" | replace \"\" \"xx\"");
+        }
+        t.push_str(" }}");
+        let e = render(&t, &items()).unwrap_err();
+        assert!(e.starts_with("replace: the result would be") && e.contains("1 MiB"), "{e}");
+        let e = render("{{ .user | indent 1000 | indent 1000 | indent 1000 }}", &items());
+        assert!(e.is_ok(), "{e:?}");
+        let big = format!("{{{{ \"{}\" | nindent 1000 }}}}", "a\\n".repeat(2000));
+        assert!(render(&big, &items()).unwrap_err().starts_with("nindent: the result would be"));
+        let cat = format!("{{{{ cat {} }}}}", "(replace \"\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\") ".repeat(1000));
+        assert!(render(&cat, &items()).unwrap_err().starts_with("cat: the result would be"));
+        assert_eq!(r("{{ replace \"\" \"-\" .user }}"), "-a-d-m-i-n-");
     }
 
     #[test]
