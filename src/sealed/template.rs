@@ -402,7 +402,8 @@ fn replaced_len(s: &str, from: &str, to: &str) -> usize {
 fn call(name: &str, args: Vec<V>, items: &Items) -> Result<V, String> {
     // The functions that join their arguments make at least their total length.
     if matches!(name, "print" | "cat" | "printf" | "quote" | "squote") {
-        let total = args.iter().map(|a| if let V::Str(s) = a { s.len() } else { 0 }).fold(0usize, usize::saturating_add);
+        let total =
+            args.iter().map(|a| if let V::Str(s) = a { s.len() } else { 0 }).fold(0usize, usize::saturating_add);
         if total > MAX_VALUE {
             return Err(too_large(name, total));
         }
@@ -606,7 +607,11 @@ mod tests {
         assert!(e.is_ok(), "{e:?}");
         let big = format!("{{{{ \"{}\" | nindent 1000 }}}}", "a\\n".repeat(2000));
         assert!(render(&big, &items()).unwrap_err().starts_with("nindent: the result would be"));
-        let cat = format!("{{{{ cat {} }}}}", "(replace \"\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\") ".repeat(1000));
+        let cat = format!(
+            "{{{{ cat {} }}}}",
+            "(replace \"\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\") "
+                .repeat(1000)
+        );
         assert!(render(&cat, &items()).unwrap_err().starts_with("cat: the result would be"));
         assert_eq!(r("{{ replace \"\" \"-\" .user }}"), "-a-d-m-i-n-");
     }
