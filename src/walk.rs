@@ -468,7 +468,8 @@ impl<'k> Walk<'k> {
                             }
                             let v = typed(&plain, ty).map_err(|m| self.fail(m))?;
                             let literal = matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
-                                .then(|| String::from_utf8_lossy(&plain).into_owned());
+                                .then(|| String::from_utf8_lossy(&plain).into_owned())
+                                .filter(|l| !gitseal_formats::is_canonical_bool_payload(l));
                             Some((v, literal))
                         }
                         _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),

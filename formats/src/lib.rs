@@ -28,7 +28,7 @@ mod yaml;
 
 pub use compare::first_difference;
 pub use model::{Alias, Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
-pub use scalar::{format_float, parse_rfc3339, Timestamp};
+pub use scalar::{format_float, is_canonical_bool_payload, parse_rfc3339, Timestamp};
 pub use value::Value;
 
 /// A file that could not be parsed. Messages name the line and column, never a value.

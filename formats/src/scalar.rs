@@ -156,6 +156,13 @@ pub(crate) fn valid(t: &Timestamp) -> bool {
         && t.second < 60
 }
 
+/// sops encrypts every boolean as `True` or `False`, whatever the author wrote: such a payload
+/// is no spelling, and decrypts to the canonical `true`/`false`. (An author's `True` comes back
+/// through gitseal's layout memory instead.)
+pub fn is_canonical_bool_payload(payload: &str) -> bool {
+    payload == "True" || payload == "False"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -214,3 +214,13 @@ fn block_scalars_written_for_sops_values_in_list_items_read_back() {
         assert_eq!(direct, reread, "{src:?}");
     }
 }
+
+/// Found by fuzzing a real Argo CD manifest (`goTemplate: True`): a boolean spelled `True` or
+/// `False` came back as `true`/`false`. The spelling now comes back through the layout memory
+/// (sops's payload for every boolean is `True`/`False`, so the payload cannot carry it).
+#[test]
+fn booleans_keep_their_spelling() {
+    let work = Work::new();
+    let enc = round_trip(&work, "a: True\nb: False\nc: true\nd: TRUE\ne: [True, false]\n");
+    assert!(!enc.contains("True") && !enc.contains("False"), "spellings must not show: {enc}");
+}

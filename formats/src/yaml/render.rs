@@ -47,7 +47,7 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         indent,
         changed: true,
         in_flow: leaf.in_flow,
-        literal: payload.map(str::to_string),
+        literal: payload.filter(|p| !crate::is_canonical_bool_payload(p)).map(str::to_string),
     };
     render_leaf(&reread, &leaf.value, line_indent, step)
 }
@@ -82,12 +82,8 @@ pub(crate) fn line_indent(src: &str, at: usize) -> usize {
     }
 }
 
-/// True when `literal` resolves as a plain YAML scalar to exactly `value`. sops's canonical
-/// `True`/`False` are left to the canonical lower-case form.
+/// True when `literal` resolves as a plain YAML scalar to exactly `value`.
 fn literal_reads_as(literal: &str, value: &Scalar) -> bool {
-    if literal == "True" || literal == "False" {
-        return false;
-    }
     match (resolve_plain(literal), value) {
         (Resolved::Value(Scalar::Int(a)), Scalar::Int(b)) => a == *b,
         (Resolved::Value(Scalar::Float(a)), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
