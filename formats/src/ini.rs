@@ -280,8 +280,9 @@ fn comment_edit(c: &Comment, header_at: usize, src: &str) -> Result<(Span, Strin
     let prefix = &comment[..comment.len() - strip_comment(comment).len()];
     let text = if encrypted(&c.text) {
         format!("{prefix}{}{gap}{HEADER_MARK}{nl}{indent}{header}", c.text)
-    } else if c.text.contains([']', '\n', '\r']) {
-        // It would not read back from the header line: above the header, as sops writes it.
+    } else if c.text.contains([']', '\n']) || c.text.ends_with('\r') {
+        // It would not read back from the header line: above the header, as sops writes it. (A
+        // `\r` inside the text reads back: lines end at `\n`, and only a final `\r` is dropped.)
         format!("{}{nl}{indent}{header}", comment_lines(prefix, &c.text, nl))
     } else {
         format!("{header}{gap}{prefix}{}", c.text)

@@ -589,6 +589,16 @@ fn emit_places_comments_as_sops_does() {
     );
 }
 
+/// Found by fuzzing (`fuzz/regressions/ini/header-comment-bare-cr`): a header comment holding a
+/// bare `\r` was put back above its header on decryption.
+#[test]
+fn a_header_comment_with_a_bare_carriage_return_comes_back_on_the_header_line() {
+    let src = "[s]#\rsecret\n[t] ; a\rb\nk = v\n";
+    let (encrypted, decrypted) = encrypt_decrypt(src);
+    assert!(!encrypted.contains("secret"), "{encrypted}");
+    assert_eq!(decrypted, src, "{encrypted}");
+}
+
 /// The comment after a `[header]` (which ini.v1 reads as the section's comment) is encrypted at
 /// the section's path, written on the line above the header (ini.v1 would read an `ENC[...]` on
 /// the header line as part of the name) and put back on the header line on decryption.
