@@ -198,19 +198,10 @@ fn merge_resolve_opens_the_decrypted_conflict_in_the_editor() {
     let (Some(git), Some(sops)) = (find_peer("git"), find_peer("sops")) else { return };
     let work = conflicted(&git, true);
     // Takes their side of every conflict, and says where it was run and what it saw.
-    let editor = work.write(
-        "ed.sh",
-        "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$(dirname \"$0\")/edited-at\"\ncp \"$1\" \"$(dirname \"$0\")/seen\"\n\
-         awk '/^<<<<<<< /{skip=1;next} /^=======$/{skip=0;next} /^>>>>>>> /{next} !skip' \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
-    );
-    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = run(
-        work.gitseal_with_key().env("SOPS_EDITOR", &editor).env_remove("EDITOR").args([
-            "merge",
-            "--resolve",
-            "app.enc.yaml",
-        ]),
-        None,
+    let out = resolve_with(
+        &work,
+        "printf '%s\\n' \"$1\" > \"$(dirname \"$0\")/edited-at\"\ncp \"$1\" \"$(dirname \"$0\")/seen\"\n\
+         awk '/^<<<<<<< /{skip=1;next} /^=======$/{skip=0;next} /^>>>>>>> /{next} !skip' \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"",
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -235,16 +226,7 @@ fn merge_resolve_refuses_markers_left_and_files_not_in_conflict() {
     let Some(git) = find_peer("git") else { return };
     let work = conflicted(&git, true);
     let before = work.read("app.enc.yaml");
-    let editor = work.write("ed.sh", "#!/bin/sh\nsed -i 's/ours-secret/mine/' \"$1\"\n");
-    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = run(
-        work.gitseal_with_key().env("SOPS_EDITOR", &editor).env_remove("EDITOR").args([
-            "merge",
-            "--resolve",
-            "app.enc.yaml",
-        ]),
-        None,
-    );
+    let out = resolve_with(&work, "sed -i 's/ours-secret/mine/' \"$1\"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("conflict markers"), "{stderr}");
     assert!(!stderr.contains("mine"), "{stderr}");
@@ -273,6 +255,15 @@ fn merge_resolve_without_the_driver_merges_key_by_key() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let plain = must(work.gitseal_with_key().args(["decrypt", "app.enc.yaml"]), None);
     assert_eq!(String::from_utf8_lossy(&plain), "db:\n  user: root\n  password: ours-secret\n");
+}
+
+/// `gitseal merge --resolve app.enc.yaml` with an editor script of `body` (the file is "$1").
+fn resolve_with(work: &Work, body: &str) -> std::process::Output {
+    let editor = work.write("ed.sh", format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut cmd = work.gitseal_with_key();
+    cmd.env("SOPS_EDITOR", &editor).env_remove("EDITOR").args(["merge", "--resolve", "app.enc.yaml"]);
+    run(&mut cmd, None)
 }
 
 /// A repository in the middle of a merge of `app.enc.yaml`. With `driver`, gitseal's merge
