@@ -130,7 +130,27 @@ pub fn encrypt_with(
     };
     let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })?;
     readable(out_format, &out, file)?;
+    if out_format == Format::Ini && input_format == Format::Ini {
+        reads_back_as(&doc, &out, file)?;
+    }
     Ok(out.into_bytes())
+}
+
+/// Checks that an encrypted INI file reads back as the tree that was encrypted: INI's lossless
+/// writing depends on the file as a whole (continuation lines are read only when some indented
+/// line could not be a key, and encrypting a value can remove the only such line), so a file
+/// whose keys would read otherwise, and not decrypt, is never written. INI files are small: the
+/// parse costs little.
+fn reads_back_as(doc: &Document, out: &str, file: &str) -> Result<(), Error> {
+    let fail = |why: String| Error::Emit {
+        file: file.into(),
+        message: format!("the encrypted file would not read back as written ({why}); nothing was written"),
+    };
+    let back = formats::parse(doc.format, out).map_err(|e| fail(e.to_string()))?;
+    match formats::first_difference(doc, &back, metadata_key(doc.format)) {
+        None => Ok(()),
+        Some(at) => Err(fail(format!("at {at}"))),
+    }
 }
 
 /// Checks that an encrypted YAML file parses back, so that no file is written that gitseal

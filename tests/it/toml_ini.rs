@@ -214,3 +214,19 @@ fn ini_text_after_a_section_header_is_refused() {
     assert!(err.contains("h.ini") && err.contains("line 3") && !err.contains("secret"), "{err}");
     assert!(!work.exists("out"));
 }
+
+/// Found by fuzzing: Python-style continuation lines are read only when some indented line
+/// could not be a key, and encrypting a value can remove the only such line, so the encrypted
+/// file read other keys and never decrypted (MAC mismatch). Encryption now reads its output
+/// back and refuses, writing nothing.
+#[test]
+fn an_ini_file_that_would_not_read_back_is_not_written() {
+    let work = Work::new();
+    work.write("c.ini", "_unencrypted=\n `:\np=\n _\n");
+    let out = run(work.gitseal().args(["encrypt", "-i", "--age", DEMO_RECIPIENT, "c.ini"]), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("c.ini: the encrypted file would not read back as written"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(work.read("c.ini"), b"_unencrypted=\n `:\np=\n _\n");
+}
