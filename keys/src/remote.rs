@@ -6,7 +6,7 @@
 //!
 //! The callers are synchronous. A caller that is itself inside a tokio runtime (the in-cluster
 //! unsealer) cannot block on another runtime from its thread, so there a call runs on a
-//! short-lived thread of its own ([`Remote::block_on`]): never a nested runtime. A `Remote` is
+//! short-lived thread of its own: never a nested runtime. A `Remote` is
 //! `Send + Sync` and may be used from several threads at once.
 
 use std::sync::Arc;
