@@ -146,6 +146,21 @@ pub(crate) fn write_output(io: &IoArgs, input: &Input, data: &[u8], plaintext: b
     }
 }
 
+/// Prints `question` on stderr and reads one line of answer from standard input (a terminal or
+/// a pipe, as sops reads it): `Some(true)` for y/Y/yes, `Some(false)` for anything else, `None`
+/// at the end of input.
+pub(crate) fn ask_yes(question: &str) -> Result<Option<bool>, Failure> {
+    use std::io::BufRead;
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let read = std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::new(exit::GENERIC, format!("cannot read the answer: {e}")))?;
+    Ok((read > 0).then(|| matches!(answer.trim(), "y" | "Y" | "yes")))
+}
+
 /// Writes `data` to `path` atomically (see [`gitseal::fs::write_atomic`]), after removing the
 /// temp files killed runs left in its directory.
 pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<()> {

@@ -6,7 +6,7 @@
 //! published for a file that does not decrypt; without `--yes` each upload is confirmed on the
 //! terminal.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use gitseal::config::Destination;
@@ -152,14 +152,7 @@ fn confirm(question: &str, name: &str) -> Result<bool, Failure> {
             format!("{name}: not published: there is no terminal to confirm on; pass --yes to publish without asking"),
         ));
     }
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let read = stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::new(exit::GENERIC, format!("cannot read the answer: {e}")))?;
-    Ok(read > 0 && matches!(answer.trim(), "y" | "Y" | "yes"))
+    Ok(super::io::ask_yes(question)?.unwrap_or(false))
 }
 
 #[cfg(test)]

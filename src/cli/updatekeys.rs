@@ -4,14 +4,14 @@
 //! `-y`; without a terminal on standard input, `-y` is required (sops fails with an EOF error).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use super::args::IoArgs;
 use super::args::UpdatekeysArgs;
 use super::exit;
 use super::files;
-use super::io::{read_input, write_atomic};
+use super::io::{ask_yes, read_input, write_atomic};
 use super::opening::open_for_edit;
 use super::rotate::same_key;
 use super::{report, Failure};
@@ -94,24 +94,16 @@ fn update(a: &UpdatekeysArgs, config: &Config, file: &Path) -> Result<(), Failur
     if !a.yes {
         // The answer may come from a pipe (`yes | gitseal updatekeys ...`), as with sops; only
         // when there is none does the hint about -y come instead of sops's end-of-file error.
-        let stdin = std::io::stdin();
-        eprint!("Is this okay? (y/n): ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let read = stdin
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| Failure::new(exit::GENERIC, format!("cannot read the answer: {e}")))?;
-        if read == 0 {
-            if !stdin.is_terminal() {
+        let Some(yes) = ask_yes("Is this okay? (y/n): ")? else {
+            if !std::io::stdin().is_terminal() {
                 eprintln!();
             }
             return Err(Failure::new(
                 exit::GENERIC,
                 format!("{name}: no answer on standard input, so the change was not applied; pass -y (--yes) to apply it without asking"),
             ));
-        }
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        };
+        if !yes {
             eprintln!("{name}: changes not applied");
             return Ok(());
         }
