@@ -215,13 +215,18 @@ fn continuation_ok(s: &str) -> bool {
 
 /// For the envelope's layout memory: the source text of `leaf`'s slot when writing its value
 /// back after decryption reproduces the source exactly, else a text that differs from it (the
-/// envelope then remembers the source and puts it back as the leaf's literal).
+/// envelope then remembers the source and puts it back as the leaf's literal). A value that
+/// cannot be written anew at all (it holds both `"""` and a backquote, read from Python
+/// continuation lines) is remembered too.
 pub(crate) fn decrypted_text(src: &str, leaf: &Leaf) -> Option<String> {
     let mut l = leaf.clone();
     l.literal = None;
-    let (span, text) = value_edit(&l, "", "").ok()?;
     let source = src.get(leaf.span.start..leaf.span.end)?;
-    Some(if src.get(span.start..span.end) == Some(text.as_str()) { source.to_string() } else { format!("{text}\0") })
+    Some(match value_edit(&l, "", "") {
+        Ok((span, text)) if src.get(span.start..span.end) == Some(text.as_str()) => source.to_string(),
+        // Longer than the source, so never equal to it (whatever bytes the source ends with).
+        _ => format!("{source}\0"),
+    })
 }
 
 /// The edit that writes a changed value into its slot.

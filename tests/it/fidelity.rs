@@ -224,3 +224,22 @@ fn booleans_keep_their_spelling() {
     let enc = round_trip(&work, "a: True\nb: False\nc: true\nd: TRUE\ne: [True, false]\n");
     assert!(!enc.contains("True") && !enc.contains("False"), "spellings must not show: {enc}");
 }
+
+/// Found by fuzzing: a comment after the last entry of a top-level flow mapping took the comma
+/// that joins the `sops` entry (`#ENC[...],`), so the comment never decrypted; and a block
+/// scalar whose anchor name holds `|` or `>` had its header found inside the name.
+#[test]
+fn flow_mapping_comments_and_odd_anchor_names_round_trip() {
+    for src in [
+        "{\n#s\n}",
+        "{a: 1, # c\n}",
+        "{a: 1 # c\n}",
+        "{a: [1, 2], b: \"x # y\" # c\n, d: 4}\n",
+        "(: &| >\n \x01",
+        "a: &a|b |\n  x\n",
+    ] {
+        let work = Work::new();
+        let enc = round_trip(&work, src);
+        assert!(!enc.contains("type:comment],"), "{src:?}: a comma joined an encrypted comment:\n{enc}");
+    }
+}

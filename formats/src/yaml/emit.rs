@@ -186,8 +186,16 @@ fn code_of(line: &str) -> &str {
 /// a trailing comma the entry gets one of its own; otherwise the comma goes before it, so that
 /// [`flow_removal_span`] knows which bytes were added.
 fn flow_insertion(src: &str, node: &Node, close: usize, meta: &Value) -> Result<(Span, String), EmitError> {
-    let before = src[..close].trim_end_matches([' ', '\t', '\r', '\n']);
-    let trailing_comma = before.ends_with(',') || before.ends_with('{');
+    // After the last entry come only blanks, commas and comments; a comment runs to the end of
+    // its line, so a separating comma must go before it, right after the entry.
+    let last_end = match node {
+        Node::Map(items) => items.iter().rev().find_map(|i| i.entry().map(|e| e.span.end)),
+        _ => None,
+    };
+    let (after_last, trailing_comma) = match last_end {
+        Some(end) if end <= close => (end, flow_gap_has_comma(&src[end..close])),
+        _ => (close, true),
+    };
     let close_on_own_line = src[line_start(src, close)..close].trim().is_empty();
     let first_line = match node {
         Node::Map(items) => items.iter().find_map(|i| match i {
@@ -205,8 +213,22 @@ fn flow_insertion(src: &str, node: &Node, close: usize, meta: &Value) -> Result<
             (Span::new(at, at), format!("{indent}sops: {json},\n"))
         }
         (true, false) => (Span::new(close, close), format!("sops: {json},")),
-        (false, true) => (Span::new(before.len(), before.len()), format!(",\n{indent}sops: {json}")),
-        (false, false) => (Span::new(before.len(), before.len()), format!(", sops: {json}")),
+        (false, true) => (Span::new(after_last, after_last), format!(",\n{indent}sops: {json}")),
+        (false, false) => (Span::new(after_last, after_last), format!(", sops: {json}")),
+    })
+}
+
+/// Whether the bytes between a flow mapping's last entry and its `}` (blanks, commas and
+/// comments) hold a comma outside the comments.
+fn flow_gap_has_comma(gap: &str) -> bool {
+    let mut in_comment = false;
+    gap.bytes().any(|c| {
+        match c {
+            b'\n' => in_comment = false,
+            b'#' => in_comment = true,
+            _ => {}
+        }
+        c == b',' && !in_comment
     })
 }
 

@@ -327,9 +327,11 @@ fn find_block_header(src: &str, from: usize, content: usize, end: usize) -> usiz
             _ => i += 1,
         }
     }
-    // Anchored or tagged block scalars: the header is inside the event's own span.
+    // Anchored or tagged block scalars: the header is inside the event's own span, after the
+    // properties (an anchor's name may itself hold `|` or `>`).
     let line_end = src[content..end].find('\n').map_or(end, |n| content + n);
-    src[content..line_end].find(['|', '>']).map_or(content, |n| content + n)
+    let props_end = skip_properties(src, content, line_end, true);
+    src[props_end..line_end].find(['|', '>']).map_or(content, |n| props_end + n)
 }
 
 /// Comments between `from` and `to`, where no YAML token is.
