@@ -460,6 +460,8 @@ def recheck(state: Path, sweep: "Sweep", wdir: Path) -> int:
         res = outcome(g, normalize(gout, fmt) if g == "ok" else None, s, normalize(sout, fmt) if s == "ok" else None,
                       sweep.orig[(name, "gitseal")], sweep.orig[(name, "sops")])
         counts[(cls, res)] = counts.get((cls, res), 0) + 1
+        if os.environ.get("MUTATE_VERBOSE"):
+            print(path.name, res, file=sys.stderr)
     print(md_table(["class", "outcome now", "mutants"], [[c, r, n] for (c, r), n in sorted(counts.items())]))
     return 1 if any(r.startswith("BUG") or "does not parse" in r for (_, r) in counts) else 0
 

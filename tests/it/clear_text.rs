@@ -189,3 +189,41 @@ fn set_on_a_file_with_a_moved_anchor_keeps_the_encrypted_values() {
         String::from_utf8_lossy(&plain)
     );
 }
+
+/// Found by the mutation sweep (`scripts/proofs/mutate.py`) on files sops wrote: clear-text
+/// damage that gitseal passed through where other readers read it otherwise. A damaged
+/// `!!merge` tag, a YAML type tag that cannot fit its node and a control character are refused
+/// (a one-line error naming the place, nothing written), as sops refuses most of them; the last
+/// line break removed after a multi-line value keeps the value's final line break.
+#[test]
+fn clear_text_damage_found_by_the_sweep_is_refused_or_read_as_sops_reads_it() {
+    let (Some(sops), Some(python)) = (find_peer("sops"), pyyaml()) else { return };
+    let work = Work::new();
+    let plain = "# settings\nbase: &b\n  user: admin\napp:\n  <<: *b\n  port: 80\nnote_unencrypted: visible\nkey: |\n  line one\n  line two\n";
+    work.write("p.yaml", plain);
+    let enc =
+        String::from_utf8(must(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "p.yaml"]), None)).unwrap();
+    assert!(enc.contains("!!merge <<:"), "sops writes the merge key tagged:\n{enc}");
+    let refused = [
+        ("!!merge <<:", "!!mergd <<:", "!!mergd"),
+        ("!!merge <<:", "!#merge <<:", "!#merge"),
+        ("note_unencrypted: visible", "note_unencrypted: !!map visible", "!!map"),
+        ("#ENC[AES256_GCM", "#ENC[AES256_\u{7}CM", "U+0007"),
+    ];
+    for (from, to, named) in refused {
+        work.write("t.yaml", &enc.replacen(from, to, 1));
+        let out = run(work.gitseal_with_key().args(["decrypt", "--output", "out.yaml", "t.yaml"]), None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(named) && stderr.trim().lines().count() == 1,
+            "{to}: {stderr}"
+        );
+        assert!(!work.path("out.yaml").exists(), "{to}: output written");
+    }
+    // The final line break of the file removed: the multi-line value keeps its own.
+    work.write("t.yaml", enc.trim_end_matches('\n'));
+    let ours = run(work.gitseal_with_key().args(["decrypt", "t.yaml"]), None);
+    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+    let theirs = must(work.peer_with_key(&sops).args(["decrypt", "t.yaml"]), None);
+    assert_eq!(yaml11(&python, &ours.stdout), yaml11(&python, &theirs), "{}", String::from_utf8_lossy(&ours.stdout));
+}

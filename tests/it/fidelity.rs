@@ -235,7 +235,7 @@ fn flow_mapping_comments_and_odd_anchor_names_round_trip() {
         "{a: 1, # c\n}",
         "{a: 1 # c\n}",
         "{a: [1, 2], b: \"x # y\" # c\n, d: 4}\n",
-        "(: &| >\n \x01",
+        "(: &| >\n x",
         "a: &a|b |\n  x\n",
     ] {
         let work = Work::new();

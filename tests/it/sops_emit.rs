@@ -118,6 +118,9 @@ const BLOCKS_AT_EOF: &[(&str, &str, &str)] = &[
     ("k: |\n  x\n     ", "[\"k\"]", "x\n   "),
     ("a:\n  b: 1\n  k: |\n    x\n    y", "[\"a\"][\"k\"]", "x\ny"),
     ("k:\n- |\n  x", "[\"k\"][0]", "x"),
+    // With an anchor or a tag before the header (the value was read as `x\n`).
+    ("k: &a |\n x", "[\"k\"]", "x"),
+    ("k: !!str >\n x", "[\"k\"]", "x"),
     // Plaintext values: the metadata gitseal adds must not give them a line break (the MAC).
     ("a: 1\nk_unencrypted: |\n  multi\n  line", "[\"k_unencrypted\"]", "multi\nline"),
     ("k_unencrypted: |+\n  multi\n\n  ", "[\"k_unencrypted\"]", "multi\n\n"),

@@ -21,8 +21,11 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         let flow = flow_root(src, &root.node, root.end);
         if opts.strip_metadata {
             if let Some(entry) = root.node.get("sops") {
-                let span =
-                    if flow.is_some() { flow_removal_span(src, entry.span) } else { removal_span(src, entry.span) };
+                let span = if flow.is_some() {
+                    flow_removal_span(src, entry.span)
+                } else {
+                    removal_span(src, entry.span, &root.node, &edits)
+                };
                 edits.push((span, String::new()));
             }
         }
@@ -75,26 +78,7 @@ fn drop_contained(edits: &mut Vec<(Span, String)>) {
 /// that scalar would add a line break to its value (for sops and for gitseal), so the MAC would
 /// no longer match; the metadata entry is read (and removed) wherever it stands.
 fn before_open_block_scalar(src: &str, node: &Node, end: usize) -> Option<usize> {
-    let Node::Map(items) = node else { return None };
-    let last = items.iter().rev().find_map(|i| match i {
-        MapItem::Entry(e) if e.key != "sops" => Some(e),
-        _ => None,
-    })?;
-    let mut value = &last.value;
-    let leaf = loop {
-        value = match value {
-            Node::Leaf(l) => break l,
-            Node::Map(items) => items.iter().rev().find_map(|i| match i {
-                MapItem::Entry(e) => Some(&e.value),
-                MapItem::Comment(_) => None,
-            })?,
-            Node::Seq(items) => items.iter().rev().find_map(|i| match i {
-                SeqItem::Node { node, .. } => Some(node),
-                SeqItem::Comment(_) => None,
-            })?,
-            Node::Alias(_) => return None,
-        };
-    };
+    let (last, leaf) = last_data_leaf(node)?;
     let open = matches!(leaf.style, Style::Literal | Style::Folded)
         && !leaf.changed
         && !leaf.in_flow
@@ -109,14 +93,59 @@ fn every_document_has_metadata(out: &str, roots: usize) -> bool {
     super::parse(out).is_ok_and(|d| d.roots.len() == roots && d.roots.iter().all(|r| r.node.get("sops").is_some()))
 }
 
+/// The last top-level entry but `sops` of a block mapping, and the last leaf in its value.
+fn last_data_leaf(node: &Node) -> Option<(&crate::model::Entry, &Leaf)> {
+    let Node::Map(items) = node else { return None };
+    let last = items.iter().rev().find_map(|i| match i {
+        MapItem::Entry(e) if e.key != "sops" => Some(e),
+        _ => None,
+    })?;
+    let mut value = &last.value;
+    loop {
+        value = match value {
+            Node::Leaf(l) => return Some((last, l)),
+            Node::Map(items) => items.iter().rev().find_map(|i| match i {
+                MapItem::Entry(e) => Some(&e.value),
+                MapItem::Comment(_) => None,
+            })?,
+            Node::Seq(items) => items.iter().rev().find_map(|i| match i {
+                SeqItem::Node { node, .. } => Some(node),
+                SeqItem::Comment(_) => None,
+            })?,
+            Node::Alias(_) => return None,
+        };
+    }
+}
+
 /// The bytes to remove for the metadata entry: its lines, plus the newline that was added before
-/// it when the file had no final newline.
-fn removal_span(src: &str, span: Span) -> Span {
+/// it when the file had no final newline. That newline stays when the value written just before
+/// it is a block scalar that keeps its final line break (`|`, `>`, `|+`): at the end of the file
+/// without it, the scalar would read without its last line break (a file whose final newline was
+/// removed by hand after sops wrote a multi-line value there).
+fn removal_span(src: &str, span: Span, node: &Node, edits: &[(Span, String)]) -> Span {
     let mut span = span;
     if span.end == src.len() && !src.ends_with('\n') && span.start > 0 && src.as_bytes()[span.start - 1] == b'\n' {
-        span.start -= 1;
+        let keeps_break = last_data_leaf(node).is_some_and(|(_, leaf)| {
+            leaf.changed
+                && leaf.span.end + 1 == span.start
+                && matches!(&leaf.value, Scalar::Str(s) if s.ends_with('\n'))
+                && edits.iter().any(|(at, text)| *at == leaf.span && block_keeps_final_break(text))
+        });
+        if !keeps_break {
+            span.start -= 1;
+        }
     }
     span
+}
+
+/// True when `text` is a block scalar (an optional tag, then `|` or `>`) whose header does not
+/// strip the final line break and whose last line holds content: at the end of the file without
+/// a line break after it, it would read without its final one.
+fn block_keeps_final_break(text: &str) -> bool {
+    let header = text.split('\n').next().unwrap_or_default().trim_end();
+    let header = header.rsplit(' ').next().unwrap_or_default();
+    let last_line = text.rsplit('\n').next().unwrap_or_default();
+    text.contains('\n') && header.starts_with(['|', '>']) && !header.contains('-') && !last_line.trim().is_empty()
 }
 
 /// For a top-level flow mapping (`{ ... }`, as in JSON-style YAML): where its closing `}` is.

@@ -208,6 +208,13 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
             "a carriage return without a line feed (old Mac line ending) is not supported",
         ));
     }
+    if let Some((at, c)) = forbidden_char(src) {
+        return Err(ParseError::at(
+            src,
+            at,
+            format!("control character U+{:04X} is not allowed in YAML (sops refuses it too)", c as u32),
+        ));
+    }
     let shield = Shielded::new(src);
     let text = shield.as_ref().map_or(src, |s| s.text.as_str());
     let mut b = Builder {
@@ -556,6 +563,19 @@ impl<'s> Builder<'s> {
         if self.depth > MAX_DEPTH {
             return Err(self.err(ev.start, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
+        let collection_tag = match &ev.event {
+            Event::MappingStart(_, Some(t)) => Some((t, &["map", "set"][..])),
+            Event::SequenceStart(_, Some(t)) => Some((t, &["seq", "omap", "pairs"][..])),
+            _ => None,
+        };
+        if let Some((t, fits)) = collection_tag.filter(|(t, _)| t.handle == "tag:yaml.org,2002:") {
+            if !fits.contains(&t.suffix.as_str()) {
+                self.depth -= 1;
+                return Err(
+                    self.err(ev.start, format!("the collection at {} cannot be !!{}", self.path_text(), t.suffix))
+                );
+            }
+        }
         let result = match ev.event {
             Event::Scalar(..) => self.scalar(ev, parent_col),
             Event::Alias(id) => self.alias(&ev, id),
@@ -615,6 +635,7 @@ impl<'s> Builder<'s> {
                     &line[..(1 + n).min(line.len())]
                 };
                 let explicit = header_text.bytes().find(u8::is_ascii_digit).map(|d| usize::from(d - b'0'));
+                let content_from = if start <= header { next_line_start(self.src, header).min(end) } else { start };
                 let indent = match explicit {
                     // Relative to the collection holding the scalar (`- k: |2` is at column 2).
                     Some(d) => {
@@ -622,8 +643,13 @@ impl<'s> Builder<'s> {
                         let line_indent = line.len() - line.trim_start_matches(' ').len();
                         parent_col.map_or(line_indent, |c| c.max(line_indent)) + d
                     }
-                    None => match self.src[start.min(end)..end].lines().find(|l| !l.trim().is_empty()) {
-                        Some(l) => l.len() - l.trim_start_matches(' ').len() + (start - line_start(self.src, start)),
+                    // An anchored or tagged scalar's event starts before its header: its
+                    // content starts on the next line.
+                    None => match self.src[content_from.min(end)..end].lines().find(|l| !l.trim().is_empty()) {
+                        Some(l) => {
+                            l.len() - l.trim_start_matches(' ').len()
+                                + (content_from - line_start(self.src, content_from))
+                        }
                         // No content: one step in from the header's line (only for writing).
                         None => {
                             let line = &self.src[line_start(self.src, header)..];
@@ -671,6 +697,12 @@ impl<'s> Builder<'s> {
         at: usize,
     ) -> Result<Scalar, ParseError> {
         let core = tag.filter(|(h, _)| h == "tag:yaml.org,2002:").map(|(_, s)| s.as_str());
+        if let Some(t) =
+            core.filter(|t| !matches!(*t, "str" | "int" | "float" | "bool" | "null" | "binary" | "timestamp"))
+        {
+            let what = if CORE_TAGS.contains(&t) { "is a scalar and cannot be" } else { "has an unknown YAML tag" };
+            return Err(self.err(at, format!("value at {} {what} !!{t}", self.path_text())));
+        }
         let wanted = match (tag, core) {
             (_, Some("binary")) => {
                 return decode_base64(&text)
@@ -827,6 +859,33 @@ impl<'s> Builder<'s> {
     fn key(&mut self, ev: Ev<'s>) -> Result<String, ParseError> {
         match ev.event {
             Event::Scalar(text, style, _, tag) => {
+                if let Some(t) = &tag {
+                    let core = (t.handle == "tag:yaml.org,2002:").then_some(t.suffix.as_str());
+                    // A merge key with any tag but `!!merge` (go-yaml reads it as a merge or
+                    // not, by version; PyYAML as a plain key or not at all), or a key with a
+                    // YAML type tag other than `!!str` (sops keys are strings).
+                    let ok = match core {
+                        Some("merge") => text == "<<",
+                        _ if text == "<<" => false,
+                        Some(t) => t == "str",
+                        None => true,
+                    };
+                    if !ok {
+                        let shown = if core.is_some() {
+                            format!("!!{}", t.suffix)
+                        } else {
+                            format!("{}{}", t.handle, t.suffix)
+                        };
+                        return Err(self.err(
+                            ev.start,
+                            format!(
+                                "key {:?} at {} has the tag {shown}, which YAML readers disagree on",
+                                text.as_ref(),
+                                self.path_text()
+                            ),
+                        ));
+                    }
+                }
                 let plain_non_str = style == ScalarStyle::Plain
                     && tag.is_none()
                     && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)));
@@ -906,6 +965,46 @@ fn flow_event(src: &str, ev: &Ev<'_>) -> Option<u8> {
     };
     (at < ev.end && src.as_bytes().get(at) == Some(&open)).then_some(open)
 }
+
+/// The first character YAML does not allow in a stream (go-yaml's reader refuses it: "control
+/// characters are not allowed"): C0 controls but tab, line feed and carriage return, DEL, C1
+/// controls but NEL, U+FFFE and U+FFFF. Readers that accept them disagree on what follows.
+fn forbidden_char(src: &str) -> Option<(usize, char)> {
+    let b = src.as_bytes();
+    let at = b
+        .iter()
+        .position(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f || c == 0xc2 || c == 0xef)
+        .and_then(|first| {
+            src[first..].char_indices().map(|(i, c)| (first + i, c)).find(|&(_, c)| {
+                let u = c as u32;
+                (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                    || (0x7f..=0x9f).contains(&u) && u != 0x85
+                    || u == 0xfffe
+                    || u == 0xffff
+            })
+        })?;
+    Some(at)
+}
+
+/// The tags of the YAML 1.1 and 1.2 type repository (`!!name`). Any other `!!name` is refused:
+/// readers disagree on it (PyYAML refuses it, go-yaml reads the value as if untagged).
+const CORE_TAGS: &[&str] = &[
+    "str",
+    "int",
+    "float",
+    "bool",
+    "null",
+    "binary",
+    "timestamp",
+    "map",
+    "seq",
+    "omap",
+    "pairs",
+    "set",
+    "merge",
+    "value",
+    "yaml",
+];
 
 /// Puts a trailing comment where sops (go-yaml v3) reads it: a line comment after a flow
 /// collection belongs inside it, before its first item; after a scalar it comes before the
