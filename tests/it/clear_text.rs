@@ -211,7 +211,7 @@ fn clear_text_damage_found_by_the_sweep_is_refused_or_read_as_sops_reads_it() {
         ("#ENC[AES256_GCM", "#ENC[AES256_\u{7}CM", "U+0007"),
     ];
     for (from, to, named) in refused {
-        work.write("t.yaml", &enc.replacen(from, to, 1));
+        work.write("t.yaml", enc.replacen(from, to, 1));
         let out = run(work.gitseal_with_key().args(["decrypt", "--output", "out.yaml", "t.yaml"]), None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
