@@ -349,6 +349,19 @@ def same_change(gdata: object, sdata: object) -> bool:
     return gdata == sdata
 
 
+# What an earlier outcome says of sops's own result (sops and the mutant unchanged, so the same
+# result again); outcomes that hold sops's changed data are not reused, sops runs again for them.
+SOPS_FROM_OUTCOME = {
+    "both refuse": "refused",
+    "sops refuses, gitseal opens the original": "refused",
+    "BUG sops refuses, gitseal opens changed data": "refused",
+    "gitseal opens, its output does not parse (sops refuses)": "refused",
+    "both open the original": "orig",
+    "gitseal refuses, sops opens the original": "orig",
+    "BUG gitseal opens changed data, sops the original": "orig",
+}
+
+
 class Sweep:
     def __init__(self, state: Path, seed: int, runner: Runner):
         self.state = state
@@ -359,6 +372,8 @@ class Sweep:
         self.orig: dict[tuple[str, str], object] = {}
         self.cache: dict[str, tuple] = {}
         self.lock = threading.Lock()
+        # --sops-from: outcomes of an earlier run of the same seed and bases, by mutant.
+        self.sops_from: dict[int, str] = {}
 
     def prepare(self, scratch: Path) -> None:
         """Makes (or loads from the state dir) the base files and their siblings."""
@@ -426,9 +441,15 @@ class Sweep:
             path.write_bytes(data)
             fmt = fmt_of(name)
             g, gout, gerr = self.runner.decrypt("gitseal", path)
-            s, sout, serr = self.runner.decrypt("sops", path)
+            known = SOPS_FROM_OUTCOME.get(self.sops_from.get(i, ""))
+            if known == "refused":
+                s, sdata, serr = "refused", None, ""
+            elif known == "orig":
+                s, sdata, serr = "ok", self.orig[(name, "sops")], ""
+            else:
+                s, sout, serr = self.runner.decrypt("sops", path)
+                sdata = normalize(sout, fmt) if s == "ok" else None
             gdata = normalize(gout, fmt) if g == "ok" else None
-            sdata = normalize(sout, fmt) if s == "ok" else None
             res = outcome(g, gdata, s, sdata, self.orig[(name, "gitseal")], self.orig[(name, "sops")])
             keep = res.startswith("BUG") or "does not parse" in res
             cached = (res, gerr if keep else "", serr if keep else "")
@@ -473,6 +494,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--state", type=Path, help="directory for the base files and results (resumable)")
     ap.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    ap.add_argument("--sops-from", type=Path, metavar="STATE",
+                    help="take sops's result for each mutant from the results of an earlier run of the same seed, "
+                         "with the same base files and the same sops (copy its bases/ into --state): a re-run after "
+                         "a gitseal fix then only runs gitseal, except where sops opened changed data or hung")
     ap.add_argument("--recheck", action="store_true",
                     help="only decrypt again the mutants kept in STATE/bugs (after a fix), and count the outcomes")
     a = ap.parse_args()
@@ -494,6 +519,21 @@ def main() -> None:
         sweep.prepare(scratch.sub("prep"))
         if a.recheck:
             sys.exit(recheck(state, sweep, scratch.sub("recheck")))
+        if a.sops_from:
+            prev_meta = json.loads((a.sops_from / "run.json").read_text())
+            if prev_meta["seed"] != a.seed:
+                sys.exit(f"{a.sops_from} holds a run with seed {prev_meta['seed']}, not {a.seed}")
+            for name in sweep.bases:
+                if (a.sops_from / "bases" / name).read_bytes() != sweep.bases[name]:
+                    sys.exit(f"{a.sops_from}: base {name} differs from {state}/bases/{name}")
+            for line in (a.sops_from / "results.jsonl").read_text().splitlines():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if "outcome" in r:
+                    sweep.sops_from[r["i"]] = r["outcome"]
+            log(f"sops's results taken from {a.sops_from} where they are known ({len(sweep.sops_from)} mutants)")
         results_path = state / "results.jsonl"
         done: dict[int, dict] = {}
         if results_path.exists():
