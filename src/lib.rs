@@ -1,8 +1,9 @@
 //! gitseal: format-aware encryption of configuration files, compatible with SOPS 3.x.
 //!
 //! The envelope lives here: which leaves get encrypted ([`selection`]), the value cipher
-//! ([`cipher`]), the tree walk and MAC ([`walk`]), the `sops` metadata ([`metadata`]), and whole-file
-//! encryption and decryption ([`envelope`]). File formats are in `gitseal-formats`, master keys
+//! ([`cipher`]), the `sops` metadata ([`metadata`]), whole-file encryption and decryption with
+//! the tree walk, the MAC and the layout memory inside ([`envelope`]), the edit session
+//! ([`reencrypt`]) and key changes ([`rotate`]). File formats are in `gitseal-formats`, master keys
 //! in `gitseal-keys`. The `gitseal` binary (feature `cli`, on by default) is glue over this
 //! library; with `default-features = false` the library builds without any command-line crate.
 #![forbid(unsafe_code)]
@@ -14,16 +15,13 @@ pub mod envelope;
 pub mod error;
 pub mod fs;
 pub mod keyring;
-pub mod layout;
 pub mod metadata;
 pub mod reencrypt;
 pub mod rotate;
 pub mod sealed;
 pub mod selection;
-pub mod stash;
 pub mod timefmt;
 pub mod treepath;
-pub mod walk;
 
 pub use error::{Error, ErrorKind};
 /// The document model and the lossless codecs (crate `gitseal-formats`).

@@ -1,7 +1,8 @@
 //! Re-encrypting a file after a change (`edit`, `set`, `unset`), as sops does: the data key and
-//! the master-key entries stay, every unchanged value keeps its exact ciphertext (IV reuse, see
-//! [`crate::stash`]), and `lastmodified` and the MAC are refreshed. The layout memory is rebuilt
-//! from the new plaintext exactly as `encrypt` builds it.
+//! the master-key entries stay, every unchanged value keeps its exact ciphertext (the IV is
+//! reused for the same plaintext at the same key path, as sops does), and `lastmodified` and the
+//! MAC are refreshed. The layout memory is rebuilt from the new plaintext exactly as `encrypt`
+//! builds it.
 
 use gitseal_formats::{self as formats, Format, Value, WriteOptions};
 use gitseal_keys::DataKey;
@@ -9,12 +10,12 @@ use sha2::{Digest, Sha512};
 use zeroize::Zeroizing;
 
 use crate::cipher::{self, Cipher, ValueType};
+use crate::envelope::layout;
+use crate::envelope::stash::Stash;
+use crate::envelope::walk::{Direction, Walk};
 use crate::envelope::{self, Opened};
 use crate::error::Error;
-use crate::layout;
 use crate::metadata::Metadata;
-use crate::stash::Stash;
-use crate::walk::{Direction, Walk};
 
 /// What encrypts a changed plaintext back into the file it was decrypted from.
 pub struct Reencryptor {

@@ -8,11 +8,11 @@ use gitseal_keys::kms::KmsKey;
 use gitseal_keys::pgp::PgpKey;
 use gitseal_keys::{DataKey, MasterKey};
 
+use crate::envelope::stash::Stash;
 use crate::error::Error;
 use crate::keyring;
 use crate::metadata::KeyGroup;
 use crate::reencrypt::Reencryptor;
-use crate::stash::Stash;
 
 /// The master keys of a key group as recorded in a file, ready to wrap a data key again.
 /// RSA sealing keys and key kinds gitseal does not know cannot be rebuilt from the metadata.

@@ -154,7 +154,7 @@ fn enc_token(v: &Scalar) -> Option<String> {
 }
 
 /// The literal the envelope sets on a decrypted number or boolean: the source spelling when
-/// Go's strconv reads it as the same value, else the canonical text (see `src/walk.rs`).
+/// Go's strconv reads it as the same value, else the canonical text (see `src/envelope/walk.rs`).
 fn decrypted_literal(l: &Leaf) -> Option<String> {
     let lit = l.literal.as_deref().unwrap_or("");
     match l.value {

@@ -53,16 +53,16 @@ pub struct Walk<'k> {
     /// Non-fatal findings (e.g. a comment that does not decrypt), named by key path.
     pub warnings: Vec<String>,
     /// When encrypting a file whose codec may not reproduce every value's text: its format,
-    /// indentation step and source, to remember those texts (see [`crate::layout`]).
+    /// indentation step and source, to remember those texts (see [`crate::envelope::layout`]).
     record: Option<(Format, Option<usize>, &'k str)>,
     /// What was remembered.
-    pub layout: crate::layout::Layout,
+    pub layout: crate::envelope::layout::Layout,
     /// How many alias expansions the walk is inside (their leaves' source text is the anchor's).
     in_alias: usize,
     /// Where the source text after the last remembered alias starts.
     alias_from: usize,
     /// IVs of decrypted values, to reuse when the same values are encrypted again.
-    stash: Option<crate::stash::Stash>,
+    stash: Option<crate::envelope::stash::Stash>,
     /// Checking (see [`Walk::checking`]): the paths of values the rule encrypts that are in the
     /// clear.
     check: Option<Vec<String>>,
@@ -100,7 +100,7 @@ impl<'k> Walk<'k> {
             metadata_key,
             warnings: Vec::new(),
             record: None,
-            layout: crate::layout::Layout::default(),
+            layout: crate::envelope::layout::Layout::default(),
             in_alias: 0,
             alias_from: 0,
             stash: None,
@@ -132,14 +132,14 @@ impl<'k> Walk<'k> {
     }
 
     /// Decrypting: remember every value's IV in `stash`. Encrypting: reuse the IVs it holds for
-    /// values unchanged at their key path (see [`crate::stash`]).
-    pub fn with_stash(mut self, stash: crate::stash::Stash) -> Self {
+    /// values unchanged at their key path (see [`crate::envelope::stash`]).
+    pub fn with_stash(mut self, stash: crate::envelope::stash::Stash) -> Self {
         self.stash = Some(stash);
         self
     }
 
     /// The stash given to [`Walk::with_stash`], with what decryption recorded.
-    pub fn take_stash(&mut self) -> Option<crate::stash::Stash> {
+    pub fn take_stash(&mut self) -> Option<crate::envelope::stash::Stash> {
         self.stash.take()
     }
 
@@ -383,7 +383,11 @@ impl<'k> Walk<'k> {
         let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
         if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
             if text != source {
-                self.layout.entries.push((index, source.to_string(), Some(crate::layout::value_hash(&leaf.value))));
+                self.layout.entries.push((
+                    index,
+                    source.to_string(),
+                    Some(crate::envelope::layout::value_hash(&leaf.value)),
+                ));
             }
         }
     }
@@ -393,7 +397,7 @@ impl<'k> Walk<'k> {
     /// may read the same as the expansion: those copies are counted, to be skipped.
     fn remember_alias(&mut self, src: &str, text: String, span: Span) {
         let between = src.get(self.alias_from..span.start).unwrap_or_default();
-        let skip = crate::layout::value_occurrences(between, &text).count();
+        let skip = crate::envelope::layout::value_occurrences(between, &text).count();
         self.alias_from = span.end;
         self.layout.aliases.push((text, src[span.start..span.end].to_string(), skip));
     }
