@@ -15,7 +15,7 @@ use gitseal_keys::sealing::{self, Scope, SealingKey};
 use gitseal_keys::{pgp, shamir, DataKey, KeyError, MasterKey, Remote};
 use zeroize::Zeroizing;
 
-use crate::error::Error;
+use crate::error::{Error, KeyFailure, KeyFailures};
 use crate::metadata::{AgeEntry, KeyGroup, KmsEntry, Metadata, PgpEntry, RsaEntry, VaultEntry};
 
 /// The key kinds sops knows, and gitseal's `rsa`, as named in `--decryption-order` and in the
@@ -102,7 +102,7 @@ pub fn wrap(
     binding: &Binding,
     file: &str,
 ) -> Result<(Vec<KeyGroup>, Option<i64>), Error> {
-    let fail = |message: String| Error::Metadata { file: file.into(), message };
+    let fail = |message: String| Error::Metadata { file: file.into(), message, source: None };
     if groups.is_empty() {
         return Err(fail("no master key to encrypt with: pass --age, --pgp, --rsa or --key-group".into()));
     }
@@ -395,12 +395,17 @@ impl Keyring {
     }
 
     /// Opens one group: the first key that works gives its secret; else the failures.
-    fn open_group(&mut self, g: &KeyGroup, binding: &Binding) -> Result<(Zeroizing<Vec<u8>>, String), Vec<String>> {
+    fn open_group(
+        &mut self,
+        g: &KeyGroup,
+        group: Option<usize>,
+        binding: &Binding,
+    ) -> Result<(Zeroizing<Vec<u8>>, String), Vec<KeyFailure>> {
         let mut failures = Vec::new();
         for attempt in self.attempts(g) {
             match self.try_key(&attempt, binding) {
                 Ok(secret) => return Ok((secret, attempt.describe())),
-                Err(why) => failures.push(format!("{}: {why}", attempt.describe())),
+                Err(reason) => failures.push(KeyFailure { group, key: attempt.describe(), reason }),
             }
         }
         Err(failures)
@@ -416,18 +421,23 @@ impl Keyring {
     /// [`crate::envelope::Opened::binding`]), which RSA keys with a strict or namespace-wide
     /// scope need.
     pub fn data_key_for(&mut self, meta: &Metadata, binding: &Binding, file: &str) -> Result<DataKey, Error> {
-        let fail = |message: String| Error::DataKey { file: file.into(), message };
+        let fail = |message: String| Error::DataKey { file: file.into(), message, source: None };
+        let failed = |message: String, tried: Vec<KeyFailure>| Error::DataKey {
+            file: file.into(),
+            message,
+            source: Some(Box::new(KeyFailures { tried })),
+        };
+        let lines = |tried: &[KeyFailure]| tried.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ");
         let groups = &meta.key_groups;
         if groups.len() == 1 {
-            return match self.open_group(&groups[0], binding) {
+            return match self.open_group(&groups[0], None, binding) {
                 Ok((secret, _)) => DataKey::from_slice(&secret).map_err(|e| fail(e.to_string())),
                 // One key: one line. Several: a summary line, then one line per key.
-                Err(failures) if failures.len() == 1 => Err(fail(failures[0].clone())),
-                Err(failures) => Err(fail(format!(
-                    "none of the {} master keys could decrypt it\n  {}",
-                    failures.len(),
-                    failures.join("\n  ")
-                ))),
+                Err(tried) if tried.len() == 1 => Err(failed(tried[0].to_string(), tried)),
+                Err(tried) => Err(failed(
+                    format!("none of the {} master keys could decrypt it\n  {}", tried.len(), lines(&tried)),
+                    tried,
+                )),
             };
         }
         let threshold = match meta.shamir_threshold {
@@ -436,35 +446,49 @@ impl Keyring {
                 return Err(Error::Metadata {
                     file: file.into(),
                     message: format!("invalid shamir_threshold {t} for {} key groups", groups.len()),
+                    source: None,
                 })
             }
             Some(t) => t as usize,
         };
         let mut shares: Vec<Zeroizing<Vec<u8>>> = Vec::new();
-        let mut lines = Vec::new();
+        let mut report = Vec::new();
+        let mut tried = Vec::new();
         for (i, g) in groups.iter().enumerate() {
             if shares.len() == threshold {
                 break;
             }
-            match self.open_group(g, binding) {
+            match self.open_group(g, Some(i + 1), binding) {
                 Ok((share, by)) if share.len() >= 2 => {
                     shares.push(share);
-                    lines.push(format!("group {}: opened with {by}", i + 1));
+                    report.push(format!("group {}: opened with {by}", i + 1));
                 }
                 Ok((share, by)) => {
-                    lines.push(format!("group {}: {by}: {}", i + 1, KeyError::BadKeyLength(share.len())))
+                    let f = KeyFailure {
+                        group: Some(i + 1),
+                        key: by,
+                        reason: KeyError::BadKeyLength(share.len()).to_string(),
+                    };
+                    report.push(f.to_string());
+                    tried.push(f);
                 }
-                Err(failures) if failures.is_empty() => lines.push(format!("group {}: has no master keys", i + 1)),
-                Err(failures) => lines.extend(failures.iter().map(|f| format!("group {}: {f}", i + 1))),
+                Err(failures) if failures.is_empty() => report.push(format!("group {}: has no master keys", i + 1)),
+                Err(failures) => {
+                    report.extend(failures.iter().map(ToString::to_string));
+                    tried.extend(failures);
+                }
             }
         }
         if shares.len() < threshold {
-            return Err(fail(format!(
-                "{} of the {} key groups could be opened, {threshold} needed (Shamir threshold)\n  {}",
-                shares.len(),
-                groups.len(),
-                lines.join("\n  ")
-            )));
+            return Err(failed(
+                format!(
+                    "{} of the {} key groups could be opened, {threshold} needed (Shamir threshold)\n  {}",
+                    shares.len(),
+                    groups.len(),
+                    report.join("\n  ")
+                ),
+                tried,
+            ));
         }
         let parts: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
         let secret = shamir::combine(&parts).map_err(|e| fail(e.to_string()))?;

@@ -23,7 +23,7 @@ pub mod selection;
 pub mod timefmt;
 pub mod treepath;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, KeyFailure, KeyFailures};
 /// The document model and the lossless codecs (crate `gitseal-formats`).
 pub use gitseal_formats as formats;
 /// Data keys and master keys (crate `gitseal-keys`).

@@ -162,6 +162,7 @@ impl Opened {
                 return Err(Error::Metadata {
                     file: self.file.clone(),
                     message: "no top-level \"data\" value: not a sops binary file (is --input-type right?)".into(),
+                    source: None,
                 })
             }
         };
@@ -172,6 +173,7 @@ impl Opened {
                 file: self.file.clone(),
                 path: "[\"data\"]".into(),
                 message: e.to_string(),
+                source: Some(Box::new(e)),
             })?;
             stash.record("data:", &plain, ty, &enc);
             plain.to_vec()
@@ -221,11 +223,11 @@ impl Reencryptor {
                 fields.push((layout::FIELD.into(), Value::str(enc)));
             }
             let wopts = WriteOptions { metadata: Some(&meta_value), strip_metadata: true, indent: None };
-            return Some(
-                formats::write(&doc, src, wopts)
-                    .map(String::into_bytes)
-                    .map_err(|e| Error::Emit { file: self.file.clone(), message: e.to_string() }),
-            );
+            return Some(formats::write(&doc, src, wopts).map(String::into_bytes).map_err(|e| Error::Emit {
+                file: self.file.clone(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            }));
         }
         let mac = meta.mac.as_deref()?;
         let dotenv = doc.format == Format::Dotenv;
@@ -264,11 +266,11 @@ impl Reencryptor {
             }
         }
         let wopts = WriteOptions { metadata: None, strip_metadata: false, indent: None };
-        Some(
-            formats::write(&doc, src, wopts)
-                .map(String::into_bytes)
-                .map_err(|e| Error::Emit { file: self.file.clone(), message: e.to_string() }),
-        )
+        Some(formats::write(&doc, src, wopts).map(String::into_bytes).map_err(|e| Error::Emit {
+            file: self.file.clone(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }))
     }
 
     /// RSA keys bind the data key to the object's namespace and name (and `kind: Secret` picks
@@ -281,6 +283,7 @@ impl Reencryptor {
         Err(Error::Metadata {
             file: self.file.clone(),
             message: "the file's RSA keys bind the data key to its kind, metadata.namespace and metadata.name; changing them would make the file unreadable, so keep them (or encrypt the new object anew)".into(),
+            source: None,
         })
     }
 
@@ -321,6 +324,7 @@ impl Reencryptor {
                 return Err(Error::Parse {
                     file: file.into(),
                     message: "the plaintext has a top-level sops key (or sops_* for dotenv); remove it, gitseal writes the metadata".into(),
+                    source: None,
                 });
             }
             let rule = self.metadata.rule.clone().unwrap_or_default();
@@ -365,7 +369,8 @@ impl Reencryptor {
             None if self.format == Format::Binary => formats::emit(&doc, Format::Json, wopts),
             None => formats::write(&doc, src, wopts),
         };
-        let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })?;
+        let out =
+            out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string(), source: Some(Box::new(e)) })?;
         envelope::readable(
             self.output_format.unwrap_or(if self.format == Format::Binary { Format::Json } else { self.format }),
             &out,

@@ -43,7 +43,7 @@ pub fn master_keys(group: &KeyGroup) -> Result<Vec<MasterKey>, String> {
 
 /// The master keys of every group of the file.
 pub fn file_key_groups(reenc: &Reencryptor) -> Result<Vec<Vec<MasterKey>>, Error> {
-    let fail = |message: String| Error::Metadata { file: reenc.file.clone(), message };
+    let fail = |message: String| Error::Metadata { file: reenc.file.clone(), message, source: None };
     reenc.metadata.key_groups.iter().map(|g| master_keys(g).map_err(fail)).collect()
 }
 
@@ -104,7 +104,11 @@ impl Reencryptor {
     /// Keeps the data key and wraps it for `groups` (split across them with `threshold` when
     /// there are several). Values keep their exact ciphertext when the file is written.
     pub fn rekey(&mut self, groups: &[Vec<MasterKey>], threshold: Option<usize>) -> Result<(), Error> {
-        check_groups(groups, threshold).map_err(|message| Error::Metadata { file: self.file.clone(), message })?;
+        check_groups(groups, threshold).map_err(|message| Error::Metadata {
+            file: self.file.clone(),
+            message,
+            source: None,
+        })?;
         let threshold = threshold.filter(|_| groups.len() > 1);
         let (key_groups, t) = keyring::wrap(&self.remote, groups, threshold, &self.key, &self.binding, &self.file)?;
         self.metadata.key_groups = key_groups;

@@ -56,6 +56,7 @@ pub fn encrypt_with(
         return Err(Error::Metadata {
             file: file.into(),
             message: "no master key to encrypt with: pass --age RECIPIENT or set SOPS_AGE_RECIPIENTS".into(),
+            source: None,
         });
     }
     let key = DataKey::generate();
@@ -91,6 +92,7 @@ pub fn encrypt_with(
             return Err(Error::Metadata {
                 file: file.into(),
                 message: "the RSA key binds the data key to metadata.namespace and metadata.name (its scope), but the selection rule encrypts them; keep them plaintext (e.g. --encrypted-regex '^(data|stringData)$') or give --rsa-scope cluster-wide".into(),
+                source: None,
             });
         }
         // The source text stays borrowed from the (zeroized) input: no plaintext copy.
@@ -123,7 +125,7 @@ pub fn encrypt_with(
     } else {
         formats::emit(&doc, out_format, wopts)
     };
-    let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string() })?;
+    let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string(), source: Some(Box::new(e)) })?;
     readable(out_format, &out, file)?;
     if out_format == Format::Ini && input_format == Format::Ini {
         reads_back_as(&doc, &out, file)?;
@@ -140,6 +142,7 @@ fn reads_back_as(doc: &Document, out: &str, file: &str) -> Result<(), Error> {
     let fail = |why: String| Error::Emit {
         file: file.into(),
         message: format!("the encrypted file would not read back as written ({why}); nothing was written"),
+        source: None,
     };
     let back = formats::parse(doc.format, out).map_err(|e| fail(e.to_string()))?;
     match formats::first_difference(doc, &back, metadata_key(doc.format)) {
@@ -162,6 +165,7 @@ pub(crate) fn readable(format: Format, out: &str, file: &str) -> Result<(), Erro
         Err(e) => Err(Error::Emit {
             file: file.into(),
             message: format!("the encrypted file would not parse back ({e}); nothing was written"),
+            source: Some(Box::new(e)),
         }),
     }
 }

@@ -47,26 +47,30 @@ pub(super) fn rsa_labels(groups: &[Vec<MasterKey>], binding: &Binding, file: &st
     rsa_keys
         .map(|r| binding.label(keyring::rsa_scope(r, binding)))
         .collect::<Result<_, _>>()
-        .map_err(|why| Error::Metadata { file: file.into(), message: keyring::bind_error(&why) })
+        .map_err(|why| Error::Metadata { file: file.into(), message: keyring::bind_error(&why), source: None })
 }
 
 pub(crate) fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {
     std::str::from_utf8(input).map_err(|e| Error::Parse {
         file: file.into(),
         message: format!("not valid UTF-8 text at byte {} (use --input-type binary for binary files)", e.valid_up_to()),
+        source: None,
     })
 }
 
 pub(crate) fn parse(format: Format, src: &str, file: &str) -> Result<Document, Error> {
-    formats::parse(format, src)
-        .map_err(|e| Error::Parse { file: file.into(), message: format!("invalid {}: {e}", format.name()) })
+    formats::parse(format, src).map_err(|e| Error::Parse {
+        file: file.into(),
+        message: format!("invalid {}: {e}", format.name()),
+        source: Some(Box::new(e)),
+    })
 }
 
 pub(crate) fn walk_error(e: WalkError, file: &str) -> Error {
     if e.encrypting {
-        Error::EncryptValue { file: file.into(), path: e.path, message: e.message }
+        Error::EncryptValue { file: file.into(), path: e.path, message: e.message, source: None }
     } else {
-        Error::DecryptValue { file: file.into(), path: e.path, message: e.message }
+        Error::DecryptValue { file: file.into(), path: e.path, message: e.message, source: None }
     }
 }
 

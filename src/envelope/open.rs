@@ -119,15 +119,19 @@ pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Er
     }
     let parse_format = if input_format == Format::Binary { Format::Json } else { input_format };
     let doc = parse(parse_format, src, file).map_err(|e| match e {
-        Error::Parse { file, message } if input_format == Format::Binary => Error::Parse {
+        Error::Parse { file, message, source } if input_format == Format::Binary => Error::Parse {
             file,
             message: format!("{message} (binary files are stored as JSON; is --input-type right?)"),
+            source,
         },
         other => other,
     })?;
     let value = formats::metadata(&doc).ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
-    let metadata =
-        Metadata::from_value(&value).map_err(|e| Error::Metadata { file: file.into(), message: e.to_string() })?;
+    let metadata = Metadata::from_value(&value).map_err(|e| Error::Metadata {
+        file: file.into(),
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    })?;
     let layout = value.get(layout::FIELD).and_then(Value::as_str).map(str::to_string);
     Ok(Opened { doc, src: src.to_string(), input_format, file: file.into(), metadata, layout })
 }
@@ -165,7 +169,11 @@ impl Opened {
                 layout = self.restore_layout(key, &enc, &mut warnings);
             }
         }
-        let emit_err = |e: formats::EmitError| Error::Emit { file: file.clone(), message: e.to_string() };
+        let emit_err = |e: formats::EmitError| Error::Emit {
+            file: file.clone(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        };
         let wopts = WriteOptions { metadata: None, strip_metadata: true, indent: opts.indent };
         let output = if let Some(steps) = opts.extract {
             crate::treepath::extract(&self.doc, steps, output_format, opts.indent)
@@ -176,6 +184,7 @@ impl Opened {
             binary_data(&self.doc).ok_or_else(|| Error::Emit {
                 file: file.clone(),
                 message: "binary output needs a top-level \"data\" string".into(),
+                source: None,
             })?
         } else {
             strip_metadata(&mut self.doc);
@@ -192,6 +201,7 @@ impl Opened {
                 return Err(Error::Metadata {
                     file: file.clone(),
                     message: "no top-level \"data\" value: not a sops binary file (is --input-type right?)".into(),
+                    source: None,
                 })
             }
         };
@@ -202,6 +212,7 @@ impl Opened {
                 file: file.clone(),
                 path: "[\"data\"]".into(),
                 message: e.to_string(),
+                source: Some(Box::new(e)),
             })?;
             plain.to_vec()
         };
@@ -244,7 +255,11 @@ impl Opened {
         indent: Option<usize>,
         warnings: &mut Vec<String>,
     ) -> Result<String, Error> {
-        let emit_err = |e: formats::EmitError| Error::Emit { file: self.file.clone(), message: e.to_string() };
+        let emit_err = |e: formats::EmitError| Error::Emit {
+            file: self.file.clone(),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        };
         let wopts = WriteOptions { metadata: None, strip_metadata: true, indent };
         let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
         let text = match layout.filter(|l| !l.aliases.is_empty()) {
@@ -271,6 +286,7 @@ impl Opened {
                 message: format!(
                     "cannot write the decrypted values faithfully (the output would read differently at {at})"
                 ),
+                source: None,
             }),
         }
     }
@@ -286,7 +302,7 @@ impl Opened {
     /// Checks the file's MAC against `computed`, or `legacy` (the MAC as sops before 3.13.2
     /// computed it for this file, see [`Walk::legacy_json_mac`]) when there is one.
     pub(crate) fn verify_mac(&self, key: &DataKey, computed: &str, legacy: Option<&str>) -> Result<(), Error> {
-        let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string() };
+        let mac_err = |m: &str| Error::Mac { file: self.file.clone(), message: m.to_string(), source: None };
         let Some(enc) = &self.metadata.mac else {
             return Err(mac_err("the file has no MAC"));
         };
