@@ -156,30 +156,9 @@ impl Opened {
     }
 
     fn decrypt_binary_stashed(&self, key: &DataKey, ignore_mac: bool, stash: &mut Stash) -> Result<Vec<u8>, Error> {
-        let enc = match self.doc.roots.first().and_then(|r| r.node.get("data")).map(|e| &e.value) {
-            Some(formats::Node::Leaf(formats::Leaf { value: formats::Scalar::Str(s), .. })) => s.clone(),
-            _ => {
-                return Err(Error::Metadata {
-                    file: self.file.clone(),
-                    message: "no top-level \"data\" value: not a sops binary file (is --input-type right?)".into(),
-                    source: None,
-                })
-            }
-        };
-        let data = if enc.is_empty() {
-            Vec::new()
-        } else {
-            let (plain, ty) = cipher::decrypt(key, &enc, "data:").map_err(|e| Error::DecryptValue {
-                file: self.file.clone(),
-                path: "[\"data\"]".into(),
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            })?;
-            stash.record("data:", &plain, ty, &enc);
-            plain.to_vec()
-        };
-        if !ignore_mac {
-            self.verify_mac(key, &envelope::hex_upper(&Sha512::digest(&data)), None)?;
+        let (data, sealed) = self.binary_plaintext(key, ignore_mac)?;
+        if let Some((ty, enc)) = sealed {
+            stash.record("data:", &data, ty, &enc);
         }
         Ok(data)
     }

@@ -1,7 +1,7 @@
 //! Decryption of a whole file in two phases: [`open`] reads the file and its metadata, the
 //! caller obtains the data key, [`Opened::decrypt`] decrypts and writes the plaintext.
 
-use crate::cipher;
+use crate::cipher::{self, ValueType};
 use crate::envelope::layout::{self, Layout};
 use crate::envelope::walk::{Direction, Walk};
 use crate::error::Error;
@@ -13,6 +13,9 @@ use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::{binary_data, binding_of, hex_upper, metadata_key, parse, strip_metadata, text, walk_error};
+
+/// An encrypted value's type and ciphertext.
+pub(crate) type Sealed = (ValueType, String);
 
 /// A parsed encrypted file, waiting for its data key.
 pub struct Opened {
@@ -194,6 +197,13 @@ impl Opened {
     }
 
     fn decrypt_binary(&self, key: &DataKey, opts: &DecryptOptions<'_>) -> Result<Decrypted, Error> {
+        let (output, _) = self.binary_plaintext(key, opts.ignore_mac)?;
+        Ok(Decrypted { output, warnings: Vec::new() })
+    }
+
+    /// The plaintext of a binary file (its top-level `data` value) with, when it is not empty,
+    /// its value type and ciphertext; the MAC is checked unless `ignore_mac`.
+    pub(crate) fn binary_plaintext(&self, key: &DataKey, ignore_mac: bool) -> Result<(Vec<u8>, Option<Sealed>), Error> {
         let file = &self.file;
         let enc = match self.doc.roots.first().and_then(|r| r.node.get("data")).map(|e| &e.value) {
             Some(Node::Leaf(Leaf { value: Scalar::Str(s), .. })) => s.clone(),
@@ -205,21 +215,21 @@ impl Opened {
                 })
             }
         };
-        let data = if enc.is_empty() {
-            Vec::new()
+        let (data, sealed) = if enc.is_empty() {
+            (Vec::new(), None)
         } else {
-            let (plain, _) = cipher::decrypt(key, &enc, "data:").map_err(|e| Error::DecryptValue {
+            let (plain, ty) = cipher::decrypt(key, &enc, "data:").map_err(|e| Error::DecryptValue {
                 file: file.clone(),
                 path: "[\"data\"]".into(),
                 message: e.to_string(),
                 source: Some(Box::new(e)),
             })?;
-            plain.to_vec()
+            (plain.to_vec(), Some((ty, enc)))
         };
-        if !opts.ignore_mac {
+        if !ignore_mac {
             self.verify_mac(key, &hex_upper(&Sha512::digest(&data)), None)?;
         }
-        Ok(Decrypted { output: data, warnings: Vec::new() })
+        Ok((data, sealed))
     }
 
     /// Puts back the source text of values whose layout was remembered; a layout that no longer
