@@ -200,8 +200,8 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
 }
 
 fn parse_text(src: &str) -> Result<Document, ParseError> {
-    if let Some(at) = src.bytes().enumerate().position(|(i, b)| b == b'\r' && src.as_bytes().get(i + 1) != Some(&b'\n'))
-    {
+    let bytes = src.as_bytes();
+    if let Some(at) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
         return Err(ParseError::at(
             src,
             at,
@@ -970,20 +970,33 @@ fn flow_event(src: &str, ev: &Ev<'_>) -> Option<u8> {
 /// characters are not allowed"): C0 controls but tab, line feed and carriage return, DEL, C1
 /// controls but NEL, U+FFFE and U+FFFF. Readers that accept them disagree on what follows.
 fn forbidden_char(src: &str) -> Option<(usize, char)> {
+    let forbidden = |c: char| {
+        let u = c as u32;
+        (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+            || ((0x7f..=0x9f).contains(&u) && u != 0x85)
+            || u == 0xfffe
+            || u == 0xffff
+    };
+    // Printable ASCII (nearly every byte of a config file) is checked 64 bytes at a time without
+    // branches; only a block holding anything else is decoded and checked character by character.
+    let other = |c: u8| u8::from(!((c.wrapping_sub(0x20) < 0x5f) | (c == b'\t') | (c == b'\n') | (c == b'\r')));
     let b = src.as_bytes();
-    let at = b
-        .iter()
-        .position(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f || c == 0xc2 || c == 0xef)
-        .and_then(|first| {
-            src[first..].char_indices().map(|(i, c)| (first + i, c)).find(|&(_, c)| {
-                let u = c as u32;
-                (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
-                    || (0x7f..=0x9f).contains(&u) && u != 0x85
-                    || u == 0xfffe
-                    || u == 0xffff
-            })
-        })?;
-    Some(at)
+    let mut at = 0;
+    while at < b.len() {
+        let mut end = (at + 64).min(b.len());
+        if b[at..end].iter().fold(0u8, |acc, &c| acc | other(c)) == 0 {
+            at = end;
+            continue;
+        }
+        while !src.is_char_boundary(end) {
+            end += 1;
+        }
+        if let Some((i, c)) = src[at..end].char_indices().find(|&(_, c)| forbidden(c)) {
+            return Some((at + i, c));
+        }
+        at = end;
+    }
+    None
 }
 
 /// The tags of the YAML 1.1 and 1.2 type repository (`!!name`). Any other `!!name` is refused:
