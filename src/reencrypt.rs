@@ -86,46 +86,48 @@ pub fn open_for_edit(
 ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
     let opened = envelope::open(input, format, file)?;
     let key = keys.data_key_for(&opened.metadata, &opened.binding(), file)?;
-    let (plain, mut reenc) = opened.decrypt_for_edit(key, ignore_mac)?;
+    let (plain, mut reenc) = Reencryptor::from_opened(opened, key, ignore_mac)?;
     reenc.remote = keys.remote().clone();
     Ok((plain, reenc))
 }
 
-impl Opened {
-    /// Decrypts the whole file for a change: returns the plaintext (in the file's own format,
-    /// with its layout) and the [`Reencryptor`] that writes the changed plaintext back.
-    pub fn decrypt_for_edit(
-        mut self,
+impl Reencryptor {
+    /// Decrypts the whole of an opened file for a change: returns the plaintext (in the file's
+    /// own format, with its layout) and the [`Reencryptor`] that writes the changed plaintext
+    /// back.
+    pub fn from_opened(
+        mut opened: Opened,
         key: DataKey,
         ignore_mac: bool,
     ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
-        let file = self.file.clone();
-        let binding = self.binding();
-        let original = (self.doc.clone(), self.src.clone());
-        let mut stash = if self.input_format == Format::Json { Stash::new().untyped_numbers() } else { Stash::new() };
+        let file = opened.file.clone();
+        let binding = opened.binding();
+        let original = (opened.doc.clone(), opened.src.clone());
+        let mut stash = if opened.input_format == Format::Json { Stash::new().untyped_numbers() } else { Stash::new() };
         let mut warnings = Vec::new();
-        let plaintext = if self.input_format == Format::Binary {
-            self.decrypt_binary_stashed(&key, ignore_mac, &mut stash)?
+        let plaintext = if opened.input_format == Format::Binary {
+            Reencryptor::decrypt_binary_stashed(&opened, &key, ignore_mac, &mut stash)?
         } else {
-            let rule = self.metadata.rule.clone().unwrap_or_default();
-            let mac_only = self.metadata.mac_only_encrypted;
-            let mut walk = Walk::new(&key, rule, mac_only, Direction::Decrypt, envelope::metadata_key(self.doc.format))
-                .with_stash(stash);
-            if self.doc.format == Format::Json {
+            let rule = opened.metadata.rule.clone().unwrap_or_default();
+            let mac_only = opened.metadata.mac_only_encrypted;
+            let mut walk =
+                Walk::new(&key, rule, mac_only, Direction::Decrypt, envelope::metadata_key(opened.doc.format))
+                    .with_stash(stash);
+            if opened.doc.format == Format::Json {
                 walk = walk.legacy_json_mac();
             }
-            for root in &mut self.doc.roots {
+            for root in &mut opened.doc.roots {
                 walk.document(&mut root.node).map_err(|e| envelope::walk_error(e, &file))?;
             }
             stash = walk.take_stash().unwrap_or_default();
             warnings.append(&mut walk.warnings);
             if !ignore_mac {
                 let (mac, legacy) = walk.macs();
-                self.verify_mac(&key, &mac, legacy.as_deref())?;
+                opened.verify_mac(&key, &mac, legacy.as_deref())?;
             }
-            let restored = match self.layout.take() {
+            let restored = match opened.layout.take() {
                 Some(enc) => {
-                    let l = self.restore_layout(&key, &enc, &mut warnings);
+                    let l = opened.restore_layout(&key, &enc, &mut warnings);
                     if let Ok((plain, _)) = cipher::decrypt(&key, &enc, layout::AAD) {
                         stash.record(layout::AAD, &plain, ValueType::Str, &enc);
                     }
@@ -133,10 +135,10 @@ impl Opened {
                 }
                 None => None,
             };
-            self.write_checked(restored.as_ref(), None, &mut warnings)?.into_bytes()
+            opened.write_checked(restored.as_ref(), None, &mut warnings)?.into_bytes()
         };
-        let format = self.input_format;
-        let metadata = self.metadata;
+        let format = opened.input_format;
+        let metadata = opened.metadata;
         Ok((
             Zeroizing::new(plaintext),
             Reencryptor {
@@ -155,8 +157,13 @@ impl Opened {
         ))
     }
 
-    fn decrypt_binary_stashed(&self, key: &DataKey, ignore_mac: bool, stash: &mut Stash) -> Result<Vec<u8>, Error> {
-        let (data, sealed) = self.binary_plaintext(key, ignore_mac)?;
+    fn decrypt_binary_stashed(
+        opened: &Opened,
+        key: &DataKey,
+        ignore_mac: bool,
+        stash: &mut Stash,
+    ) -> Result<Vec<u8>, Error> {
+        let (data, sealed) = opened.binary_plaintext(key, ignore_mac)?;
         if let Some((ty, enc)) = sealed {
             stash.record("data:", &data, ty, &enc);
         }
