@@ -3,7 +3,7 @@
 //! The envelope lives here: which leaves get encrypted ([`selection`]), the value cipher
 //! ([`cipher`]), the `sops` metadata ([`metadata`]), whole-file encryption and decryption with
 //! the tree walk, the MAC and the layout memory inside ([`envelope`]), the edit session
-//! ([`reencrypt`]) and key changes ([`rotate`]). File formats are in `gitseal-formats`, master keys
+//! and key changes ([`reencrypt`], [`reencrypt::rotate`]). File formats are in `gitseal-formats`, master keys
 //! in `gitseal-keys`. The `gitseal` binary (feature `cli`, on by default) is glue over this
 //! library; with `default-features = false` the library builds without any command-line crate.
 #![forbid(unsafe_code)]
@@ -17,7 +17,6 @@ pub mod fs;
 pub mod keyring;
 pub mod metadata;
 pub mod reencrypt;
-pub mod rotate;
 pub mod sealed;
 pub mod selection;
 pub mod timefmt;

@@ -26,8 +26,8 @@ use super::scratch;
 use super::signals::Signals;
 use super::{exit, report, Failure};
 use gitseal::metadata::{edited_key_groups, KeyGroup};
+use gitseal::reencrypt::rotate;
 use gitseal::reencrypt::Reencryptor;
-use gitseal::rotate;
 use gitseal::selection::Rule;
 
 pub(crate) fn run(mut a: EditArgs) -> Result<(), Failure> {

@@ -13,7 +13,7 @@ use super::args::{GroupsCommand, GroupsFileArgs};
 use super::io::{read_input, write_output};
 use super::opening::open_for_edit;
 use super::{exit, Failure};
-use gitseal::rotate;
+use gitseal::reencrypt::rotate;
 
 pub(crate) fn run(c: GroupsCommand) -> Result<(), Failure> {
     match c {

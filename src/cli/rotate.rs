@@ -1,5 +1,5 @@
 //! `gitseal rotate`: a new data key, every value encrypted anew, and the master keys changed by
-//! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`gitseal::rotate`].
+//! `--add-*`/`--rm-*` (added keys go to the first key group, as sops does). See [`gitseal::reencrypt::rotate`].
 
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::{self, KmsKey};
@@ -11,7 +11,7 @@ use super::args::RotateArgs;
 use super::io::{read_input, write_output};
 use super::opening::open_for_edit;
 use super::{exit, Failure};
-use gitseal::rotate;
+use gitseal::reencrypt::rotate;
 
 pub(crate) fn run(a: RotateArgs) -> Result<(), Failure> {
     a.foreign.check()?;

@@ -16,7 +16,7 @@ use super::opening::open_for_edit;
 use super::rotate::same_key;
 use super::{report, Failure};
 use gitseal::config::Config;
-use gitseal::rotate;
+use gitseal::reencrypt::rotate;
 
 pub(crate) fn run(a: UpdatekeysArgs) -> Result<(), Failure> {
     a.keyservice.check()?;

@@ -1,7 +1,7 @@
 //! Changing a file's keys: `rotate` (a new data key, every value encrypted anew), and
 //! `updatekeys` and `groups add`/`groups delete` (the data key kept and wrapped again for new
 //! master keys, every value's ciphertext unchanged). Both work on a [`Reencryptor`] obtained from
-//! [`crate::reencrypt::Reencryptor::from_opened`]; its `encrypt` then writes the file.
+//! [`Reencryptor::from_opened`]; its `encrypt` then writes the file.
 
 use gitseal_keys::age::Recipient;
 use gitseal_keys::kms::KmsKey;

@@ -4,6 +4,8 @@
 //! MAC are refreshed. The layout memory is rebuilt from the new plaintext exactly as `encrypt`
 //! builds it.
 
+pub mod rotate;
+
 use gitseal_formats::{self as formats, Format, Value, WriteOptions};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
@@ -26,7 +28,7 @@ pub struct Reencryptor {
     pub(crate) file: String,
     /// The object the RSA keys bind the data key to, as the file had it.
     pub(crate) binding: crate::keyring::Binding,
-    /// The master keys changed ([`crate::rotate`]): the file is written anew with the new metadata.
+    /// The master keys changed ([`rotate`]): the file is written anew with the new metadata.
     pub(crate) rekeyed: bool,
     /// The encrypted file as read (tree and text), to change in place when the new content
     /// has the same shape: then every other byte, the metadata's included, stays as it was.
