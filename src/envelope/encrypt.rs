@@ -71,6 +71,10 @@ pub fn encrypt_with(
             return Err(Error::Empty { file: file.into() });
         }
         let mut doc = parse(input_format, src, file)?;
+        if doc.roots.is_empty() {
+            // Only document markers (`...`): no document to hold the metadata.
+            return Err(Error::Empty { file: file.into() });
+        }
         if formats::has_metadata(&doc) {
             return Err(Error::AlreadyEncrypted { file: file.into() });
         }

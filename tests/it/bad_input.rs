@@ -73,6 +73,35 @@ fn empty_file_fails_92() {
     expect_rejected(&work, "encrypt", &[], "empty.yaml", Some(92), true);
 }
 
+/// Found by fuzzing: a YAML stream of document markers only (`...`) was "encrypted" to itself,
+/// with no metadata (sops refuses it as a parse error).
+#[test]
+fn a_yaml_stream_without_a_document_fails_92_as_empty() {
+    let work = Work::new();
+    work.write("dots.yaml", "...\n");
+    expect_rejected(&work, "encrypt", &[], "dots.yaml", Some(92), true);
+}
+
+/// Found by fuzzing: a tab where a block scalar's indentation is (go-yaml, so sops, refuses it;
+/// saphyr read it as content, and the encrypted value kept the tabs after its ciphertext).
+#[test]
+fn tabs_in_block_scalar_indentation_fail_2() {
+    let work = Work::new();
+    for (i, src) in ["a: |\n   \t\t  ", "a: >-\n  x\n \ty\n", "a: |\n\n \tx\n", "a: |\n  \tx\n"].into_iter().enumerate()
+    {
+        let name = format!("tab{i}.yaml");
+        work.write(&name, src);
+        expect_rejected(&work, "encrypt", &[], &name, Some(2), true);
+    }
+    // A tab at or after the content's column is content.
+    for (i, src) in ["a: |2\n  \tx\n", "a: |\n  x\n  \ty\n"].into_iter().enumerate() {
+        let name = format!("ok{i}.yaml");
+        work.write(&name, src);
+        let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, &name]), None);
+        assert!(out.status.success(), "{src:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 #[test]
 fn decrypting_an_empty_file_fails_1_as_not_encrypted() {
     let work = Work::new();

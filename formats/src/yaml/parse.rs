@@ -657,6 +657,16 @@ impl<'s> Builder<'s> {
                         }
                     },
                 };
+                let explicit_indent = explicit.map(|_| indent);
+                if let Some(at) = block_indent_tab(self.src, next_line_start(self.src, header), end, explicit_indent) {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "a tab where the indentation of the block scalar at {} is (YAML allows only spaces there; sops refuses it too)",
+                            self.path_text()
+                        ),
+                    ));
+                }
                 let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
                 self.header_comment = self.header_line_comment(header, start);
                 // A tag on the header's line belongs to the value (see `skip_properties`).
@@ -1146,6 +1156,33 @@ fn block_content_end(src: &str, start: usize, end: usize, keep: bool, indent: us
         e -= 1;
     }
     e
+}
+
+/// Where a tab stands in a block scalar's indentation, as go-yaml (and so sops) refuses it: in
+/// the blank lines before the first content line while the indentation is not known yet, and
+/// before the content's column on any later line. `indent` is the column an indentation
+/// indicator gives; without one the first content line sets it. saphyr reads such tabs as content.
+fn block_indent_tab(src: &str, from: usize, end: usize, indent: Option<usize>) -> Option<usize> {
+    let mut indent = indent;
+    let mut blank_max = 0;
+    let mut at = from;
+    while at < end {
+        let line_end = src[at..end].find('\n').map_or(end, |n| at + n);
+        let line = &src[at..line_end];
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let next = line[spaces..].chars().next().filter(|&c| c != '\r');
+        match (indent, next) {
+            (None, Some('\t')) => return Some(at + spaces),
+            (None, None) => blank_max = blank_max.max(spaces),
+            (None, Some(_)) => indent = Some(spaces.max(blank_max)),
+            (Some(i), Some('\t')) if spaces < i => return Some(at + spaces),
+            // A line left of the content's column ends the scalar.
+            (Some(i), Some(_)) if spaces < i => return None,
+            _ => {}
+        }
+        at = line_end + 1;
+    }
+    None
 }
 
 /// The value of a block scalar whose header starts at `header` and whose text runs to `end`,
