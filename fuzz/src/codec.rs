@@ -8,10 +8,8 @@
 //! the input, but it must hold the same values, and be a fixed point: its own round trip
 //! gives it back byte for byte.
 
-use gitseal::envelope::{self, DecryptOptions, EncryptOptions};
+use gitseal::envelope::{self, DecryptOptions};
 use gitseal::formats::{self, Format, WriteOptions};
-use gitseal::keys::age::Recipient;
-use gitseal::keys::MasterKey;
 
 use crate::envelope::demo_keyring;
 use crate::same_bytes;
@@ -77,14 +75,7 @@ fn same_values(format: Format, src: &str, back: &[u8]) {
 /// Encrypts `data` to the demo recipient and decrypts it again: what encrypts must decrypt.
 /// `None` when encryption refuses the input.
 fn round_trip(format: Format, file: &str, data: &[u8]) -> Option<Vec<u8>> {
-    let recipient = Recipient::parse(crate::DEMO_RECIPIENT).expect("the demo recipient parses");
-    let opts = EncryptOptions {
-        rule: None,
-        mac_only_encrypted: false,
-        key_groups: vec![vec![MasterKey::Age(recipient)]],
-        shamir_threshold: None,
-        indent: None,
-    };
+    let opts = crate::demo_encrypt_options();
     // Refusals (empty file, already encrypted, an output that would not parse back) are errors,
     // not findings.
     let sealed = envelope::encrypt(data, format, format, &opts, file).ok()?;

@@ -51,6 +51,19 @@ pub const DEMO_IDENTITY: &str = include_str!("../../keys/testdata/demo-age-key.t
 /// The public key of [`DEMO_IDENTITY`].
 pub const DEMO_RECIPIENT: &str = "age1sv4edj3t7tzg9cmf4c0325u5yntlhs9smnqkxajq5xsrs09tlfqq60yt0d";
 
+/// Encryption to [`DEMO_RECIPIENT`] with the default selection rule, as the targets and the seed
+/// writer encrypt.
+pub fn demo_encrypt_options() -> gitseal::envelope::EncryptOptions {
+    let recipient = gitseal::keys::age::Recipient::parse(DEMO_RECIPIENT).expect("the demo recipient parses");
+    gitseal::envelope::EncryptOptions {
+        rule: None,
+        mac_only_encrypted: false,
+        key_groups: vec![vec![gitseal::keys::MasterKey::Age(recipient)]],
+        shamir_threshold: None,
+        indent: None,
+    }
+}
+
 /// The test-only RSA-2048 sealing key of `keys/testdata/sealing/` and its certificate.
 pub const SEALING_KEY: &str = include_str!("../../keys/testdata/sealing/test-key.pem");
 /// The certificate of [`SEALING_KEY`].

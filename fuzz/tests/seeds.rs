@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use gitseal::cipher::{Cipher, ValueType};
-use gitseal::envelope::{self, EncryptOptions};
+use gitseal::envelope;
 use gitseal::formats::Format;
 use gitseal::keys::age::Recipient;
 use gitseal::keys::sealing::SealingKey;
-use gitseal::keys::{DataKey, MasterKey};
+use gitseal::keys::DataKey;
 use gitseal::sealed::manifest::{self, OutputFormat};
 use gitseal::sealed::seal::{seal_secret, SealOptions};
 
@@ -94,14 +94,7 @@ fn write_seeds() {
 const MAX_SEED: usize = 8 * 1024;
 
 fn codec_and_metadata(seeds: &mut Seeds) {
-    let recipient = Recipient::parse(gitseal_fuzz::DEMO_RECIPIENT).unwrap();
-    let opts = EncryptOptions {
-        rule: None,
-        mac_only_encrypted: false,
-        key_groups: vec![vec![MasterKey::Age(recipient)]],
-        shamir_threshold: None,
-        indent: None,
-    };
+    let opts = gitseal_fuzz::demo_encrypt_options();
     let repo = repo();
     let sources = [
         repo.join("tests/fixtures"),
