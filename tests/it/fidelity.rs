@@ -243,3 +243,14 @@ fn flow_mapping_comments_and_odd_anchor_names_round_trip() {
         assert!(!enc.contains("type:comment],"), "{src:?}: a comma joined an encrypted comment:\n{enc}");
     }
 }
+
+/// Found by fuzzing: when the top-level mapping's anchor or tag stands left of its first key
+/// (` &a` on the line before `s:`), a comment at the end of the document was encrypted under
+/// the last list's key path and read back under the top level, so the file never decrypted.
+#[test]
+fn a_top_level_anchor_left_of_the_keys_keeps_comment_paths() {
+    for src in [" &a\ns:\n- x\n#s\n", " &a\ns:\n  - x\n#s\n", " &a:\ns:\n-\n#s\n", "  !!map\ns:\n- - x\n  - y\n# z\n"] {
+        let work = Work::new();
+        round_trip(&work, src);
+    }
+}

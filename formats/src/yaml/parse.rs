@@ -800,6 +800,11 @@ impl<'s> Builder<'s> {
             if entries == 0 && !flow {
                 // An anchor or tag puts the mapping's event on the line before its first key.
                 col = self.src[line_start(self.src, kstart)..kstart].chars().count();
+                if self.depth == 1 {
+                    // The top level's keys, not its anchor or tag, stand where the `sops` key
+                    // will follow in the encrypted file.
+                    self.root_col = col;
+                }
             }
             items.extend(self.take_item_comments(kstart, None).into_iter().map(MapItem::Comment));
             let key = self.key(kev)?;
