@@ -254,3 +254,25 @@ fn a_top_level_anchor_left_of_the_keys_keeps_comment_paths() {
         round_trip(&work, src);
     }
 }
+
+/// Found by fuzzing: a block scalar whose `|` stands on the line below its anchor (`- &a` then
+/// ` |`) was replaced from the anchor on, so the anchor was lost and the ciphertext was written
+/// at the header's indentation, where the comment after it read as part of the value. A
+/// comment between an anchor and its value was lost (plain scalars) or left in the clear
+/// (block scalars).
+#[test]
+fn a_block_header_below_its_anchor_keeps_the_anchor_and_comments_between_are_encrypted() {
+    for src in [
+        "e:\n- &a\n |\n  x\n #\n",
+        "e:\n- &a # c1\n  !!str\n |\n  x\n #d\n",
+        "k: &a\n  >-\n   folded\n",
+        "e:\n- &a # c1\n  x\n",
+        "e: &a # c1\n  |\n  x\n",
+        "e: &a # c1\n  # c2\n  !!str x\n",
+    ] {
+        let work = Work::new();
+        let enc = round_trip(&work, src);
+        assert!(enc.contains("&a"), "{src:?}: the anchor is gone:\n{enc}");
+        assert!(!enc.contains("# c"), "{src:?}: a comment is in the clear:\n{enc}");
+    }
+}

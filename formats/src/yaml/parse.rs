@@ -233,7 +233,7 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
         depth: 0,
         indent: None,
         root_col: 0,
-        header_comment: None,
+        value_comments: Vec::new(),
         path: Vec::new(),
     };
     let roots = b.documents()?;
@@ -335,10 +335,18 @@ fn find_block_header(src: &str, from: usize, content: usize, end: usize) -> usiz
         }
     }
     // Anchored or tagged block scalars: the header is inside the event's own span, after the
-    // properties (an anchor's name may itself hold `|` or `>`).
-    let line_end = src[content..end].find('\n').map_or(end, |n| content + n);
-    let props_end = skip_properties(src, content, line_end, true);
-    src[props_end..line_end].find(['|', '>']).map_or(content, |n| props_end + n)
+    // properties (an anchor's name may itself hold `|` or `>`), on their line or a later one.
+    let mut i = content;
+    while i < end {
+        match b[i] {
+            b'&' | b'!' => i = skip_properties(src, i, end, true),
+            b'#' => i = next_line_start(src, i),
+            b'|' | b'>' => return i,
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => break,
+        }
+    }
+    content
 }
 
 /// Comments between `from` and `to`, where no YAML token is.
@@ -374,9 +382,10 @@ struct Builder<'s> {
     indent: Option<usize>,
     /// Column of the current document's top-level mapping.
     root_col: usize,
-    /// A comment on the header line of the block scalar just built (`k: | # note`), for the
-    /// collection holding it to put before its entry, where sops reads it.
-    header_comment: Option<Comment>,
+    /// Comments inside the scalar just built: between its properties and its value
+    /// (`k: &a # note`), and on a block scalar's header line (`k: | # note`), for the collection
+    /// holding it to put before its entry, where sops reads them.
+    value_comments: Vec<Comment>,
     /// Spans of the keys on the path to the node being built (for error messages only).
     path: Vec<(usize, usize)>,
 }
@@ -596,8 +605,10 @@ impl<'s> Builder<'s> {
 
     fn scalar(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
         let (start, end, header) = (ev.start, ev.end, ev.header);
+        let ev_start = start;
         let Event::Scalar(text, style, anchor, tag) = ev.event else { unreachable!("checked by caller") };
         let tag_suffix = tag.as_ref().map(|t| (t.handle.clone(), t.suffix.clone()));
+        let mut header_comment = None;
         let (st, span, indent) = match style {
             ScalarStyle::Plain | ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                 let vstart = scalar_start(self.src, start, end);
@@ -668,7 +679,7 @@ impl<'s> Builder<'s> {
                     ));
                 }
                 let content_end = block_content_end(self.src, start, end, header_text.contains('+'), indent);
-                self.header_comment = self.header_line_comment(header, start);
+                header_comment = self.header_line_comment(header, start);
                 // A tag on the header's line belongs to the value (see `skip_properties`).
                 let from =
                     if tag_suffix.is_some() { scalar_start(self.src, start.min(header), header) } else { header };
@@ -676,6 +687,11 @@ impl<'s> Builder<'s> {
                 (st, Span::new(from, content_end), indent)
             }
         };
+        // Comments between the properties and the value are outside the value's span: they
+        // stay where they are, encrypted as the scalar's neighbours.
+        let mut inside = Vec::new();
+        find_comments(self.src, ev_start, span.start, &mut inside);
+        self.value_comments = inside.iter().map(|c| self.comment(c)).chain(header_comment).collect();
         let text = match self.events.shield {
             Some(sh) => sh.restore(self.src, text, span.start, span.end),
             None => text,
@@ -825,7 +841,7 @@ impl<'s> Builder<'s> {
                     place_trailing(c, &mut value, &mut |c| items.push(MapItem::Comment(c)));
                 }
             }
-            items.extend(self.header_comment.take().map(MapItem::Comment));
+            items.extend(self.value_comments.drain(..).map(MapItem::Comment));
             let ls = line_start(self.src, kstart);
             let entry_start =
                 if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
@@ -954,7 +970,7 @@ impl<'s> Builder<'s> {
                     place_trailing(c, &mut node, &mut |c| items.push(SeqItem::Comment(c)));
                 }
             }
-            items.extend(self.header_comment.take().map(SeqItem::Comment));
+            items.extend(self.value_comments.drain(..).map(SeqItem::Comment));
             items.push(SeqItem::Node { start: item_start, node });
         }
         self.flow -= usize::from(flow);
@@ -1069,8 +1085,19 @@ fn flow_close(src: &str, from: usize, bracket: u8) -> usize {
 /// A tag is part of the value: an encrypted value is a plain string, so the tag goes when the
 /// value is replaced (as sops drops it), and the layout memory brings the author's tag back on
 /// decryption. A tag found in front of an encrypted value is so never taken from the clear text.
+/// Where a scalar's value starts, after its anchor and the comments that may follow it (a
+/// tag stays part of the value).
 fn scalar_start(src: &str, start: usize, end: usize) -> usize {
-    skip_properties(src, start, end, false)
+    let b = src.as_bytes();
+    let mut i = skip_properties(src, start, end, false);
+    while i < end && b[i] == b'#' && i > start && b[i - 1].is_ascii_whitespace() {
+        i = next_line_start(src, i).min(end);
+        while i < end && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i = skip_properties(src, i, end, false);
+    }
+    i
 }
 
 /// Skips the `&anchor` (and with `tags`, the `!tag`) properties that start at `start`.
