@@ -276,3 +276,23 @@ fn a_block_header_below_its_anchor_keeps_the_anchor_and_comments_between_are_enc
         assert!(!enc.contains("# c"), "{src:?}: a comment is in the clear:\n{enc}");
     }
 }
+
+/// Found by fuzzing: a comment at column 0 after the indentless list that ends an indented
+/// document (`    s:` / `    -` / `#0`) was kept in the list when encrypting and read at the top
+/// level when decrypting (where the `sops` key follows), so the file never decrypted; and a
+/// comment between an anchor and a flow collection's bracket made the collection read as a
+/// block one, so the file did not decrypt either.
+#[test]
+fn comments_after_a_last_list_and_before_an_anchored_bracket_keep_their_paths() {
+    for src in [
+        "    s:\n    -\n#0\n",
+        "  s:\n  - a\n# c\n",
+        "    a:\n      s:\n      -\n#0\n",
+        "&s #c\n{c: 1}\n",
+        "a: &s #c\n  {c: 1}\n",
+        "a: &s #c\n  [1, 2]\n",
+    ] {
+        let work = Work::new();
+        round_trip(&work, src);
+    }
+}

@@ -947,7 +947,8 @@ impl<'s> Builder<'s> {
             let kev = self.next()?;
             if let Event::SequenceEnd = kev.event {
                 let next = self.next_token_col(kev.start);
-                let indentless = dash_col.is_some() && dash_col == next;
+                // At the end of a document, the `sops` key will follow at the top level's column.
+                let indentless = dash_col.is_some() && dash_col == Some(next.unwrap_or(self.root_col));
                 let closing = (!flow).then_some((indentless, next));
                 if flow {
                     last = flow_close(self.src, kev.start, b']');
@@ -980,7 +981,7 @@ impl<'s> Builder<'s> {
 
 /// Where a node that starts at `start` begins after its anchor and tag (`&a {`, `!t [`).
 fn after_properties(src: &str, start: usize) -> usize {
-    skip_properties(src, start, src.len(), true)
+    skip_properties_and_comments(src, start, src.len(), true)
 }
 
 /// The bracket of a collection-start event that opens a flow collection (`{`/`[`, after any
@@ -994,7 +995,10 @@ fn flow_event(src: &str, ev: &Ev<'_>) -> Option<u8> {
         Event::SequenceStart(..) => b'[',
         _ => return None,
     };
-    (at < ev.end && src.as_bytes().get(at) == Some(&open)).then_some(open)
+    // An anchored or tagged collection's event may end before a comment that stands between
+    // its properties and the bracket.
+    let anchored = ev.end > ev.start && matches!(src.as_bytes()[ev.start], b'&' | b'!');
+    ((at < ev.end || anchored) && src.as_bytes().get(at) == Some(&open)).then_some(open)
 }
 
 /// The first character YAML does not allow in a stream (go-yaml's reader refuses it: "control
@@ -1088,14 +1092,19 @@ fn flow_close(src: &str, from: usize, bracket: u8) -> usize {
 /// Where a scalar's value starts, after its anchor and the comments that may follow it (a
 /// tag stays part of the value).
 fn scalar_start(src: &str, start: usize, end: usize) -> usize {
+    skip_properties_and_comments(src, start, end, false)
+}
+
+/// Skips properties as [`skip_properties`] does, and the comments between and after them.
+fn skip_properties_and_comments(src: &str, start: usize, end: usize, tags: bool) -> usize {
     let b = src.as_bytes();
-    let mut i = skip_properties(src, start, end, false);
+    let mut i = skip_properties(src, start, end, tags);
     while i < end && b[i] == b'#' && i > start && b[i - 1].is_ascii_whitespace() {
         i = next_line_start(src, i).min(end);
         while i < end && b[i].is_ascii_whitespace() {
             i += 1;
         }
-        i = skip_properties(src, i, end, false);
+        i = skip_properties(src, i, end, tags);
     }
     i
 }
