@@ -296,3 +296,25 @@ fn comments_after_a_last_list_and_before_an_anchored_bracket_keep_their_paths() 
         round_trip(&work, src);
     }
 }
+
+/// Found by fuzzing: a block scalar's indentation indicator counts from the parent's
+/// indentation, also when the header stands on a line of its own; gitseal counted from the
+/// header's line, so the value's end was misplaced and the encrypted file kept a blank after the
+/// ciphertext, and never decrypted. The values are read as sops reads them.
+#[test]
+fn an_indentation_indicator_on_its_own_line_counts_from_the_parent() {
+    for (src, want) in [
+        ("e:\n |1\n  ", r#"{"e":" "}"#),
+        ("e:\n |1\n  \n", r#"{"e":" \n"}"#),
+        ("e:\n  |1\n   \n", r#"{"e":"  \n"}"#),
+        ("e:\n |1\n  x\n", r#"{"e":" x\n"}"#),
+        ("a:\n  -\n   |2\n     x\n", r#"{"a":[" x\n"]}"#),
+    ] {
+        let work = Work::new();
+        round_trip(&work, src);
+        let json =
+            run_ok(work.gitseal_with_key().args(["decrypt", "--output-type", "json", "f.enc.yaml"]), None).unwrap();
+        let json: String = String::from_utf8(json).unwrap().split_whitespace().collect();
+        assert_eq!(json.replace(' ', ""), want.replace(' ', ""), "{src:?}");
+    }
+}

@@ -649,10 +649,16 @@ impl<'s> Builder<'s> {
                 let content_from = if start <= header { next_line_start(self.src, header).min(end) } else { start };
                 let indent = match explicit {
                     // Relative to the collection holding the scalar (`- k: |2` is at column 2).
+                    // A header on a line of its own says nothing about the indentation.
                     Some(d) => {
-                        let line = &self.src[line_start(self.src, header)..];
+                        let ls = line_start(self.src, header);
+                        let line = &self.src[ls..];
                         let line_indent = line.len() - line.trim_start_matches(' ').len();
-                        parent_col.map_or(line_indent, |c| c.max(line_indent)) + d
+                        match parent_col {
+                            Some(c) if ls + line_indent == header => c + d,
+                            Some(c) => c.max(line_indent) + d,
+                            None => line_indent + d,
+                        }
                     }
                     // An anchored or tagged scalar's event starts before its header: its
                     // content starts on the next line.
