@@ -2,7 +2,7 @@
 //! with a 32-byte IV and the key path as additional data (sops-format §1, §3).
 
 use aes_gcm::aead::consts::U32;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -124,20 +124,32 @@ impl Cipher {
     pub fn decrypt(&self, value: &str, aad: &str) -> Result<(Zeroizing<Vec<u8>>, ValueType), CipherError> {
         let parts = parse(value)?;
         let ty = ValueType::from_name(parts.ty).ok_or_else(|| CipherError::Type(parts.ty.to_string()))?;
-        let mut sealed = B64.decode(parts.data).map_err(|_| CipherError::Base64)?;
-        let iv = B64.decode(parts.iv).map_err(|_| CipherError::Base64)?;
-        let tag = B64.decode(parts.tag).map_err(|_| CipherError::Base64)?;
+        // IV and tag go to the stack, the data is decrypted where it was decoded: one
+        // allocation per value.
+        let (mut iv_buf, mut tag_buf) = ([0u8; 48], [0u8; 24]);
+        let iv_len = B64.decode_slice(parts.iv, &mut iv_buf).map_err(base64_error)?;
+        let tag_len = B64.decode_slice(parts.tag, &mut tag_buf).map_err(base64_error)?;
+        let (iv, tag) = (&iv_buf[..iv_len], &tag_buf[..tag_len]);
         if tag.len() != 16 {
             return Err(CipherError::Format);
         }
-        sealed.extend_from_slice(&tag);
-        let payload = Payload { msg: &sealed, aad: aad.as_bytes() };
-        let plain = match iv.len() {
-            32 => self.aes.decrypt(Nonce::<U32>::from_slice(&iv), payload),
-            12 => self.aes12.decrypt(aes_gcm::Nonce::from_slice(&iv), payload),
+        let mut plain = Zeroizing::new(Vec::with_capacity(parts.data.len().div_ceil(4) * 3));
+        B64.decode_vec(parts.data, &mut plain).map_err(|_| CipherError::Base64)?;
+        let (aad, tag) = (aad.as_bytes(), aes_gcm::Tag::from_slice(tag));
+        let opened = match iv.len() {
+            32 => self.aes.decrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, &mut plain, tag),
+            12 => self.aes12.decrypt_in_place_detached(aes_gcm::Nonce::from_slice(iv), aad, &mut plain, tag),
             _ => return Err(CipherError::Format),
         };
-        plain.map(|p| (Zeroizing::new(p), ty)).map_err(|_| CipherError::Auth)
+        opened.map(|()| (plain, ty)).map_err(|_| CipherError::Auth)
+    }
+}
+
+/// A field too long for its buffer is a format error as much as bad base64 is.
+fn base64_error(e: base64::DecodeSliceError) -> CipherError {
+    match e {
+        base64::DecodeSliceError::OutputSliceTooSmall => CipherError::Format,
+        base64::DecodeSliceError::DecodeError(_) => CipherError::Base64,
     }
 }
 

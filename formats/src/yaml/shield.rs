@@ -36,12 +36,10 @@ impl Shielded {
         let b = src.as_bytes();
         let mut tokens = Vec::new();
         let mut i = 0;
-        while let Some(off) = b[i..].iter().position(|&c| c == b'E') {
+        let finder = memchr::memmem::Finder::new(PREFIX);
+        while let Some(off) = finder.find(&b[i..]) {
             let start = i + off;
             i = start + 1;
-            if !b[start..].starts_with(PREFIX) {
-                continue;
-            }
             if let Some(end) = token_end(src, start) {
                 if opens_scalar(src, start) && closes_scalar(src, end) {
                     tokens.push((start, end));
