@@ -84,6 +84,29 @@ fn a_yaml_stream_without_a_document_fails_92_as_empty() {
 
 /// Found by fuzzing: a tab where a block scalar's indentation is (go-yaml, so sops, refuses it;
 /// saphyr read it as content, and the encrypted value kept the tabs after its ciphertext).
+/// go-yaml (and so sops) allows only ASCII letters, digits, `-` and `_` in anchor and alias
+/// names; readers that accept more disagree on where a name ends (fuzzing found encrypted
+/// files that did not decrypt behind `&~`, `&|` and `&a:`), so gitseal refuses them too.
+#[test]
+fn anchor_names_go_yaml_refuses_fail_2() {
+    let work = Work::new();
+    for (i, src) in
+        ["x: &a.b 1\ny: *a.b\n", "(: &| >\n x", "a: &a|b |\n  x\n", " &a:\ns:\n-\n#s\n", "x: &ä 1\n", "x: *~\n"]
+            .into_iter()
+            .enumerate()
+    {
+        let name = format!("anchor{i}.yaml");
+        work.write(&name, src);
+        expect_rejected(&work, "encrypt", &[], &name, Some(2), true);
+    }
+    for (i, src) in ["x: &a-b_C9 1\ny: *a-b_C9\n", "x: !!str &a 1\n", "x: &a [1]\ny: [*a]\n"].into_iter().enumerate() {
+        let name = format!("ok{i}.yaml");
+        work.write(&name, src);
+        let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, &name]), None);
+        assert!(out.status.success(), "{src:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 #[test]
 fn tabs_in_block_scalar_indentation_fail_2() {
     let work = Work::new();

@@ -226,18 +226,14 @@ fn booleans_keep_their_spelling() {
 }
 
 /// Found by fuzzing: a comment after the last entry of a top-level flow mapping took the comma
-/// that joins the `sops` entry (`#ENC[...],`), so the comment never decrypted; and a block
-/// scalar whose anchor name holds `|` or `>` had its header found inside the name.
+/// that joins the `sops` entry (`#ENC[...],`), so the comment never decrypted. (A block scalar
+/// whose anchor name held `|` or `>` had its header found inside the name; such names are now
+/// refused, see `bad_input::anchor_names_go_yaml_refuses_fail_2`.)
 #[test]
-fn flow_mapping_comments_and_odd_anchor_names_round_trip() {
-    for src in [
-        "{\n#s\n}",
-        "{a: 1, # c\n}",
-        "{a: 1 # c\n}",
-        "{a: [1, 2], b: \"x # y\" # c\n, d: 4}\n",
-        "(: &| >\n x",
-        "a: &a|b |\n  x\n",
-    ] {
+fn flow_mapping_comments_round_trip() {
+    for src in
+        ["{\n#s\n}", "{a: 1, # c\n}", "{a: 1 # c\n}", "{a: [1, 2], b: \"x # y\" # c\n, d: 4}\n", "a: &ab |\n  x\n"]
+    {
         let work = Work::new();
         let enc = round_trip(&work, src);
         assert!(!enc.contains("type:comment],"), "{src:?}: a comma joined an encrypted comment:\n{enc}");
@@ -249,7 +245,7 @@ fn flow_mapping_comments_and_odd_anchor_names_round_trip() {
 /// the last list's key path and read back under the top level, so the file never decrypted.
 #[test]
 fn a_top_level_anchor_left_of_the_keys_keeps_comment_paths() {
-    for src in [" &a\ns:\n- x\n#s\n", " &a\ns:\n  - x\n#s\n", " &a:\ns:\n-\n#s\n", "  !!map\ns:\n- - x\n  - y\n# z\n"] {
+    for src in [" &a\ns:\n- x\n#s\n", " &a\ns:\n  - x\n#s\n", " &a\ns:\n-\n#s\n", "  !!map\ns:\n- - x\n  - y\n# z\n"] {
         let work = Work::new();
         round_trip(&work, src);
     }

@@ -26,6 +26,9 @@ struct Ev<'a> {
     col: usize,
     /// For block scalars: where the `|`/`>` header starts.
     header: Option<usize>,
+    /// Where the text between the previous event and this one starts (an anchor may stand
+    /// there rather than inside this event's span).
+    gap: usize,
 }
 
 struct RawComment {
@@ -313,7 +316,7 @@ impl<'s> Source<'s> {
             Event::MappingStart(..) | Event::SequenceStart(..) => src[line_start(src, start)..start].chars().count(),
             _ => 0,
         };
-        Ok(Some(Ev { event, start, end, col, header }))
+        Ok(Some(Ev { event, start, end, col, header, gap: prev_end.min(start) }))
     }
 
     /// Byte offset in the source of a parser mark.
@@ -568,6 +571,22 @@ impl<'s> Builder<'s> {
 
     /// Builds the node that starts with `ev`; returns it and the end of its last token.
     fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let named = match &ev.event {
+            Event::Scalar(_, _, anchor, _) | Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                *anchor > 0
+            }
+            Event::Alias(_) => true,
+            _ => false,
+        };
+        if let Some(at) = named.then(|| bad_anchor_name(self.src, ev.gap, ev.end)).flatten() {
+            return Err(self.err(
+                at,
+                format!(
+                    "the anchor or alias name at {} holds a character other than a letter, a digit, - or _ (go-yaml, and so sops, refuses it)",
+                    self.path_text()
+                ),
+            ));
+        }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.err(ev.start, format!("nesting deeper than {MAX_DEPTH} levels")));
@@ -1113,6 +1132,42 @@ fn skip_properties_and_comments(src: &str, start: usize, end: usize, tags: bool)
         i = skip_properties(src, i, end, tags);
     }
     i
+}
+
+/// Where the name of an anchor (`&name`) or alias (`*name`) between `from` and `to` (an event
+/// and the gap before it) breaks go-yaml's rule (ASCII letters, digits, `-` and `_`, at least
+/// one): go-yaml refuses such a file, and readers that accept it disagree on where the name ends.
+fn bad_anchor_name(src: &str, from: usize, to: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut i = from;
+    while i < to {
+        match b[i] {
+            b'#' if i == from || b[i - 1].is_ascii_whitespace() => i = next_line_start(src, i),
+            b'!' => {
+                while i < to && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+            b'&' | b'*' => {
+                let name = i + 1;
+                let mut j = name;
+                while j < b.len() && !b[j].is_ascii_whitespace() && !matches!(b[j], b',' | b'[' | b']' | b'{' | b'}') {
+                    if !(b[j].is_ascii_alphanumeric() || matches!(b[j], b'-' | b'_')) {
+                        return Some(j);
+                    }
+                    j += 1;
+                }
+                if j == name {
+                    return Some(i);
+                }
+                i = j;
+            }
+            b'-' | b'?' | b':' | b',' | b'{' | b'[' => i += 1,
+            c if c.is_ascii_whitespace() => i += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Skips the `&anchor` (and with `tags`, the `!tag`) properties that start at `start`.
