@@ -36,12 +36,12 @@ pub fn apply_edits(src: &str, edits: &mut [(Span, String)]) -> String {
 
 /// Start of the line that holds byte offset `at`.
 pub fn line_start(src: &str, at: usize) -> usize {
-    src[..at].rfind('\n').map_or(0, |i| i + 1)
+    memchr::memrchr(b'\n', &src.as_bytes()[..at]).map_or(0, |i| i + 1)
 }
 
 /// Offset just past the newline that ends the line holding `at` (or the end of `src`).
 pub fn next_line_start(src: &str, at: usize) -> usize {
-    src[at..].find('\n').map_or(src.len(), |i| at + i + 1)
+    memchr::memchr(b'\n', &src.as_bytes()[at..]).map_or(src.len(), |i| at + i + 1)
 }
 
 /// Appends a metadata `block` (ending with `nl`) after a blank line. The result ends with a line

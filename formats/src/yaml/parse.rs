@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
 
-use super::resolve::{resolve_plain, Resolved};
+use super::resolve::{plain_is_str, resolve_plain, Resolved};
 use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 use crate::text::{line_start, next_line_start};
@@ -69,7 +69,7 @@ impl<'s> CharMap<'s> {
         let (mut l, mut ls, mut c, mut b) = self.cursor.get();
         let bytes = self.text.as_bytes();
         while l < line {
-            match bytes[ls..].iter().position(|&x| x == b'\n') {
+            match memchr::memchr(b'\n', &bytes[ls..]) {
                 Some(p) => {
                     ls += p + 1;
                     l += 1;
@@ -765,6 +765,9 @@ impl<'s> Builder<'s> {
             (None, None) if style == Style::Plain => None,
             _ => return Ok(Scalar::Str(text.into_owned())),
         };
+        if wanted.is_none() && plain_is_str(&text) {
+            return Ok(Scalar::Str(text.into_owned()));
+        }
         match (resolve_plain(&text), wanted) {
             (Resolved::Value(Scalar::Int(n)), Some("float")) => Ok(Scalar::Float(n as f64)),
             (Resolved::Value(Scalar::Str(_)), Some(t)) => {

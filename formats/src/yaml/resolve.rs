@@ -13,6 +13,17 @@ pub(crate) enum Resolved {
 }
 
 /// Resolves plain scalar text as go-yaml v3 does for an untyped target.
+/// True when [`resolve_plain`] reads `text` as a string, known without building the value (most
+/// plain scalars: anything that does not start like a number and is no null, boolean or
+/// special float word).
+pub(crate) fn plain_is_str(text: &str) -> bool {
+    match text.as_bytes().first() {
+        None => false,
+        Some(b) if b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'~') => false,
+        Some(_) => !matches!(text, "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"),
+    }
+}
+
 pub(crate) fn resolve_plain(text: &str) -> Resolved {
     use Resolved::Value as V;
     match text {
@@ -214,6 +225,49 @@ impl Cursor<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The shortcut agrees with the full resolution wherever it answers.
+    #[test]
+    fn plain_is_str_agrees_with_resolve_plain() {
+        for t in [
+            "",
+            "~",
+            "null",
+            "Null",
+            "NULL",
+            "nULL",
+            "true",
+            "True",
+            "TRUE",
+            "tRUE",
+            "false",
+            "no",
+            "yes",
+            "on",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "+1",
+            "-1",
+            "1",
+            "0x1f",
+            "1e3",
+            "1_000",
+            "2001-12-14",
+            "ENC[AES256_GCM,data:]",
+            "abc",
+            "a1",
+            "_1",
+            "Infinity",
+            "NaN",
+            "é",
+        ] {
+            if plain_is_str(t) {
+                assert!(matches!(resolve_plain(t), Resolved::Value(Scalar::Str(_))), "{t:?}");
+            }
+        }
+        assert!(plain_is_str("ENC[AES256_GCM,data:]") && plain_is_str("abc") && !plain_is_str("1"));
+    }
     use super::*;
 
     fn r(s: &str) -> Scalar {
