@@ -130,9 +130,19 @@ pub fn encrypt_with(
         formats::emit(&doc, out_format, wopts)
     };
     let out = out.map_err(|e| Error::Emit { file: file.into(), message: e.to_string(), source: Some(Box::new(e)) })?;
-    readable(out_format, &out, file)?;
     if out_format == Format::Ini && input_format == Format::Ini {
         reads_back_as(&doc, &out, file)?;
+    }
+    if out_format == Format::Yaml && out.len() >= 1 << 20 {
+        // A large file's read-back parse runs beside the release of the tree (every string in
+        // it is zeroized on drop), which would otherwise follow it.
+        std::thread::scope(|s| {
+            let check = s.spawn(|| readable(out_format, &out, file));
+            drop(doc);
+            check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
+    } else {
+        readable(out_format, &out, file)?;
     }
     Ok(out.into_bytes())
 }
