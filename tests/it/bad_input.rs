@@ -86,14 +86,21 @@ fn a_yaml_stream_without_a_document_fails_92_as_empty() {
 /// saphyr read it as content, and the encrypted value kept the tabs after its ciphertext).
 /// go-yaml (and so sops) allows only ASCII letters, digits, `-` and `_` in anchor and alias
 /// names; readers that accept more disagree on where a name ends (fuzzing found encrypted
-/// files that did not decrypt behind `&~`, `&|` and `&a:`), so gitseal refuses them too.
+/// files that did not decrypt behind `&~`, `&|`, `&"` and `&a:`), so gitseal refuses them too.
 #[test]
 fn anchor_names_go_yaml_refuses_fail_2() {
     let work = Work::new();
-    for (i, src) in
-        ["x: &a.b 1\ny: *a.b\n", "(: &| >\n x", "a: &a|b |\n  x\n", " &a:\ns:\n-\n#s\n", "x: &ä 1\n", "x: *~\n"]
-            .into_iter()
-            .enumerate()
+    for (i, src) in [
+        "x: &a.b 1\ny: *a.b\n",
+        "(: &| >\n x",
+        "{&\" \" #I\n\",a: l}",
+        "a: &a|b |\n  x\n",
+        " &a:\ns:\n-\n#s\n",
+        "x: &ä 1\n",
+        "x: *~\n",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let name = format!("anchor{i}.yaml");
         work.write(&name, src);

@@ -569,8 +569,8 @@ impl<'s> Builder<'s> {
         Some(Comment { text: self.src[start + 1..end].to_string(), span: Span::new(start, end), changed: false })
     }
 
-    /// Builds the node that starts with `ev`; returns it and the end of its last token.
-    fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+    /// Refuses an anchor or alias name go-yaml refuses (see [`bad_anchor_name`]).
+    fn check_anchor_name(&self, ev: &Ev<'s>) -> Result<(), ParseError> {
         let named = match &ev.event {
             Event::Scalar(_, _, anchor, _) | Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
                 *anchor > 0
@@ -587,6 +587,12 @@ impl<'s> Builder<'s> {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Builds the node that starts with `ev`; returns it and the end of its last token.
+    fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        self.check_anchor_name(&ev)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.err(ev.start, format!("nesting deeper than {MAX_DEPTH} levels")));
@@ -916,6 +922,7 @@ impl<'s> Builder<'s> {
     }
 
     fn key(&mut self, ev: Ev<'s>) -> Result<String, ParseError> {
+        self.check_anchor_name(&ev)?;
         match ev.event {
             Event::Scalar(text, style, _, tag) => {
                 if let Some(t) = &tag {
