@@ -181,6 +181,16 @@ pub fn main() -> i32 {
             Err(f) => f.report(),
         };
     }
+    if args.get(1).is_some_and(|a| a == "decrypt") {
+        if let Ok(cli) = args::DecryptCli::try_parse_from(&args) {
+            files::set_config_path(cli.config);
+            let args::DecryptOnly::Decrypt(a) = cli.command;
+            return match decrypt::run(a) {
+                Ok(()) => 0,
+                Err(f) => f.report(),
+            };
+        }
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),

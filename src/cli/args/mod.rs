@@ -21,6 +21,24 @@ pub struct Cli {
     pub(crate) config: Option<PathBuf>,
 }
 
+/// `gitseal decrypt ...`, what kustomize and Argo CD plugins, helm-secrets and scripts run
+/// once per file, read by a parser that knows only that subcommand (the same definitions,
+/// without building the others). Whatever it refuses, help included, goes to [`Cli`], so
+/// messages are the same.
+#[derive(Parser, Debug)]
+#[command(name = "gitseal", max_term_width = 100)]
+pub(crate) struct DecryptCli {
+    #[command(subcommand)]
+    pub(crate) command: DecryptOnly,
+    #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DecryptOnly {
+    Decrypt(DecryptArgs),
+}
+
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Encrypt a file (to stdout, --output, or in place with -i)
@@ -333,5 +351,42 @@ fn foreign_check(flags: &[(&str, &Option<String>)]) -> Result<(), super::Failure
             format!("{flag}: this kind of master key is not supported; gitseal encrypts for age, PGP, AWS KMS and RSA sealing keys"),
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decrypt-only parser gives what the full one gives, and refuses what it refuses.
+    #[test]
+    fn decrypt_only_parser_agrees_with_the_full_one() {
+        let cases: &[&[&str]] = &[
+            &["decrypt", "f.yaml"],
+            &["decrypt", "--output-type", "json", "--extract", "[\"a\"]", "f.yaml"],
+            &["decrypt", "-i", "--ignore-mac", "--indent", "4", "f.yaml"],
+            &["decrypt", "--config", "c.yaml", "--input-type", "yaml", "--output", "o", "f", "g", "--recursive"],
+            &["decrypt", "--rsa-private-key", "k.pem", "--decryption-order", "age,pgp", "-"],
+            &["decrypt", "--no-such-flag", "f.yaml"],
+            &["decrypt", "--help"],
+            &["decrypt"],
+            &["decrypt", "--version"],
+        ];
+        let mut agreed = 0;
+        for case in cases {
+            let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
+            let full = Cli::try_parse_from(&argv);
+            // Refused here, the full parser reports (it may accept `--version`).
+            if let Ok(only) = DecryptCli::try_parse_from(&argv) {
+                let full = full.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
+                let Command::Decrypt(a) = full.command else { panic!("{case:?}: not decrypt") };
+                let DecryptOnly::Decrypt(b) = only.command;
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{case:?}");
+                assert_eq!(full.config, only.config, "{case:?}");
+                agreed += 1;
+            }
+        }
+        // All but the unknown flag, `--help` and `--version` went through the decrypt-only parser.
+        assert_eq!(agreed, cases.len() - 3);
     }
 }
