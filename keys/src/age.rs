@@ -244,7 +244,9 @@ pub struct Identities {
     keys: Vec<Box<dyn age::Identity>>,
     /// Passphrase-protected SSH keys, tried after all others so a key without a prompt wins.
     locked: Vec<LockedSsh>,
-    public: Vec<String>,
+    /// The X25519 identities again, for their public keys (computed only when asked: a scalar
+    /// multiplication each, which decryption does not need).
+    x25519: Vec<age::x25519::Identity>,
     plugins: BTreeMap<String, Vec<age::plugin::Identity>>,
     callbacks: TtyCallbacks,
     searched: Vec<String>,
@@ -257,7 +259,7 @@ impl Identities {
         Identities {
             keys: Vec::new(),
             locked: Vec::new(),
-            public: Vec::new(),
+            x25519: Vec::new(),
             plugins: BTreeMap::new(),
             callbacks: TtyCallbacks::default(),
             searched: Vec::new(),
@@ -323,7 +325,7 @@ impl Identities {
         }
         let key = age::x25519::Identity::from_str(word)
             .map_err(|_| format!("{place} is not an age identity (AGE-SECRET-KEY-1... or AGE-PLUGIN-...)"))?;
-        self.public.push(key.to_public().to_string());
+        self.x25519.push(key.clone());
         self.keys.push(Box::new(key));
         Ok(true)
     }
@@ -453,7 +455,7 @@ impl Identities {
 
     /// The public keys of the X25519 identities found.
     pub fn recipients(&self) -> Vec<String> {
-        self.public.clone()
+        self.x25519.iter().map(|k| k.to_public().to_string()).collect()
     }
 
     /// Decrypts an armored age file holding a data key (or key-group share).
