@@ -143,7 +143,7 @@ struct GroupSpec {
 pub struct DestinationRule {
     /// 1-based position in `destination_rules`.
     pub number: usize,
-    path_regex: Option<Regex>,
+    path_regex: Option<PathRegex>,
     /// Where to.
     pub target: Destination,
     /// Leave the file's extension out of the destination name.
@@ -183,6 +183,35 @@ pub enum Destination {
     },
 }
 
+/// A rule's `path_regex`: its syntax is checked when the config is read, its automaton built
+/// when a path is first matched against it. Most commands match one rule, or none: decryption
+/// reads the config for its `stores` settings only, and a config may have many rules.
+#[derive(Debug)]
+struct PathRegex {
+    text: String,
+    /// `None` only if building fails after the syntax was accepted (then nothing matches).
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl PathRegex {
+    fn new(text: String) -> Result<PathRegex, regex::Error> {
+        if regex_syntax::Parser::new().parse(&text).is_ok() {
+            return Ok(PathRegex { text, compiled: std::sync::OnceLock::new() });
+        }
+        // The regex crate's own error, as when the automaton was built here.
+        let compiled = Regex::new(&text)?;
+        Ok(PathRegex { text, compiled: std::sync::OnceLock::from(Some(compiled)) })
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        // The size limit guards against patterns from untrusted input; a config's own path
+        // patterns are the repository's, and were accepted as syntax.
+        let compiled =
+            self.compiled.get_or_init(|| regex::RegexBuilder::new(&self.text).size_limit(1 << 30).build().ok());
+        compiled.as_ref().is_some_and(|re| re.is_match(path))
+    }
+}
+
 /// One entry of `creation_rules`.
 #[derive(Debug)]
 pub struct CreationRule {
@@ -190,7 +219,7 @@ pub struct CreationRule {
     pub number: usize,
     /// The line the rule starts on.
     pub line: usize,
-    path_regex: Option<Regex>,
+    path_regex: Option<PathRegex>,
     age: Vec<KeyText>,
     pgp: Vec<KeyText>,
     kms: Vec<KeyText>,
@@ -297,7 +326,7 @@ impl Config {
 impl CreationRule {
     /// The rule's `path_regex` as written; `None` when the rule matches every file.
     pub fn path_regex(&self) -> Option<&str> {
-        self.path_regex.as_ref().map(Regex::as_str)
+        self.path_regex.as_ref().map(|re| re.text.as_str())
     }
 
     /// Where the rule is, for messages: `creation rule 2 (line 7)`.
@@ -449,12 +478,12 @@ impl Parser<'_> {
     }
 
     /// A `path_regex` (of a creation or destination rule); empty matches every file.
-    fn path_regex(&self, node: &Node, line: usize) -> Result<Option<Regex>, ConfigError> {
+    fn path_regex(&self, node: &Node, line: usize) -> Result<Option<PathRegex>, ConfigError> {
         let text = self.string(node, line, "path_regex")?;
         if text.is_empty() {
             return Ok(None);
         }
-        Regex::new(&text)
+        PathRegex::new(text)
             .map(Some)
             .map_err(|e| self.err(line, format!("invalid path_regex: {}", crate::selection::regex_error(&e))))
     }
