@@ -227,3 +227,22 @@ fn clear_text_damage_found_by_the_sweep_is_refused_or_read_as_sops_reads_it() {
     let theirs = must(work.peer_with_key(&sops).args(["decrypt", "t.yaml"]), None);
     assert_eq!(yaml11(&python, &ours.stdout), yaml11(&python, &theirs), "{}", String::from_utf8_lossy(&ours.stdout));
 }
+
+/// Found by the mutation sweep: a multi-line value (a plain `ENC[...]` in a file sops wrote)
+/// moved to the last line, with no line break after it, was written as a block scalar that lost
+/// its final line break, so the output read as another value than sops's.
+#[test]
+fn a_multi_line_value_on_a_last_line_without_line_break_keeps_its_final_break() {
+    let (Some(sops), Some(python)) = (find_peer("sops"), pyyaml()) else { return };
+    let work = Work::new();
+    work.write("p.yaml", "a: 1\nmulti: |\n  line one\n  line two\n");
+    let encrypted =
+        String::from_utf8(must(work.peer(&sops).args(["encrypt", "--age", DEMO_RECIPIENT, "p.yaml"]), None)).unwrap();
+    let (multi, rest): (Vec<&str>, Vec<&str>) = encrypted.lines().partition(|l| l.starts_with("multi: "));
+    assert_eq!(multi.len(), 1, "{encrypted}");
+    work.write("m.yaml", format!("{}\n{}", rest.join("\n"), multi[0]));
+    let ours = must(work.gitseal_with_key().args(["decrypt", "m.yaml"]), None);
+    let theirs = must(work.peer_with_key(&sops).args(["decrypt", "m.yaml"]), None);
+    assert_eq!(yaml11(&python, &ours), yaml11(&python, &theirs), "{}", String::from_utf8_lossy(&ours));
+    assert!(String::from_utf8(ours).unwrap().ends_with("line two\n"));
+}

@@ -311,7 +311,18 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
     match node {
         Node::Leaf(leaf) if leaf.changed => {
             let indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
-            edits.push((leaf.span, render_leaf(leaf, &leaf.value, indent, step)));
+            let mut text = render_leaf(leaf, &leaf.value, indent, step);
+            // A block scalar's last line break is the one after its span; at the end of a file
+            // that has none, a value ending with one would lose it (a remembered source layout
+            // is written as it was).
+            let block = leaf.literal.is_none() && text.starts_with(['|', '>']);
+            if block
+                && matches!(&leaf.value, Scalar::Str(s) if s.ends_with('\n'))
+                && !src[leaf.span.end..].contains('\n')
+            {
+                text.push('\n');
+            }
+            edits.push((leaf.span, text));
         }
         Node::Leaf(_) => {}
         Node::Map(items) => {
