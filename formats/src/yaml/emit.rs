@@ -288,8 +288,9 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
     }) else {
         return Ok(0);
     };
-    let ls = line_start(src, first.span.start);
     let before = src[..first.span.start].trim_end();
+    // An explicit key (`?` then the key) starts at its `?`, which may stand on a line of its own.
+    let ls = line_start(src, if before.ends_with('?') { before.len() - 1 } else { first.span.start });
     if before.ends_with('{') || before.ends_with(',') {
         return Err(EmitError {
             format: "yaml",

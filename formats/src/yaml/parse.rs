@@ -848,8 +848,11 @@ impl<'s> Builder<'s> {
             }
             let (kstart, kend) = (kev.start, kev.end);
             if entries == 0 && !flow {
-                // An anchor or tag puts the mapping's event on the line before its first key.
-                col = self.src[line_start(self.src, kstart)..kstart].chars().count();
+                // An anchor or tag puts the mapping's event on the line before its first key;
+                // an explicit key (`?` then the key) starts at its `?`, maybe a line above.
+                let before = self.src[..kstart].trim_end();
+                let at = if before.ends_with('?') { before.len() - 1 } else { kstart };
+                col = self.src[line_start(self.src, at)..at].chars().count();
                 if self.depth == 1 {
                     // The top level's keys, not its anchor or tag, stand where the `sops` key
                     // will follow in the encrypted file.
