@@ -58,3 +58,25 @@ pub(crate) fn append_block(out: &mut String, mut block: String, nl: &str) {
     }
     out.push_str(&block);
 }
+
+/// The `?` of an explicit mapping key whose key text starts at `key`, when it stands before the
+/// key on the same line or on an earlier one (blank and comment lines between).
+pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
+    let mut end = key;
+    loop {
+        let ls = line_start(src, end);
+        let line = &src[ls..end];
+        let code = match line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with([' ', '\t']))) {
+            Some((i, _)) => &line[..i],
+            None => line,
+        };
+        let code = code.trim_end();
+        if code.ends_with('?') {
+            return Some(ls + code.len() - 1);
+        }
+        if !code.trim().is_empty() || ls == 0 {
+            return None;
+        }
+        end = ls - 1;
+    }
+}

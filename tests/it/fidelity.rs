@@ -316,11 +316,19 @@ fn an_indentation_indicator_on_its_own_line_counts_from_the_parent() {
 }
 
 /// Found by fuzzing: when the first top-level key is explicit with its `?` on a line of its own
-/// (`?` then ` C` then `:`), the `sops` block was written at the key's column, inside the entry,
-/// so the file had no metadata at the top level and did not decrypt.
+/// (`?` then ` C` then `:`, comment lines between or not), the `sops` block was written at the
+/// key's column, inside the entry, so the file had no metadata at the top level and did not decrypt.
 #[test]
 fn an_explicit_first_key_on_its_own_line_keeps_the_metadata_at_the_top() {
-    for src in ["?\n C\n:", "?\n C\n:\n", "?\n C\n: x\n# end\n", "  ?\n   C\n  : x\n#e\n", "a: 1\n?\n  b\n: 2\n"] {
+    for src in [
+        "?\n C\n:",
+        "?\n C\n:\n",
+        "?\n C\n: x\n# end\n",
+        "  ?\n   C\n  : x\n#e\n",
+        "a: 1\n?\n  b\n: 2\n",
+        "?\n#\n C\n:",
+        "? # c\n\n C\n: 1\n",
+    ] {
         let work = Work::new();
         let enc = round_trip(&work, src);
         assert!(enc.lines().any(|l| l.trim_start() == "sops:" && !l.starts_with("   ")), "{src:?}:\n{enc}");

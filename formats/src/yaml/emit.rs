@@ -5,7 +5,7 @@ use super::render::{
     double_quoted, is_plain_safe, line_indent, needs_line_indent, render_leaf, render_non_str, render_str,
 };
 use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
-use crate::text::{apply_edits, line_start};
+use crate::text::{apply_edits, explicit_key_indicator, line_start};
 use crate::value::Value;
 use crate::{EmitError, WriteOptions};
 
@@ -290,7 +290,7 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
     };
     let before = src[..first.span.start].trim_end();
     // An explicit key (`?` then the key) starts at its `?`, which may stand on a line of its own.
-    let ls = line_start(src, if before.ends_with('?') { before.len() - 1 } else { first.span.start });
+    let ls = line_start(src, explicit_key_indicator(src, first.span.start).unwrap_or(first.span.start));
     if before.ends_with('{') || before.ends_with(',') {
         return Err(EmitError {
             format: "yaml",

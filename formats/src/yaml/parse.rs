@@ -13,7 +13,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
 use super::resolve::{plain_is_str, resolve_plain, Resolved};
 use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
-use crate::text::{line_start, next_line_start};
+use crate::text::{explicit_key_indicator, line_start, next_line_start};
 use crate::ParseError;
 
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
@@ -850,8 +850,7 @@ impl<'s> Builder<'s> {
             if entries == 0 && !flow {
                 // An anchor or tag puts the mapping's event on the line before its first key;
                 // an explicit key (`?` then the key) starts at its `?`, maybe a line above.
-                let before = self.src[..kstart].trim_end();
-                let at = if before.ends_with('?') { before.len() - 1 } else { kstart };
+                let at = explicit_key_indicator(self.src, kstart).unwrap_or(kstart);
                 col = self.src[line_start(self.src, at)..at].chars().count();
                 if self.depth == 1 {
                     // The top level's keys, not its anchor or tag, stand where the `sops` key
