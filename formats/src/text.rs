@@ -59,6 +59,14 @@ pub(crate) fn append_block(out: &mut String, mut block: String, nl: &str) {
     out.push_str(&block);
 }
 
+/// A line without its comment (only used on lines that hold no quoted text).
+pub(crate) fn code_of(line: &str) -> &str {
+    match line.find('#') {
+        Some(h) if h == 0 || line[..h].ends_with([' ', '\t']) => &line[..h],
+        _ => line,
+    }
+}
+
 /// The `?` of an explicit mapping key whose key text starts at `key`, when it stands before the
 /// key on the same line or on an earlier one (blank and comment lines between).
 pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
@@ -66,11 +74,7 @@ pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
     loop {
         let ls = line_start(src, end);
         let line = &src[ls..end];
-        let code = match line.char_indices().find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with([' ', '\t']))) {
-            Some((i, _)) => &line[..i],
-            None => line,
-        };
-        let code = code.trim_end();
+        let code = code_of(line).trim_end();
         if code.ends_with('?') {
             return Some(ls + code.len() - 1);
         }

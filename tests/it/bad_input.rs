@@ -82,8 +82,6 @@ fn a_yaml_stream_without_a_document_fails_92_as_empty() {
     expect_rejected(&work, "encrypt", &[], "dots.yaml", Some(92), true);
 }
 
-/// Found by fuzzing: a tab where a block scalar's indentation is (go-yaml, so sops, refuses it;
-/// saphyr read it as content, and the encrypted value kept the tabs after its ciphertext).
 /// go-yaml (and so sops) allows only ASCII letters, digits, `-` and `_` in anchor and alias
 /// names; readers that accept more disagree on where a name ends (fuzzing found encrypted
 /// files that did not decrypt behind `&~`, `&|`, `&"` and `&a:`), so gitseal refuses them too.
@@ -114,6 +112,8 @@ fn anchor_names_go_yaml_refuses_fail_2() {
     }
 }
 
+/// Found by fuzzing: a tab where a block scalar's indentation is (go-yaml, so sops, refuses it;
+/// saphyr read it as content, and the encrypted value kept the tabs after its ciphertext).
 #[test]
 fn tabs_in_block_scalar_indentation_fail_2() {
     let work = Work::new();

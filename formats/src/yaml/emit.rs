@@ -5,7 +5,7 @@ use super::render::{
     double_quoted, is_plain_safe, line_indent, needs_line_indent, render_leaf, render_non_str, render_str,
 };
 use crate::model::{Comment, Document, Leaf, MapItem, Node, Scalar, SeqItem, Span, Style};
-use crate::text::{apply_edits, explicit_key_indicator, line_start};
+use crate::text::{apply_edits, code_of, explicit_key_indicator, line_start};
 use crate::value::Value;
 use crate::{EmitError, WriteOptions};
 
@@ -200,14 +200,6 @@ fn opens_flow_mapping(before: &str) -> bool {
         }
     }
     false
-}
-
-/// A line without its comment (only used on lines that hold no quoted text).
-fn code_of(line: &str) -> &str {
-    match line.find('#') {
-        Some(h) if h == 0 || line[..h].ends_with([' ', '\t']) => &line[..h],
-        _ => line,
-    }
 }
 
 /// The `sops` entry added to a top-level flow mapping, written as JSON (which YAML's flow style

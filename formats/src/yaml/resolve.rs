@@ -26,6 +26,9 @@ pub(crate) fn plain_is_str(text: &str) -> bool {
 
 pub(crate) fn resolve_plain(text: &str) -> Resolved {
     use Resolved::Value as V;
+    if plain_is_str(text) {
+        return V(Scalar::Str(text.to_string()));
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return V(Scalar::Null),
         "true" | "True" | "TRUE" => return V(Scalar::Bool(true)),
