@@ -38,7 +38,7 @@ const CONVENTIONAL: &[&str] = &[
 /// (no key, damaged) as it is too, with one notice on stderr. Standard input is never read.
 pub(crate) fn textconv(a: TextconvArgs) -> Result<(), Failure> {
     let name = a.file.display().to_string();
-    let bytes = match std::fs::read(&a.file) {
+    let bytes = match super::io::read_file(&a.file) {
         Ok(b) => Zeroizing::new(b),
         Err(e) => {
             warn(&format!("{name}: cannot read: {e}; the diff shows nothing for it"));

@@ -10,7 +10,7 @@ use gitseal_formats::Format;
 use zeroize::Zeroizing;
 
 use super::args::IoArgs;
-use super::{exit, scratch, Failure};
+use super::{exit, heap, scratch, Failure};
 
 /// The resolved input: its bytes, the name used in messages, and the formats.
 pub(crate) struct Input {
@@ -30,7 +30,7 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
     let (bytes, name, path) = match &io.file {
         Some(p) if p.as_os_str() != "-" => {
             let name = p.display().to_string();
-            let bytes = fs::read(p).map_err(|e| match e.kind() {
+            let bytes = read_file(p).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => {
                     Failure::new(exit::NO_FILE, format!("{name}: cannot operate on non-existent file"))
                 }
@@ -46,6 +46,7 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
             std::io::stdin()
                 .read_to_end(&mut buf)
                 .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read standard input: {e}")))?;
+            heap::input_size(buf.len());
             (buf, "<stdin>".to_string(), None)
         }
     };
@@ -70,6 +71,18 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
         _ => input_format,
     };
     Ok(Input { bytes, name, path, input_format, output_format })
+}
+
+/// Reads a whole file, telling the heap its size first (a large input gets huge pages before
+/// the buffer that holds it is touched).
+pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = fs::File::open(path)?;
+    let len = file.metadata().map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+    heap::input_size(len);
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len.saturating_add(1)).map_err(std::io::Error::other)?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// sops's subcommands disagree on the exit code for a missing input file (100 for

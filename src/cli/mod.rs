@@ -14,6 +14,7 @@ mod filestatus;
 mod flux;
 mod git;
 mod groups;
+mod heap;
 mod io;
 mod keygen;
 mod keygen_sealing;
@@ -41,6 +42,7 @@ use gitseal_keys::redact_secrets;
 
 pub use args::Cli;
 use args::Command;
+pub use heap::exit;
 
 static AS_SOPS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 

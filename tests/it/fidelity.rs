@@ -337,3 +337,23 @@ fn an_explicit_first_key_on_its_own_line_keeps_the_metadata_at_the_top() {
         assert!(enc.lines().any(|l| l == format!("{}sops:", " ".repeat(indent))), "{src:?}:\n{enc}");
     }
 }
+
+#[test]
+fn a_file_over_half_a_megabyte_round_trips_from_a_file_and_from_standard_input() {
+    // Inputs from 512 KiB on take another heap set-up (huge pages asked for before the input is
+    // read).
+    let mut src = String::from("# large\n");
+    for i in 0..12_000 {
+        src.push_str(&format!("key{i}:\n  name: value-{i}\n  list: [a, 'b', \"c{i}\"]\n"));
+    }
+    assert!(src.len() > 512 * 1024);
+    let work = Work::new();
+    let enc = round_trip(&work, &src);
+    assert!(enc.len() > src.len());
+    let back = run_ok(
+        work.gitseal_with_key().args(["decrypt", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"]),
+        Some(enc.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&back), src);
+}
