@@ -18,9 +18,10 @@ use super::{binary_data, binding_of, hex_upper, metadata_key, parse, strip_metad
 pub(crate) type Sealed = (ValueType, String);
 
 /// A parsed encrypted file, waiting for its data key.
-pub struct Opened {
+pub struct Opened<'a> {
     pub(crate) doc: Document,
-    pub(crate) src: String,
+    /// The input's text, borrowed: the emitter edits it into the plaintext.
+    pub(crate) src: &'a str,
     pub(crate) input_format: Format,
     pub(crate) file: String,
     /// The file's metadata (which master keys wrap the data key).
@@ -115,7 +116,7 @@ pub fn plaintext_values(input: &[u8], format: Format, file: &str) -> Result<Vec<
 }
 
 /// Reads an encrypted file and its metadata.
-pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Error> {
+pub fn open<'a>(input: &'a [u8], input_format: Format, file: &str) -> Result<Opened<'a>, Error> {
     let src = text(input, file)?;
     if src.trim().is_empty() {
         return Err(Error::NotEncrypted { file: file.into() });
@@ -136,10 +137,10 @@ pub fn open(input: &[u8], input_format: Format, file: &str) -> Result<Opened, Er
         source: Some(Box::new(e)),
     })?;
     let layout = value.get(layout::FIELD).and_then(Value::as_str).map(str::to_string);
-    Ok(Opened { doc, src: src.to_string(), input_format, file: file.into(), metadata, layout })
+    Ok(Opened { doc, src, input_format, file: file.into(), metadata, layout })
 }
 
-impl Opened {
+impl Opened<'_> {
     /// The Kubernetes object the file holds, for RSA keys (see [`Binding`]).
     pub fn binding(&self) -> Binding {
         binding_of(&self.doc)
@@ -271,7 +272,7 @@ impl Opened {
             source: Some(Box::new(e)),
         };
         let wopts = WriteOptions { metadata: None, strip_metadata: true, indent };
-        let text = formats::write(&self.doc, &self.src, wopts).map_err(emit_err)?;
+        let text = formats::write(&self.doc, self.src, wopts).map_err(emit_err)?;
         let text = match layout.filter(|l| !l.aliases.is_empty()) {
             Some(l) => l.restore_aliases(&text),
             None => text,

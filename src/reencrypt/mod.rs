@@ -98,13 +98,13 @@ impl Reencryptor {
     /// own format, with its layout) and the [`Reencryptor`] that writes the changed plaintext
     /// back.
     pub fn from_opened(
-        mut opened: Opened,
+        mut opened: Opened<'_>,
         key: DataKey,
         ignore_mac: bool,
     ) -> Result<(Zeroizing<Vec<u8>>, Reencryptor), Error> {
         let file = opened.file.clone();
         let binding = opened.binding();
-        let original = (opened.doc.clone(), opened.src.clone());
+        let original = (opened.doc.clone(), opened.src.to_string());
         let mut stash = if opened.input_format == Format::Json { Stash::new().untyped_numbers() } else { Stash::new() };
         let mut warnings = Vec::new();
         let plaintext = if opened.input_format == Format::Binary {
@@ -160,7 +160,7 @@ impl Reencryptor {
     }
 
     fn decrypt_binary_stashed(
-        opened: &Opened,
+        opened: &Opened<'_>,
         key: &DataKey,
         ignore_mac: bool,
         stash: &mut Stash,
