@@ -238,6 +238,8 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
         root_col: 0,
         value_comments: Vec::new(),
         path: Vec::new(),
+        map_items: Vec::new(),
+        seq_items: Vec::new(),
     };
     let roots = b.documents()?;
     Ok(Document { format: Format::Yaml, roots, indent: b.indent })
@@ -391,6 +393,11 @@ struct Builder<'s> {
     value_comments: Vec<Comment>,
     /// Spans of the keys on the path to the node being built (for error messages only).
     path: Vec<(usize, usize)>,
+    /// The items of the mappings and sequences being built, innermost last: each collection
+    /// takes its own off the top when it ends, in a vector of its exact size (the tree of a
+    /// large file is most of its memory, and growing each vector would leave a third unused).
+    map_items: Vec<MapItem>,
+    seq_items: Vec<SeqItem>,
 }
 
 impl<'s> Builder<'s> {
@@ -831,9 +838,30 @@ impl<'s> Builder<'s> {
     }
 
     fn mapping(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let base = self.map_items.len();
+        match self.mapping_items(ev, parent_col) {
+            Ok((entries, last)) => {
+                // A document's top level, often the largest, keeps the vector it grew in.
+                let items = if self.depth == 1 {
+                    std::mem::take(&mut self.map_items)
+                } else {
+                    self.map_items.drain(base..).collect()
+                };
+                self.check_duplicates(&items, entries)?;
+                Ok((Node::Map(items), last))
+            }
+            Err(e) => {
+                self.map_items.truncate(base);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads a mapping's items onto `map_items`; returns how many are entries, and where the
+    /// mapping ends.
+    fn mapping_items(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(usize, usize), ParseError> {
         let mut col = ev.col;
         let flow = self.block_collection_start(ev, parent_col, b'{');
-        let mut items = Vec::new();
         let mut last = ev.end;
         let mut entries = 0usize;
         loop {
@@ -843,7 +871,8 @@ impl<'s> Builder<'s> {
                 if flow {
                     last = flow_close(self.src, kev.start, b'}');
                 }
-                items.extend(self.take_item_comments(last.max(kev.start), closing).into_iter().map(MapItem::Comment));
+                let comments = self.take_item_comments(last.max(kev.start), closing);
+                self.map_items.extend(comments.into_iter().map(MapItem::Comment));
                 break;
             }
             let (kstart, kend) = (kev.start, kev.end);
@@ -858,14 +887,16 @@ impl<'s> Builder<'s> {
                     self.root_col = col;
                 }
             }
-            items.extend(self.take_item_comments(kstart, None).into_iter().map(MapItem::Comment));
+            let comments = self.take_item_comments(kstart, None);
+            self.map_items.extend(comments.into_iter().map(MapItem::Comment));
             let key = self.key(kev)?;
             let v = self.next()?;
             let vstart = v.start;
             let block_value = matches!(v.event, Event::MappingStart(..) | Event::SequenceStart(..))
                 && flow_event(self.src, &v).is_none();
             if block_value {
-                items.extend(self.take_inline_comments_before(vstart).into_iter().map(MapItem::Comment));
+                let comments = self.take_inline_comments_before(vstart);
+                self.map_items.extend(comments.into_iter().map(MapItem::Comment));
             }
             self.path.push((kstart, kend));
             let built = self.node(v, Some(col));
@@ -874,20 +905,20 @@ impl<'s> Builder<'s> {
             last = vend;
             if !flow && !block_value {
                 if let Some(c) = self.trailing_comment(vend) {
-                    place_trailing(c, &mut value, &mut |c| items.push(MapItem::Comment(c)));
+                    let stack = &mut self.map_items;
+                    place_trailing(c, &mut value, &mut |c| stack.push(MapItem::Comment(c)));
                 }
             }
-            items.extend(self.value_comments.drain(..).map(MapItem::Comment));
+            self.map_items.extend(self.value_comments.drain(..).map(MapItem::Comment));
             let ls = line_start(self.src, kstart);
             let entry_start =
                 if !flow && self.src[ls..kstart].bytes().all(|c| c == b' ' || c == b'\t') { ls } else { kstart };
             let entry_end = if flow { vend } else { next_line_start(self.src, vend.max(kstart)) };
-            items.push(MapItem::Entry(Entry { key, span: Span::new(entry_start, entry_end), value }));
+            self.map_items.push(MapItem::Entry(Entry { key, span: Span::new(entry_start, entry_end), value }));
             entries += 1;
         }
         self.flow -= usize::from(flow);
-        self.check_duplicates(&items, entries)?;
-        Ok((Node::Map(items), last))
+        Ok((entries, last))
     }
 
     /// sops (go-yaml) rejects a mapping that repeats a key.
@@ -975,9 +1006,27 @@ impl<'s> Builder<'s> {
     }
 
     fn sequence(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let base = self.seq_items.len();
+        match self.sequence_items(ev, parent_col) {
+            Ok(last) => {
+                let items = if self.depth == 1 {
+                    std::mem::take(&mut self.seq_items)
+                } else {
+                    self.seq_items.drain(base..).collect()
+                };
+                Ok((Node::Seq(items), last))
+            }
+            Err(e) => {
+                self.seq_items.truncate(base);
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads a sequence's items onto `seq_items`; returns where the sequence ends.
+    fn sequence_items(&mut self, ev: &Ev<'s>, parent_col: Option<usize>) -> Result<usize, ParseError> {
         let col = ev.col;
         let flow = self.block_collection_start(ev, parent_col, b'[');
-        let mut items = Vec::new();
         let mut dash_col = None;
         let mut last = ev.end;
         loop {
@@ -990,11 +1039,13 @@ impl<'s> Builder<'s> {
                 if flow {
                     last = flow_close(self.src, kev.start, b']');
                 }
-                items.extend(self.take_item_comments(last.max(kev.start), closing).into_iter().map(SeqItem::Comment));
+                let comments = self.take_item_comments(last.max(kev.start), closing);
+                self.seq_items.extend(comments.into_iter().map(SeqItem::Comment));
                 break;
             }
             let kstart = kev.start;
-            items.extend(self.take_item_comments(kstart, None).into_iter().map(SeqItem::Comment));
+            let comments = self.take_item_comments(kstart, None);
+            self.seq_items.extend(comments.into_iter().map(SeqItem::Comment));
             let item_start = if flow { kstart } else { dash_before(self.src, kstart) };
             if dash_col.is_none() && !flow {
                 dash_col = Some(self.src[line_start(self.src, item_start)..item_start].chars().count());
@@ -1005,14 +1056,15 @@ impl<'s> Builder<'s> {
             last = vend;
             if !flow && !block_value {
                 if let Some(c) = self.trailing_comment(vend) {
-                    place_trailing(c, &mut node, &mut |c| items.push(SeqItem::Comment(c)));
+                    let stack = &mut self.seq_items;
+                    place_trailing(c, &mut node, &mut |c| stack.push(SeqItem::Comment(c)));
                 }
             }
-            items.extend(self.value_comments.drain(..).map(SeqItem::Comment));
-            items.push(SeqItem::Node { start: item_start, node });
+            self.seq_items.extend(self.value_comments.drain(..).map(SeqItem::Comment));
+            self.seq_items.push(SeqItem::Node { start: item_start, node });
         }
         self.flow -= usize::from(flow);
-        Ok((Node::Seq(items), last))
+        Ok(last)
     }
 }
 
