@@ -26,6 +26,16 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
     Ok(Document { format: Format::Json, roots: vec![Root { node, end }], indent })
 }
 
+/// `items` in a vector of exactly their number.
+fn exact<T>(mut items: Vec<T>) -> Vec<T> {
+    if items.capacity() == items.len() {
+        return items;
+    }
+    let mut out = Vec::with_capacity(items.len());
+    out.append(&mut items);
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scanner
 
@@ -177,9 +187,14 @@ impl Parser<'_> {
     }
 
     fn close(&mut self) -> Option<(Node, usize)> {
-        match self.stack.pop()? {
-            Frame::Map { start, items, .. } => Some((Node::Map(items), start)),
-            Frame::Seq { start, items } => Some((Node::Seq(items), start)),
+        let frame = self.stack.pop()?;
+        // Nested containers move into vectors of their exact size: a grown vector leaves up to
+        // half of it unused, and the tree is most of a large file's memory. The top level, often
+        // the largest, keeps its own.
+        let nested = !self.stack.is_empty();
+        match frame {
+            Frame::Map { start, items, .. } => Some((Node::Map(if nested { exact(items) } else { items }), start)),
+            Frame::Seq { start, items } => Some((Node::Seq(if nested { exact(items) } else { items }), start)),
         }
     }
 
