@@ -51,6 +51,26 @@ fn mapping_around(maps: &str, at: usize) -> Option<(usize, usize)> {
     })
 }
 
+/// What Rust's start-up does that the CLI needs (see `main.rs`): descriptors 0, 1 and 2 open
+/// (on `/dev/null` when the caller closed them, so that no file the command opens takes their
+/// place), and SIGPIPE ignored (a closed pipe is a write error, reported as such).
+pub fn start() {
+    for fd in 0..3 {
+        // SAFETY: the descriptor is only looked at.
+        let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+        if rustix::io::fcntl_getfd(fd) == Err(rustix::io::Errno::BADF) {
+            // The lowest free descriptor is the closed one; it stays open for the process.
+            if let Ok(null) = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR, rustix::fs::Mode::empty()) {
+                std::mem::forget(null);
+            }
+        }
+    }
+    // SAFETY: sets a signal's disposition to "ignore", before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
 /// Ends the process with `code` once standard output and error are flushed, without exit
 /// handlers: everything the command owns has been dropped (and its secrets zeroed) by then.
 pub fn exit(code: i32) -> ! {

@@ -14,7 +14,7 @@ mod filestatus;
 mod flux;
 mod git;
 mod groups;
-mod heap;
+pub mod heap;
 mod io;
 mod keygen;
 mod keygen_sealing;

@@ -31,6 +31,7 @@ mod legacy;
 mod multifile;
 mod peers;
 mod pgp;
+mod process;
 mod proofs;
 mod rotate;
 mod rsa;
