@@ -183,15 +183,25 @@ pub fn main() -> i32 {
             Err(f) => f.report(),
         };
     }
-    if args.get(1).is_some_and(|a| a == "decrypt") {
-        if let Ok(cli) = args::DecryptCli::try_parse_from(&args) {
+    // The commands run once per file parse with a parser of their own (see `OneCommand`).
+    let ran = match args.get(1).and_then(|a| a.to_str()) {
+        Some("decrypt") => args::OneCommand::<args::DecryptOnly>::try_parse_from(&args).ok().map(|cli| {
             files::set_config_path(cli.config);
             let args::DecryptOnly::Decrypt(a) = cli.command;
-            return match decrypt::run(a) {
-                Ok(()) => 0,
-                Err(f) => f.report(),
-            };
-        }
+            decrypt::run(a)
+        }),
+        Some("encrypt") => args::OneCommand::<args::EncryptOnly>::try_parse_from(&args).ok().map(|cli| {
+            files::set_config_path(cli.config);
+            let args::EncryptOnly::Encrypt(a) = cli.command;
+            encrypt::run(*a)
+        }),
+        _ => None,
+    };
+    if let Some(result) = ran {
+        return match result {
+            Ok(()) => 0,
+            Err(f) => f.report(),
+        };
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -21,15 +21,16 @@ pub struct Cli {
     pub(crate) config: Option<PathBuf>,
 }
 
-/// `gitseal decrypt ...`, what kustomize and Argo CD plugins, helm-secrets and scripts run
-/// once per file, read by a parser that knows only that subcommand (the same definitions,
-/// without building the others). Whatever it refuses, help included, goes to [`Cli`], so
-/// messages are the same.
+/// One subcommand's parser: `gitseal decrypt ...` (what kustomize and Argo CD plugins,
+/// helm-secrets and scripts run once per file) and `gitseal encrypt ...` (pre-commit hooks,
+/// scripts), read by a parser that knows only that subcommand (the same definitions, without
+/// building the others). Whatever it refuses, help included, goes to [`Cli`], so messages are
+/// the same.
 #[derive(Parser, Debug)]
 #[command(name = "gitseal", max_term_width = 100)]
-pub(crate) struct DecryptCli {
+pub(crate) struct OneCommand<C: Subcommand> {
     #[command(subcommand)]
-    pub(crate) command: DecryptOnly,
+    pub(crate) command: C,
     #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
 }
@@ -37,6 +38,11 @@ pub(crate) struct DecryptCli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum DecryptOnly {
     Decrypt(DecryptArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum EncryptOnly {
+    Encrypt(Box<EncryptArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -377,7 +383,7 @@ mod tests {
             let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
             let full = Cli::try_parse_from(&argv);
             // Refused here, the full parser reports (it may accept `--version`).
-            if let Ok(only) = DecryptCli::try_parse_from(&argv) {
+            if let Ok(only) = OneCommand::<DecryptOnly>::try_parse_from(&argv) {
                 let full = full.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
                 let Command::Decrypt(a) = full.command else { panic!("{case:?}: not decrypt") };
                 let DecryptOnly::Decrypt(b) = only.command;
@@ -387,6 +393,47 @@ mod tests {
             }
         }
         // All but the unknown flag, `--help` and `--version` went through the decrypt-only parser.
+        assert_eq!(agreed, cases.len() - 3);
+    }
+
+    /// The encrypt-only parser gives what the full one gives, and refuses what it refuses.
+    #[test]
+    fn encrypt_only_parser_agrees_with_the_full_one() {
+        let cases: &[&[&str]] = &[
+            &["encrypt", "f.yaml"],
+            &["encrypt", "--age", "age1abc,age1def", "--encrypted-regex", "^data$", "f.yaml"],
+            &["encrypt", "-i", "--pgp", "FP", "--kms", "arn:a", "--shamir-secret-sharing-threshold", "2", "f"],
+            &[
+                "encrypt",
+                "--config",
+                "c.yaml",
+                "--input-type",
+                "json",
+                "--output",
+                "o",
+                "--filename-override",
+                "x",
+                "-",
+            ],
+            &["encrypt", "--unencrypted-suffix", "_u", "--mac-only-encrypted", "--indent", "4", "f.yaml"],
+            &["encrypt", "--no-such-flag", "f.yaml"],
+            &["encrypt", "--help"],
+            &["encrypt", "--version"],
+        ];
+        let mut agreed = 0;
+        for case in cases {
+            let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
+            let full = Cli::try_parse_from(&argv);
+            if let Ok(only) = OneCommand::<EncryptOnly>::try_parse_from(&argv) {
+                let full = full.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
+                let Command::Encrypt(a) = full.command else { panic!("{case:?}: not encrypt") };
+                let EncryptOnly::Encrypt(b) = only.command;
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{case:?}");
+                assert_eq!(full.config, only.config, "{case:?}");
+                agreed += 1;
+            }
+        }
+        // All but the unknown flag, `--help` and `--version` went through the encrypt-only parser.
         assert_eq!(agreed, cases.len() - 3);
     }
 }
