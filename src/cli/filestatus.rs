@@ -18,7 +18,7 @@ pub(crate) fn run(a: FilestatusArgs) -> Result<(), Failure> {
         None => Format::from_path(&name),
     };
     // sops exits 1 for every failure here, a missing file included.
-    let bytes = std::fs::read(&a.file).map_err(|e| match e.kind() {
+    let bytes = super::io::read_file(&a.file).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => {
             Failure::new(exit::GENERIC, format!("{name}: cannot check file status: no such file"))
         }

@@ -41,6 +41,7 @@ fn prefer_huge_pages() {
 fn prefer_huge_pages() {}
 
 /// The `start-end` range of the `/proc/self/maps` line that contains `at`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn mapping_around(maps: &str, at: usize) -> Option<(usize, usize)> {
     maps.lines().find_map(|line| {
         let range = line.split(' ').next()?;
