@@ -1,10 +1,10 @@
 //! The process's memory behaviour, tuned for a command that runs once and exits.
 //!
 //! The allocator (mimalloc) is built without transparent huge pages: with them, the first
-//! allocation of every run faults in a 2 MiB page that the kernel zeroes, which is most of the
-//! allocator's start-up cost on a small file. Large inputs do gain from huge pages (without them
-//! an 8 MB file decrypts about a quarter slower, in page faults), so [`input_size`] asks for them
-//! as soon as a large input's size is known, before its buffer is touched. [`exit`] ends the
+//! allocation of every run faults in a 2 MiB page that the kernel zeroes, close to a tenth of a
+//! small file's run. Large inputs do gain from huge pages (without them an 8 MB file decrypts
+//! about a third slower, in page faults), so [`input_size`] asks for them as soon as a large
+//! input's size is known, before its buffer is touched. [`exit`] ends the
 //! process without the allocator's exit-time collection, which hands each freed page back to the
 //! kernel one `madvise` at a time just before the kernel reclaims them all.
 
