@@ -364,6 +364,31 @@ fn foreign_check(flags: &[(&str, &Option<String>)]) -> Result<(), super::Failure
 mod tests {
     use super::*;
 
+    /// Parses every case (arguments after the program name) with the full parser and with the
+    /// one-command parser `C`. Where `C` accepts, the full parser must accept too and give the
+    /// same arguments (compared through `Debug`: `full` picks the command's, `only` gives `C`'s)
+    /// and the same `--config`; where `C` refuses, the full parser reports (it may accept
+    /// `--version`). Returns how many cases `C` accepted.
+    fn one_command_agrees<C: Subcommand + std::fmt::Debug>(
+        cases: &[&[&str]],
+        full: fn(Command) -> Option<String>,
+        only: fn(C) -> String,
+    ) -> usize {
+        let mut agreed = 0;
+        for case in cases {
+            let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
+            let whole = Cli::try_parse_from(&argv);
+            if let Ok(one) = OneCommand::<C>::try_parse_from(&argv) {
+                let whole = whole.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
+                let a = full(whole.command).unwrap_or_else(|| panic!("{case:?}: another command"));
+                assert_eq!(a, only(one.command), "{case:?}");
+                assert_eq!(whole.config, one.config, "{case:?}");
+                agreed += 1;
+            }
+        }
+        agreed
+    }
+
     /// The decrypt-only parser gives what the full one gives, and refuses what it refuses.
     #[test]
     fn decrypt_only_parser_agrees_with_the_full_one() {
@@ -378,20 +403,14 @@ mod tests {
             &["decrypt"],
             &["decrypt", "--version"],
         ];
-        let mut agreed = 0;
-        for case in cases {
-            let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
-            let full = Cli::try_parse_from(&argv);
-            // Refused here, the full parser reports (it may accept `--version`).
-            if let Ok(only) = OneCommand::<DecryptOnly>::try_parse_from(&argv) {
-                let full = full.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
-                let Command::Decrypt(a) = full.command else { panic!("{case:?}: not decrypt") };
-                let DecryptOnly::Decrypt(b) = only.command;
-                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{case:?}");
-                assert_eq!(full.config, only.config, "{case:?}");
-                agreed += 1;
-            }
-        }
+        let agreed = one_command_agrees::<DecryptOnly>(
+            cases,
+            |full| match full {
+                Command::Decrypt(a) => Some(format!("{a:?}")),
+                _ => None,
+            },
+            |DecryptOnly::Decrypt(b)| format!("{b:?}"),
+        );
         // All but the unknown flag, `--help` and `--version` went through the decrypt-only parser.
         assert_eq!(agreed, cases.len() - 3);
     }
@@ -420,19 +439,14 @@ mod tests {
             &["encrypt", "--help"],
             &["encrypt", "--version"],
         ];
-        let mut agreed = 0;
-        for case in cases {
-            let argv: Vec<&str> = std::iter::once("gitseal").chain(case.iter().copied()).collect();
-            let full = Cli::try_parse_from(&argv);
-            if let Ok(only) = OneCommand::<EncryptOnly>::try_parse_from(&argv) {
-                let full = full.unwrap_or_else(|e| panic!("{case:?}: the full parser refuses: {e}"));
-                let Command::Encrypt(a) = full.command else { panic!("{case:?}: not encrypt") };
-                let EncryptOnly::Encrypt(b) = only.command;
-                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{case:?}");
-                assert_eq!(full.config, only.config, "{case:?}");
-                agreed += 1;
-            }
-        }
+        let agreed = one_command_agrees::<EncryptOnly>(
+            cases,
+            |full| match full {
+                Command::Encrypt(a) => Some(format!("{a:?}")),
+                _ => None,
+            },
+            |EncryptOnly::Encrypt(b)| format!("{b:?}"),
+        );
         // All but the unknown flag, `--help` and `--version` went through the encrypt-only parser.
         assert_eq!(agreed, cases.len() - 3);
     }
