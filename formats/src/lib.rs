@@ -31,6 +31,14 @@ pub use model::{Alias, Comment, Document, Entry, Format, Leaf, MapItem, Node, Ro
 pub use scalar::{format_float, is_canonical_bool_payload, parse_rfc3339, Timestamp};
 pub use value::Value;
 
+/// Whether YAML's line scanner and saphyr read `src` to the same events: `Ok(true)` when they
+/// do, `Ok(false)` when the line scanner leaves `src` to saphyr, an error naming the first
+/// difference otherwise. For tests and fuzz targets; the error may quote the input.
+#[doc(hidden)]
+pub fn yaml_scanners_agree(src: &str) -> Result<bool, String> {
+    yaml::scanners_agree(src)
+}
+
 /// A file that could not be parsed. Messages name the line and column, never a value.
 #[derive(Debug, thiserror::Error)]
 #[error("{message} at line {line}, column {column}")]

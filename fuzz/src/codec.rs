@@ -7,6 +7,9 @@
 //! in canonical form after decryption. For TOML, the decrypted text may therefore differ from
 //! the input, but it must hold the same values, and be a fixed point: its own round trip
 //! gives it back byte for byte.
+//!
+//! For YAML, the line scanner that reads block YAML must also give saphyr's events, at the
+//! same offsets, on every input it reads.
 
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::formats::{self, Format, WriteOptions};
@@ -16,6 +19,11 @@ use crate::same_bytes;
 
 /// YAML: see the module documentation.
 pub fn yaml(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(e) = formats::yaml_scanners_agree(text) {
+            panic!("the YAML line scanner and saphyr disagree: {e}");
+        }
+    }
     codec(Format::Yaml, "fuzz.yaml", data);
 }
 

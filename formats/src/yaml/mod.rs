@@ -1,13 +1,14 @@
 //! The YAML codec.
 
 mod emit;
+mod fast;
 mod parse;
 mod render;
 mod resolve;
 mod shield;
 
 pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
-pub(crate) use parse::parse;
+pub(crate) use parse::{parse, scanners_agree};
 pub(crate) use render::decrypted_text;
 
 #[cfg(test)]

@@ -8,8 +8,9 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as CharSpan};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 
+use super::fast;
 use super::resolve::{plain_is_str, resolve_plain, Resolved};
 use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
@@ -218,17 +219,23 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
             format!("control character U+{:04X} is not allowed in YAML (sops refuses it too)", c as u32),
         ));
     }
+    // The block YAML most files are made of is read by a line scanner; anything it does not
+    // read, and every error (so that errors are saphyr's, word for word), goes to saphyr.
+    if let Ok(events) = fast::Events::new(src) {
+        if let Ok(doc) = build(src, Raw::Fast(events), None) {
+            return Ok(doc);
+        }
+    }
     let shield = Shielded::new(src);
     let text = shield.as_ref().map_or(src, |s| s.text.as_str());
+    let raw = Raw::Saphyr { parser: Parser::new_from_str(text), map: CharMap::new(text) };
+    build(src, raw, shield.as_ref())
+}
+
+fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>) -> Result<Document, ParseError> {
     let mut b = Builder {
         src,
-        events: Source {
-            parser: Parser::new_from_str(text),
-            map: CharMap::new(text),
-            shield: shield.as_ref(),
-            prev_end: 0,
-            ended: false,
-        },
+        events: Source { raw, shield, prev_end: 0, ended: false },
         comments: Vec::new(),
         ci: 0,
         anchors: HashMap::new(),
@@ -245,12 +252,22 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
     Ok(Document { format: Format::Yaml, roots, indent: b.indent })
 }
 
-/// saphyr's events with byte offsets, read one at a time; the comments in the gaps between
-/// them are collected as the events go by.
+/// Where the events come from: saphyr (reading the text it is given, maybe shielded), or the
+/// line scanner for block YAML. One lives for each parse, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Raw<'s> {
+    Saphyr {
+        parser: Parser<'s, saphyr_parser::StrInput<'s>>,
+        /// Character index to byte offset, in the text the parser reads.
+        map: CharMap<'s>,
+    },
+    Fast(fast::Events<'s>),
+}
+
+/// The events with byte offsets, read one at a time; the comments in the gaps between them are
+/// collected as the events go by.
 struct Source<'s> {
-    parser: Parser<'s, saphyr_parser::StrInput<'s>>,
-    /// Character index to byte offset, in the text the parser reads.
-    map: CharMap<'s>,
+    raw: Raw<'s>,
     /// When the parser reads a shielded copy: how to map back to the source.
     shield: Option<&'s Shielded>,
     prev_end: usize,
@@ -258,22 +275,36 @@ struct Source<'s> {
 }
 
 impl<'s> Source<'s> {
+    /// The next event and its span in the source, as the raw source gives it.
+    fn raw_next(&mut self, src: &str) -> Result<Option<(Event<'s>, usize, usize)>, ParseError> {
+        match &mut self.raw {
+            Raw::Fast(events) => {
+                events.next().map_err(|fast::Unsupported| ParseError::at(src, 0, "outside the block YAML subset"))
+            }
+            Raw::Saphyr { parser, map } => {
+                let byte = |mark: &saphyr_parser::Marker| {
+                    let b = map.byte(mark.line(), mark.col());
+                    self.shield.map_or(b, |s| s.to_original(b))
+                };
+                match parser.next_event() {
+                    None => Ok(None),
+                    Some(Ok((event, span))) => Ok(Some((event, byte(&span.start), byte(&span.end)))),
+                    Some(Err(e)) => Err(ParseError::at(src, byte(e.marker()), e.info().to_string())),
+                }
+            }
+        }
+    }
+
     fn next(&mut self, src: &'s str, comments: &mut Vec<RawComment>) -> Result<Option<Ev<'s>>, ParseError> {
         if self.ended {
             return Ok(None);
         }
-        let Some(next) = self.parser.next_event() else {
+        let Some((event, start, mut end)) = self.raw_next(src)? else {
             self.ended = true;
             find_comments(src, self.prev_end, src.len(), comments);
             return Ok(None);
         };
-        let (event, span): (Event, CharSpan) = next.map_err(|e| {
-            let at = self.byte(e.marker());
-            ParseError::at(src, at, e.info().to_string())
-        })?;
         let prev_end = self.prev_end;
-        let start = self.byte(&span.start);
-        let mut end = self.byte(&span.end);
         let mut header = None;
         let mut gap_end = start;
         let mut inside = None;
@@ -319,12 +350,6 @@ impl<'s> Source<'s> {
             _ => 0,
         };
         Ok(Some(Ev { event, start, end, col, header, gap: prev_end.min(start) }))
-    }
-
-    /// Byte offset in the source of a parser mark.
-    fn byte(&self, mark: &saphyr_parser::Marker) -> usize {
-        let b = self.map.byte(mark.line(), mark.col());
-        self.shield.map_or(b, |s| s.to_original(b))
     }
 }
 
@@ -1430,4 +1455,39 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Holds the line scanner to saphyr: `Ok(true)` when both read `src` to the same events at the
+/// same offsets, with the same comments; `Ok(false)` when the line scanner leaves it to saphyr;
+/// an error naming the first difference otherwise.
+pub(crate) fn scanners_agree(src: &str) -> Result<bool, String> {
+    fn trace<'s>(src: &'s str, raw: Raw<'s>) -> Result<Vec<String>, String> {
+        let mut source = Source { raw, shield: None, prev_end: 0, ended: false };
+        let mut comments = Vec::new();
+        let mut out = Vec::new();
+        while let Some(ev) = source.next(src, &mut comments).map_err(|e| e.message)? {
+            out.push(format!(
+                "{:?} {}..{} col={} header={:?} gap={}",
+                ev.event, ev.start, ev.end, ev.col, ev.header, ev.gap
+            ));
+        }
+        out.extend(
+            comments.iter().map(|c| format!("comment {}..{} col={} own_line={}", c.start, c.end, c.col, c.own_line)),
+        );
+        Ok(out)
+    }
+    if forbidden_char(src).is_some() {
+        return Ok(false);
+    }
+    let Ok(events) = fast::Events::new(src) else { return Ok(false) };
+    let Ok(fast) = trace(src, Raw::Fast(events)) else { return Ok(false) };
+    let saphyr = trace(src, Raw::Saphyr { parser: Parser::new_from_str(src), map: CharMap::new(src) })
+        .map_err(|e| format!("saphyr refuses what the line scanner reads: {e}"))?;
+    match fast.iter().zip(&saphyr).position(|(a, b)| a != b) {
+        Some(n) => Err(format!("event {n}: line scanner {:?}, saphyr {:?}", fast[n], saphyr[n])),
+        None if fast.len() != saphyr.len() => {
+            Err(format!("line scanner: {} events, saphyr: {}", fast.len(), saphyr.len()))
+        }
+        None => Ok(true),
+    }
 }

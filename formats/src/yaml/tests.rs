@@ -366,3 +366,151 @@ fn a_merge_key_written_anew_stays_a_merge_key() {
     assert!(out.contains("\n    <<:\n        adapter: postgres\n"), "{out}");
     assert!(out.contains("\n    \"<<\": text\n"), "{out}");
 }
+
+/// Every YAML sample in the repository (codec corpus, CLI fixtures, fuzz corpus and regressions,
+/// deployment manifests) and a set of edge cases: the line scanner reads each one to the same
+/// events as saphyr, or leaves it to saphyr.
+#[test]
+fn fast_scanner_agrees_with_saphyr() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut samples: Vec<(String, String)> = Vec::new();
+    for dir in ["formats/tests/corpus/yaml", "tests/fixtures", "fuzz/corpus/yaml", "fuzz/regressions/yaml", "deploy"] {
+        let mut stack = vec![root.join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    samples.push((path.display().to_string(), text));
+                }
+            }
+        }
+    }
+    for (n, src) in FAST_EDGES.iter().enumerate() {
+        samples.push((format!("edge case {n}"), src.to_string()));
+    }
+    let mut failures = Vec::new();
+    for (name, src) in &samples {
+        if let Err(e) = super::scanners_agree(src) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    // What the scanner is for: it reads these itself, or it is of no use.
+    for src in FAST_READS {
+        assert_eq!(super::scanners_agree(src), Ok(true), "{src:?}");
+    }
+}
+
+/// Block YAML the line scanner reads (and the edge cases test it against saphyr too).
+const FAST_READS: &[&str] = &[
+    "a: 1\n",
+    "a: 1\nb:\n  c: 2\n",
+    "# lead\na: 1 # trail\n# foot\n",
+    "a:\n- 1\n- 2\nb: 3\n",
+    "a:\n  - 1\n  # mid\n  - x: 1\n    y: 2\n  - - 3\n    - 4\nb: 3\n",
+    "a:\nb:\n",
+    "a: # note\n  b: 1\n",
+    "a: \"x\" # c\nb: 'y''z'\nc: ''\nd: \"\"\n",
+    "k: |\n  x\n  y\nn: 1\n",
+    "k: |-\n  x\n\n  y\n\n\nn: 1\n",
+    "k: |+\n  x\n\n\nn: 1\n",
+    "k: |\n  x\n  # not a comment\n# a comment\nn: 1\n",
+    "k: | # note\n    x\n",
+    "s:\n    age:\n        - r: a\n          enc: |\n            -----BEGIN-----\n            abc\n            -----END-----\n    mac: ENC[AES256_GCM,data:aGk=,iv:AAAA,tag:BBBB,type:str]\n",
+    "---\n# c\na: 1\n",
+    "  a: 1\n  b: 2\n",
+    "a: x #y\na2: x#y\na3: http://x:8080/p\n",
+    "\"q\": 1\n'r': 2\n",
+    "key with spaces: v\nx.y/z: w\n",
+    "a:\n  b:\n    c:\n      d: 1\ne: 2\n",
+    "a:\n  b: 1\n  # foot of a\n# head of c\nc: 2\n",
+    "a:\n- k: |\n    x\n  j: 1\n- |\n  y\n",
+    "a: ~\nb: null\nc: true\nd: 0x1F\ne: 1.5e3\nf: 2001-12-14t21:59:43.10-05:00\n",
+    "é: ü\n",
+    "a: []\nb: {}\nc:\n  - []\n  - {} # c\n  - d: []\n",
+];
+
+const FAST_EDGES: &[&str] = &[
+    "a: 1\n",
+    "a: 1\nb:\n  c: 2\n",
+    "# lead\na: 1 # trail\n# foot\n",
+    "a:\n- 1\n- 2\nb: 3\n",
+    "a:\n  - 1\n  # mid\n  - x: 1\n    y: 2\n  - - 3\n    - 4\nb: 3\n",
+    "a:\n",
+    "a:\nb:\n",
+    "a: # note\n  b: 1\n",
+    "a: \"x\" # c\nb: 'y''z'\nc: ''\nd: \"\"\n",
+    "k: |\n  x\n  y\nn: 1\n",
+    "k: |-\n  x\n\n  y\n\n\nn: 1\n",
+    "k: |+\n  x\n\n\nn: 1\n",
+    "k: |+\n  x\n\n",
+    "k: |\n  x\n",
+    "k: |\n  x\n  # not a comment\n# a comment\nn: 1\n",
+    "k: | # note\n    x\n",
+    "s:\n    age:\n        - r: a\n          enc: |\n            -----BEGIN-----\n            abc\n            -----END-----\n    mac: ENC[AES256_GCM,data:aGk=,iv:AAAA,tag:BBBB,type:str]\n",
+    "---\na: 1\n",
+    "---\n# c\na: 1\n",
+    "a: 1\n---\nb: 2\n",
+    "a: 1\n...\n",
+    "  a: 1\n  b: 2\n",
+    "a: b: c\n",
+    "a: b:\n",
+    "a: x #y\n",
+    "a: x#y\n",
+    "a: http://x:8080/p\n",
+    "a: -1\nb: - 1\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a:\n  b: 1\n   c: 2\n",
+    "a: 1\n  b: 2\n",
+    "a:\n  - 1\n  b: 2\n",
+    "a: [1, 2]\n",
+    "a: {b: 1}\n",
+    "a: &x 1\nb: *x\n",
+    "a: !!str 1\n",
+    "a: >\n  x\n",
+    "a: |2\n   x\n",
+    "a: \"x\\ny\"\n",
+    "a: \"x\n  y\"\n",
+    "a: x\n  y\n",
+    "a:\tb\n",
+    "a: b\t\n",
+    "\ta: 1\n",
+    "a: 1",
+    "a: 1\r\n",
+    "",
+    "# only\n",
+    "- a\n",
+    "a\n",
+    "a: 1\na: 2\n",
+    "? a\n: 1\n",
+    "a:\n  -\n  - 1\n",
+    "a:\n  - \n",
+    "\"q\": 1\n'r': 2\n\"s\" : 3\n",
+    "a: 'x' y\n",
+    "a: 'x'#c\n",
+    "key with spaces: v\nx.y/z: w\n",
+    "a:\n  b:\n    c:\n      d: 1\ne: 2\n",
+    "a: 1\n\n\n# end\n\n",
+    "k: |\n  x\n\n",
+    "k: |-\n    x\n  \n",
+    "k: |\n   x\n  y\n",
+    "- k: |\n    x\n",
+    "a:\n- k: |\n    x\n  j: 1\n",
+    "a:\n- |\n  x\n- y\n",
+    "a: ~\nb: null\nc: true\nd: 0x1F\ne: 1.5e3\nf: 2001-12-14t21:59:43.10-05:00\n",
+    "a: 99999999999999999999\n",
+    "a: -\n",
+    "a: x # c1\n  # c2\nb: 1\n",
+    "a:\n  b: 1\n  # foot of a\n# head of c\nc: 2\n",
+    "a:\n  - 1\n  # foot\nc: 2\n",
+    "a:\n- 1\n# foot\nc: 2\n",
+    "é: ü\n",
+    "a: \u{feff}x\n",
+    "%YAML 1.2\n---\na: 1\n",
+    "--- a: 1\n",
+    "---a: 1\n",
+    "a: ---\n",
+    "a:\n  ---: 1\n",
+];

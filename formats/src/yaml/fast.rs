@@ -1,0 +1,490 @@
+//! A line scanner for the block YAML that configuration files and sops' own output are made of.
+//!
+//! It gives the events saphyr gives, at the same byte offsets, for a subset of YAML: one
+//! document (an optional `---` first), block mappings and sequences indented with spaces, plain
+//! keys and values on one line, quoted scalars on one line without escapes, literal block
+//! scalars (`|`, `|-`, `|+`) and comments. On anything else (flow collections, anchors, tags,
+//! folded or multi-line scalars, tabs, escapes, errors of any kind) it stops and says so: the
+//! parse is then done again with saphyr, which reads (or refuses) the whole of YAML. The subset
+//! is chosen so that every line is read on its own, with a few `memchr` calls: an encrypted
+//! file's values are long opaque tokens, which saphyr scans a character at a time.
+//!
+//! `tests::fast_scanner_agrees_with_saphyr` holds the two to the same events on every sample,
+//! and the `yaml_fast` fuzz target on any input.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use saphyr_parser::{Event, ScalarStyle};
+
+/// The input leaves the subset: parse it with saphyr.
+#[derive(Debug)]
+pub(crate) struct Unsupported;
+
+/// The longest key read here (saphyr refuses implicit keys over 1024 characters).
+const MAX_KEY: usize = 1000;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Map,
+    Seq,
+}
+
+/// A `key:` whose value is on the lines below (or is empty).
+struct Pending {
+    /// The key's `:`, where an empty value stands.
+    colon: usize,
+    /// Column of the mapping holding the key.
+    col: usize,
+}
+
+pub(crate) struct Events<'s> {
+    src: &'s str,
+    /// Start of the next line to read.
+    pos: usize,
+    queue: VecDeque<(Event<'s>, usize, usize)>,
+    /// The open block collections, innermost last, with their columns.
+    open: Vec<(Kind, usize)>,
+    pending: Option<Pending>,
+    started: bool,
+    in_document: bool,
+    done: bool,
+}
+
+impl<'s> Events<'s> {
+    /// A scanner over `src`, or `Unsupported` when a quick look finds what it does not read.
+    pub fn new(src: &'s str) -> Result<Events<'s>, Unsupported> {
+        let b = src.as_bytes();
+        // Line endings other than `\n`, a byte-order mark, and characters that YAML 1.1 readers
+        // take for line breaks; a last line without its line break.
+        if memchr::memchr(b'\r', b).is_some()
+            || !src.ends_with('\n')
+            || ["\u{feff}", "\u{85}", "\u{2028}", "\u{2029}"].iter().any(|c| src.contains(c))
+        {
+            return Err(Unsupported);
+        }
+        Ok(Events {
+            src,
+            pos: 0,
+            queue: VecDeque::new(),
+            open: Vec::new(),
+            pending: None,
+            started: false,
+            in_document: false,
+            done: false,
+        })
+    }
+
+    /// The next event and its byte span.
+    pub fn next(&mut self) -> Result<Option<(Event<'s>, usize, usize)>, Unsupported> {
+        while self.queue.is_empty() {
+            if self.done {
+                return Ok(None);
+            }
+            self.step()?;
+        }
+        Ok(self.queue.pop_front())
+    }
+
+    fn push(&mut self, event: Event<'s>, start: usize, end: usize) {
+        self.queue.push_back((event, start, end));
+    }
+
+    fn scalar(&mut self, text: Cow<'s, str>, style: ScalarStyle, start: usize, end: usize) {
+        self.push(Event::Scalar(text, style, 0, None), start, end);
+    }
+
+    /// Reads the next line that holds a token, and queues its events.
+    fn step(&mut self) -> Result<(), Unsupported> {
+        if !self.started {
+            self.started = true;
+            self.push(Event::StreamStart, 0, 0);
+            return Ok(());
+        }
+        let Some((ls, p, le)) = self.next_content_line()? else { return self.end() };
+        let b = self.src.as_bytes();
+        let col = p - ls;
+        if col == 0 && (b[p..le].starts_with(b"---") || b[p..le].starts_with(b"...")) {
+            let after = b.get(p + 3).copied();
+            if matches!(after, Some(b' ' | b'\n')) {
+                if self.in_document || b[p] == b'.' || after == Some(b' ') {
+                    return Err(Unsupported);
+                }
+                // A `---` line of its own before the first token.
+                self.in_document = true;
+                self.push(Event::DocumentStart(true), p, p + 3);
+                self.pos = le + 1;
+                let Some((ls, p, le)) = self.next_content_line()? else { return Err(Unsupported) };
+                return self.top(ls, p, le);
+            }
+        }
+        if b[p] == b'%' {
+            return Err(Unsupported);
+        }
+        if !self.in_document {
+            self.in_document = true;
+            self.push(Event::DocumentStart(false), p, p);
+            return self.top(ls, p, le);
+        }
+        if let Some(pending) = self.pending.take() {
+            if col > pending.col {
+                return self.nested(ls, p, le);
+            }
+            if col == pending.col && is_dash(b, p, le) {
+                // A sequence at its key's column starts, for saphyr, at its first item's content.
+                let q = skip_spaces(b, p + 1, le);
+                self.push(Event::SequenceStart(0, None), q, q);
+                self.open.push((Kind::Seq, col));
+                return self.item(ls, p, le);
+            }
+            self.scalar(Cow::Borrowed(""), ScalarStyle::Plain, pending.colon, pending.colon);
+        }
+        while let Some(&(kind, c)) = self.open.last() {
+            if c > col || (kind == Kind::Seq && c == col && !is_dash(b, p, le)) {
+                self.open.pop();
+                self.close(kind, p);
+            } else {
+                break;
+            }
+        }
+        match self.open.last() {
+            Some(&(Kind::Seq, c)) if c == col => self.item(ls, p, le),
+            Some(&(Kind::Map, c)) if c == col => self.entry(p, le, col),
+            _ => Err(Unsupported),
+        }
+    }
+
+    fn close(&mut self, kind: Kind, at: usize) {
+        let event = if kind == Kind::Map { Event::MappingEnd } else { Event::SequenceEnd };
+        self.push(event, at, at);
+    }
+
+    /// The end of the input: what is still open closes.
+    fn end(&mut self) -> Result<(), Unsupported> {
+        if !self.in_document {
+            return Err(Unsupported);
+        }
+        let len = self.src.len();
+        if let Some(pending) = self.pending.take() {
+            self.scalar(Cow::Borrowed(""), ScalarStyle::Plain, pending.colon, pending.colon);
+        }
+        while let Some((kind, _)) = self.open.pop() {
+            self.close(kind, len);
+        }
+        self.push(Event::DocumentEnd, len, len);
+        self.push(Event::StreamEnd, len, len);
+        self.done = true;
+        Ok(())
+    }
+
+    /// The document's top level: a mapping.
+    fn top(&mut self, ls: usize, p: usize, le: usize) -> Result<(), Unsupported> {
+        if key_end(self.src, p, le)?.is_none() {
+            return Err(Unsupported);
+        }
+        self.push(Event::MappingStart(0, None), p, p);
+        self.open.push((Kind::Map, p - ls));
+        self.entry(p, le, p - ls)
+    }
+
+    /// A block collection that starts at `p`, the first token of its line, as a value.
+    fn nested(&mut self, ls: usize, p: usize, le: usize) -> Result<(), Unsupported> {
+        if is_dash(self.src.as_bytes(), p, le) {
+            self.push(Event::SequenceStart(0, None), p, p);
+            self.open.push((Kind::Seq, p - ls));
+            return self.item(ls, p, le);
+        }
+        self.top(ls, p, le)
+    }
+
+    /// A sequence item whose `-` is at `p`.
+    fn item(&mut self, ls: usize, p: usize, le: usize) -> Result<(), Unsupported> {
+        let b = self.src.as_bytes();
+        let q = skip_spaces(b, p + 1, le);
+        if q == le || b[q] == b'#' || q == p + 1 {
+            return Err(Unsupported);
+        }
+        let col = self.open.last().map_or(0, |&(_, c)| c);
+        if is_dash(b, q, le) {
+            self.push(Event::SequenceStart(0, None), q, q);
+            self.open.push((Kind::Seq, q - ls));
+            return self.item(ls, q, le);
+        }
+        if key_end(self.src, q, le)?.is_some() {
+            self.push(Event::MappingStart(0, None), q, q);
+            self.open.push((Kind::Map, q - ls));
+            return self.entry(q, le, q - ls);
+        }
+        self.value(q, le, col)
+    }
+
+    /// A `key: value` line of the mapping at column `col`, its key at `p`.
+    fn entry(&mut self, p: usize, le: usize, col: usize) -> Result<(), Unsupported> {
+        let (text, style, kend, colon) = key_end(self.src, p, le)?.ok_or(Unsupported)?;
+        self.scalar(text, style, p, kend);
+        let b = self.src.as_bytes();
+        let r = skip_spaces(b, colon + 1, le);
+        if r == le || b[r] == b'#' {
+            self.pending = Some(Pending { colon, col });
+            self.pos = le + 1;
+            return Ok(());
+        }
+        self.value(r, le, col)
+    }
+
+    /// A scalar value starting at `r`, on a line ending at `le`, inside a collection at column
+    /// `col`.
+    fn value(&mut self, r: usize, le: usize, col: usize) -> Result<(), Unsupported> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let end = match b[r] {
+            b'"' | b'\'' => {
+                let (text, close) = quoted(src, r, le)?;
+                let style = if b[r] == b'"' { ScalarStyle::DoubleQuoted } else { ScalarStyle::SingleQuoted };
+                self.scalar(text, style, r, close);
+                close
+            }
+            b'|' => return self.literal(r, le, col),
+            // An empty flow collection (`kms: []`, `annotations: {}`).
+            open @ (b'[' | b'{') => {
+                let (start, end) = if open == b'[' {
+                    (Event::SequenceStart(0, None), Event::SequenceEnd)
+                } else {
+                    (Event::MappingStart(0, None), Event::MappingEnd)
+                };
+                if b.get(r + 1) != Some(&(open + 2)) {
+                    return Err(Unsupported);
+                }
+                self.push(start, r, r + 1);
+                self.push(end, r + 1, r + 2);
+                r + 2
+            }
+            _ => {
+                let end = plain_end(b, r, le)?;
+                self.scalar(Cow::Borrowed(&src[r..end]), ScalarStyle::Plain, r, end);
+                end
+            }
+        };
+        rest_of_line(b, end, le)?;
+        self.pos = le + 1;
+        Ok(())
+    }
+
+    /// A literal block scalar whose `|` is at `h`, in a collection at column `col`.
+    fn literal(&mut self, h: usize, le: usize, col: usize) -> Result<(), Unsupported> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let mut i = h + 1;
+        let chomp = match b.get(i) {
+            Some(&c @ (b'-' | b'+')) => {
+                i += 1;
+                c
+            }
+            _ => b' ',
+        };
+        if i < le && b[i] != b' ' {
+            return Err(Unsupported);
+        }
+        rest_of_line(b, i, le)?;
+        // Content: the first line sets the indentation; no blank lines before it.
+        let first = le + 1;
+        let fe = line_end(b, first);
+        let indent = b[first..fe].iter().take_while(|&&c| c == b' ').count();
+        if indent <= col || first + indent == fe || b[first + indent] == b'\t' {
+            return Err(Unsupported);
+        }
+        // The first line is content; `breaks` counts the line breaks since the last content line.
+        let mut text = String::new();
+        let mut breaks = 0usize;
+        let mut line = first;
+        let stop = loop {
+            if line >= b.len() {
+                break b.len();
+            }
+            let e = line_end(b, line);
+            let lead = b[line..e].iter().take_while(|&&c| c == b' ').count();
+            if line + lead == e {
+                // A blank line; one of blanks past the indentation holds content.
+                if lead > indent {
+                    return Err(Unsupported);
+                }
+                breaks += 1;
+            } else if lead >= indent {
+                for _ in 0..breaks {
+                    text.push('\n');
+                }
+                text.push_str(&src[line + indent..e]);
+                breaks = 1;
+            } else if b[line + lead] == b'\t' {
+                return Err(Unsupported);
+            } else {
+                break line + lead;
+            }
+            line = e + 1;
+        };
+        match chomp {
+            b'-' => {}
+            b'+' => text.extend(std::iter::repeat_n('\n', breaks)),
+            _ => text.push('\n'),
+        }
+        let start = first + indent;
+        self.scalar(Cow::Owned(text), ScalarStyle::Literal, start, stop);
+        self.pos = line.min(b.len());
+        Ok(())
+    }
+
+    /// The next line with a token on it: (line start, first token, line end). Blank and comment
+    /// lines are skipped; a tab before the first token leaves the subset.
+    fn next_content_line(&mut self) -> Result<Option<(usize, usize, usize)>, Unsupported> {
+        let b = self.src.as_bytes();
+        while self.pos < b.len() {
+            let ls = self.pos;
+            let le = line_end(b, ls);
+            let p = skip_spaces(b, ls, le);
+            self.pos = le + 1;
+            if p == le || b[p] == b'#' {
+                continue;
+            }
+            if b[p] == b'\t' {
+                return Err(Unsupported);
+            }
+            self.pos = ls;
+            return Ok(Some((ls, p, le)));
+        }
+        Ok(None)
+    }
+}
+
+fn line_end(b: &[u8], from: usize) -> usize {
+    memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i)
+}
+
+fn skip_spaces(b: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && b[i] == b' ' {
+        i += 1;
+    }
+    i
+}
+
+/// A block sequence's `-` at `p`: followed by a blank or the end of the line.
+fn is_dash(b: &[u8], p: usize, le: usize) -> bool {
+    b[p] == b'-' && (p + 1 == le || b[p + 1] == b' ')
+}
+
+/// After a value: blanks, then the end of the line or a comment.
+fn rest_of_line(b: &[u8], from: usize, le: usize) -> Result<(), Unsupported> {
+    let i = skip_spaces(b, from, le);
+    if i == le || (i > from && b[i] == b'#') {
+        Ok(())
+    } else {
+        Err(Unsupported)
+    }
+}
+
+/// Whether a plain scalar may start with `c` (then `next`) here; indicators leave the subset.
+fn plain_start(c: u8, next: Option<u8>) -> bool {
+    match c {
+        b'-' => matches!(next, Some(n) if n != b' ' && n != b'\n' && n != b'\t'),
+        b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
+        | b'%' | b'@' | b'`' | b' ' | b'\t' | b'\n' => false,
+        _ => true,
+    }
+}
+
+/// End of a plain scalar starting at `r` on a line ending at `le`: before a comment or the
+/// line's end, trailing blanks left out. A `: ` or a tab inside leaves the subset.
+fn plain_end(b: &[u8], r: usize, le: usize) -> Result<usize, Unsupported> {
+    if !plain_start(b[r], b.get(r + 1).copied()) {
+        return Err(Unsupported);
+    }
+    let mut i = r;
+    let mut end = le;
+    while let Some(off) = memchr::memchr3(b':', b'#', b'\t', &b[i..le]) {
+        let at = i + off;
+        match b[at] {
+            b':' if at + 1 == le || b[at + 1] == b' ' => return Err(Unsupported),
+            b'#' if b[at - 1] == b' ' => {
+                end = at;
+                break;
+            }
+            b'\t' => return Err(Unsupported),
+            _ => {}
+        }
+        i = at + 1;
+    }
+    while end > r && b[end - 1] == b' ' {
+        end -= 1;
+    }
+    Ok(end)
+}
+
+/// A quoted scalar on one line, its opening quote at `q`: its value and one past its closing
+/// quote. Escapes in double quotes leave the subset.
+fn quoted(src: &str, q: usize, le: usize) -> Result<(Cow<'_, str>, usize), Unsupported> {
+    let b = src.as_bytes();
+    if b[q] == b'"' {
+        let close = memchr::memchr2(b'"', b'\\', &b[q + 1..le]).map(|i| q + 1 + i).ok_or(Unsupported)?;
+        if b[close] == b'\\' {
+            return Err(Unsupported);
+        }
+        return Ok((Cow::Borrowed(&src[q + 1..close]), close + 1));
+    }
+    let mut i = q + 1;
+    let mut owned: Option<String> = None;
+    loop {
+        let at = memchr::memchr(b'\'', &b[i..le]).map(|o| i + o).ok_or(Unsupported)?;
+        if b.get(at + 1) == Some(&b'\'') {
+            let s = owned.get_or_insert_with(String::new);
+            s.push_str(&src[i..=at]);
+            i = at + 2;
+            continue;
+        }
+        return Ok(match owned {
+            Some(mut s) => {
+                s.push_str(&src[i..at]);
+                (Cow::Owned(s), at + 1)
+            }
+            None => (Cow::Borrowed(&src[q + 1..at]), at + 1),
+        });
+    }
+}
+
+/// When the line from `p` to `le` starts with a key: its text and style, where the key ends, and
+/// its `:`. `None` when the line holds no key (a scalar); `Unsupported` for what may be a key
+/// this scanner does not read.
+#[allow(clippy::type_complexity)]
+fn key_end(src: &str, p: usize, le: usize) -> Result<Option<(Cow<'_, str>, ScalarStyle, usize, usize)>, Unsupported> {
+    let b = src.as_bytes();
+    if matches!(b[p], b'"' | b'\'') {
+        let (text, close) = quoted(src, p, le)?;
+        let style = if b[p] == b'"' { ScalarStyle::DoubleQuoted } else { ScalarStyle::SingleQuoted };
+        return match b.get(close) {
+            Some(b':') if close + 1 == le || b[close + 1] == b' ' => Ok(Some((text, style, close, close))),
+            _ => Ok(None),
+        };
+    }
+    if !plain_start(b[p], b.get(p + 1).copied()) {
+        return if matches!(b[p], b'|' | b'[' | b'{') { Ok(None) } else { Err(Unsupported) };
+    }
+    let mut i = p;
+    while let Some(off) = memchr::memchr3(b':', b'#', b'\t', &b[i..le]) {
+        let at = i + off;
+        match b[at] {
+            b':' if at + 1 == le || b[at + 1] == b' ' => {
+                let mut end = at;
+                while b[end - 1] == b' ' {
+                    end -= 1;
+                }
+                if end - p > MAX_KEY {
+                    return Err(Unsupported);
+                }
+                return Ok(Some((Cow::Borrowed(&src[p..end]), ScalarStyle::Plain, end, at)));
+            }
+            b'#' if b[at - 1] == b' ' => return Ok(None),
+            b'\t' => return Err(Unsupported),
+            _ => {}
+        }
+        i = at + 1;
+    }
+    Ok(None)
+}
