@@ -198,17 +198,37 @@ fn parse(s: &str) -> Result<Parts<'_>, CipherError> {
     Ok(parts)
 }
 
-/// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag.
-pub fn plaintext(v: &Scalar) -> (Zeroizing<Vec<u8>>, ValueType) {
+/// The bytes sops encrypts and hashes for a value (`ToBytes`), and its type tag. Strings and
+/// times are borrowed (no copy of every value); other values are written out.
+pub fn plaintext(v: &Scalar) -> (Plain<'_>, ValueType) {
     let (bytes, ty) = match v {
-        Scalar::Str(s) => (s.as_bytes().to_vec(), ValueType::Str),
+        Scalar::Str(s) => return (Plain::Borrowed(s.as_bytes()), ValueType::Str),
+        Scalar::Time(t) => return (Plain::Borrowed(t.as_bytes()), ValueType::Time),
         Scalar::Int(i) => (i.to_string().into_bytes(), ValueType::Int),
         Scalar::Float(f) => (gitseal_formats::format_float(*f).into_bytes(), ValueType::Float),
         Scalar::Bool(b) => ((if *b { "True" } else { "False" }).as_bytes().to_vec(), ValueType::Bool),
-        Scalar::Time(t) => (t.as_bytes().to_vec(), ValueType::Time),
         Scalar::Null => (Vec::new(), ValueType::Str),
     };
-    (Zeroizing::new(bytes), ty)
+    (Plain::Owned(Zeroizing::new(bytes)), ty)
+}
+
+/// A value's plaintext bytes (see [`plaintext`]): borrowed from the value, or written out (and
+/// wiped when dropped).
+pub enum Plain<'a> {
+    /// The value's own text.
+    Borrowed(&'a [u8]),
+    /// The value written out.
+    Owned(Zeroizing<Vec<u8>>),
+}
+
+impl std::ops::Deref for Plain<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Plain::Borrowed(b) => b,
+            Plain::Owned(v) => v,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ pub fn value_hash(v: &Scalar) -> u64 {
     let (bytes, ty) = crate::cipher::plaintext(v);
     let mut h = Sha256::new();
     h.update([ty as u8]);
-    h.update(bytes.as_slice());
+    h.update(&*bytes);
     let d = h.finalize();
     u64::from_be_bytes(d[..8].try_into().expect("SHA-256 has 32 bytes"))
 }

@@ -411,7 +411,7 @@ impl<'k> Walk<'k> {
             Direction::Encrypt => {
                 let (bytes, ty) = plaintext(&leaf.value);
                 if !self.mac_only || selected {
-                    self.hash.update(bytes.as_slice());
+                    self.hash.update(&*bytes);
                 }
                 if selected && !matches!(&leaf.value, Scalar::Str(s) if s.is_empty()) {
                     // The MAC is over the canonical text; the payload may keep the author's
@@ -492,7 +492,7 @@ impl<'k> Walk<'k> {
                         }
                         _ => None,
                     };
-                    self.hash_value(plaintext(&leaf.value).0.as_slice(), legacy.as_ref().map(String::as_bytes));
+                    self.hash_value(&plaintext(&leaf.value).0, legacy.as_ref().map(String::as_bytes));
                 }
             }
         }
