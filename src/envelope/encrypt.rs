@@ -174,8 +174,8 @@ pub(crate) fn readable(format: Format, out: &str, file: &str) -> Result<(), Erro
     if format != Format::Yaml {
         return Ok(());
     }
-    match formats::parse(format, out) {
-        Ok(_) => Ok(()),
+    match formats::check(format, out) {
+        Ok(()) => Ok(()),
         Err(e) => Err(Error::Emit {
             file: file.into(),
             message: format!("the encrypted file would not parse back ({e}); nothing was written"),

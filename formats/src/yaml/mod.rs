@@ -8,7 +8,7 @@ mod resolve;
 mod shield;
 
 pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
-pub(crate) use parse::{parse, scanners_agree};
+pub(crate) use parse::{check, parse, scanners_agree};
 pub(crate) use render::decrypted_text;
 
 #[cfg(test)]

@@ -101,6 +101,17 @@ impl<'s> CharMap<'s> {
 }
 
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
+    parse_with(src, true)
+}
+
+/// Whether `src` parses, as [`parse`] decides it; the document built has empty strings for
+/// its string values (a check of a large file copies none of them).
+pub(crate) fn check(src: &str) -> Result<(), ParseError> {
+    parse_with(src, false).map(drop)
+}
+
+fn parse_with(src: &str, values: bool) -> Result<Document, ParseError> {
+    let parse_text = |text: &str| parse_text(text, values);
     let first = match parse_text(src) {
         Ok(doc) => return Ok(doc),
         Err(e) => e,
@@ -203,7 +214,7 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
     }
 }
 
-fn parse_text(src: &str) -> Result<Document, ParseError> {
+fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
     let bytes = src.as_bytes();
     if let Some(at) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
         return Err(ParseError::at(
@@ -222,19 +233,20 @@ fn parse_text(src: &str) -> Result<Document, ParseError> {
     // The block YAML most files are made of is read by a line scanner; anything it does not
     // read, and every error (so that errors are saphyr's, word for word), goes to saphyr.
     if let Ok(events) = fast::Events::new(src) {
-        if let Ok(doc) = build(src, Raw::Fast(events), None) {
+        if let Ok(doc) = build(src, Raw::Fast(events), None, values) {
             return Ok(doc);
         }
     }
     let shield = Shielded::new(src);
     let text = shield.as_ref().map_or(src, |s| s.text.as_str());
     let raw = Raw::Saphyr { parser: Parser::new_from_str(text), map: CharMap::new(text) };
-    build(src, raw, shield.as_ref())
+    build(src, raw, shield.as_ref(), values)
 }
 
-fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>) -> Result<Document, ParseError> {
+fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>, values: bool) -> Result<Document, ParseError> {
     let mut b = Builder {
         src,
+        values,
         events: Source { raw, shield, prev_end: 0, ended: false },
         comments: Vec::new(),
         ci: 0,
@@ -382,7 +394,9 @@ fn find_block_header(src: &str, from: usize, content: usize, end: usize) -> usiz
 /// Comments between `from` and `to`, where no YAML token is.
 fn find_comments(src: &str, from: usize, to: usize, out: &mut Vec<RawComment>) {
     let b = src.as_bytes();
-    let mut i = from;
+    // Most gaps hold only blanks and line breaks.
+    let Some(first) = memchr::memchr(b'#', &b[from..to.max(from)]) else { return };
+    let mut i = from + first;
     while i < to {
         if b[i] == b'#' && (i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r')) {
             let ls = line_start(src, i);
@@ -403,6 +417,8 @@ fn find_comments(src: &str, from: usize, to: usize, out: &mut Vec<RawComment>) {
 
 struct Builder<'s> {
     src: &'s str,
+    /// False when only checking that the text parses: string values are left empty.
+    values: bool,
     events: Source<'s>,
     comments: Vec<RawComment>,
     ci: usize,
@@ -778,6 +794,11 @@ impl<'s> Builder<'s> {
         Ok((node, span.end))
     }
 
+    /// A string value; empty when only checking.
+    fn string(&self, text: Cow<'_, str>) -> Scalar {
+        Scalar::Str(if self.values { text.into_owned() } else { String::new() })
+    }
+
     fn typed(
         &self,
         text: std::borrow::Cow<'_, str>,
@@ -801,17 +822,17 @@ impl<'s> Builder<'s> {
             }
             (_, Some(t @ ("int" | "float" | "bool" | "null" | "timestamp"))) => Some(t),
             (None, None) if style == Style::Plain => None,
-            _ => return Ok(Scalar::Str(text.into_owned())),
+            _ => return Ok(self.string(text)),
         };
         if wanted.is_none() && plain_is_str(&text) {
-            return Ok(Scalar::Str(text.into_owned()));
+            return Ok(self.string(text));
         }
         match (resolve_plain(&text), wanted) {
             (Resolved::Value(Scalar::Int(n)), Some("float")) => Ok(Scalar::Float(n as f64)),
             (Resolved::Value(Scalar::Str(_)), Some(t)) => {
                 Err(self.err(at, format!("value at {} cannot be read as !!{t}", self.path_text())))
             }
-            (Resolved::Value(Scalar::Str(_)), None) => Ok(Scalar::Str(text.into_owned())),
+            (Resolved::Value(Scalar::Str(_)), None) => Ok(self.string(text)),
             (Resolved::Value(v), _) => Ok(v),
             (Resolved::Unsigned, _) => Err(self.err(
                 at,
@@ -1010,8 +1031,10 @@ impl<'s> Builder<'s> {
                         ));
                     }
                 }
+                // (Most keys are plainly strings: no value is built to find that out.)
                 let plain_non_str = style == ScalarStyle::Plain
                     && tag.is_none()
+                    && !plain_is_str(&text)
                     && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)));
                 if plain_non_str {
                     return Err(self.err(

@@ -395,6 +395,11 @@ fn fast_scanner_agrees_with_saphyr() {
         if let Err(e) = super::scanners_agree(src) {
             failures.push(format!("{name}: {e}"));
         }
+        // The check that keeps no values accepts and refuses what the parse does.
+        let (parsed, checked) = (super::parse(src).map(drop), super::check(src));
+        if parsed.as_ref().map_err(ToString::to_string) != checked.as_ref().map_err(ToString::to_string) {
+            failures.push(format!("{name}: parse {parsed:?}, check {checked:?}"));
+        }
     }
     assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
     // What the scanner is for: it reads these itself, or it is of no use.
