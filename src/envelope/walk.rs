@@ -586,17 +586,40 @@ fn typed(plain: &[u8], ty: ValueType) -> Result<Scalar, String> {
 }
 
 fn parse_go_float(s: &str) -> Option<f64> {
-    let lower = s.to_ascii_lowercase();
-    match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" => Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
-        "nan" => Some(f64::NAN),
-        _ => s.parse().ok(),
+    let word = s.trim_start_matches(['+', '-']);
+    if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity") {
+        Some(if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY })
+    } else if word.eq_ignore_ascii_case("nan") {
+        Some(f64::NAN)
+    } else {
+        s.parse().ok()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Floats read as Go's strconv.ParseFloat reads them: infinities and NaN in any case, with a sign.
+    #[test]
+    fn decrypted_floats_read_as_go_reads_them() {
+        for (text, want) in [
+            ("inf", f64::INFINITY),
+            ("+Inf", f64::INFINITY),
+            ("-INFINITY", f64::NEG_INFINITY),
+            ("-infinity", f64::NEG_INFINITY),
+            ("1.5", 1.5),
+            ("-0.25", -0.25),
+            ("1e3", 1000.0),
+        ] {
+            assert_eq!(parse_go_float(text), Some(want), "{text}");
+        }
+        assert!(parse_go_float("NaN").is_some_and(f64::is_nan));
+        assert!(parse_go_float("-nan").is_some_and(f64::is_nan));
+        for bad in ["", "in", "infinit", "1.5x", "nanx", "-"] {
+            assert_eq!(parse_go_float(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn errors_name_the_key_path_exactly() {

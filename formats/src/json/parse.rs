@@ -290,23 +290,22 @@ impl Parser<'_> {
         let open = self.pos;
         self.pos += 1;
         let mut out = String::new();
-        let mut run = self.pos;
         loop {
-            match self.peek() {
-                None => return Err(self.err(open, "unterminated string")),
-                Some(b'"') => {
-                    out.push_str(&self.src[run..self.pos]);
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => {
-                    out.push_str(&self.src[run..self.pos]);
-                    self.escape(&mut out)?;
-                    run = self.pos;
-                }
-                Some(0..=0x1f) => return Err(self.err(self.pos, "control character in string (must be escaped)")),
-                Some(_) => self.pos += 1,
+            // The next quote or backslash; the bytes before it are the string's own, and must not
+            // be control characters (the first one is the error, as in a scan byte by byte).
+            let stop = memchr::memchr2(b'"', b'\\', &self.b[self.pos..]).map(|o| self.pos + o);
+            let run = &self.b[self.pos..stop.unwrap_or(self.b.len())];
+            if let Some(c) = first_control(run) {
+                return Err(self.err(self.pos + c, "control character in string (must be escaped)"));
             }
+            let Some(stop) = stop else { return Err(self.err(open, "unterminated string")) };
+            out.push_str(&self.src[self.pos..stop]);
+            self.pos = stop;
+            if self.b[stop] == b'"' {
+                self.pos += 1;
+                return Ok(out);
+            }
+            self.escape(&mut out)?;
         }
     }
 
@@ -387,4 +386,17 @@ pub(super) fn same_number(literal: &str, value: &Scalar) -> bool {
         (Node::Leaf(Leaf { value: Scalar::Float(a), .. }), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
         _ => false,
     }
+}
+
+/// Where the first control character (below U+0020) of `b` is; 16 bytes at a time, without a
+/// branch per byte.
+fn first_control(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for chunk in b.chunks(16) {
+        if chunk.iter().fold(0u8, |acc, &c| acc | u8::from(c < 0x20)) != 0 {
+            return chunk.iter().position(|&c| c < 0x20).map(|p| at + p);
+        }
+        at += chunk.len();
+    }
+    None
 }

@@ -287,6 +287,9 @@ fn malformed_input_is_rejected_with_position() {
         ("{\"a\": \"\\udc00\"}", "surrogate"),
         ("{\"a\": \"tab\there\"}", "control"),
         ("{\"a\": \"nl\nhere\"}", "control"),
+        ("{\"a\": \"0123456789abcdefghij\u{1}\"}", "control"),
+        ("{\"a\": \"unterminated, then \u{2}", "control"),
+        ("{\"a\": \"ok \\n then\u{3}\"}", "control"),
         ("{\"a\": 01}", "leading zeros"),
         ("{\"a\": -}", "digit"),
         ("{\"a\": 1.}", "digit"),
@@ -311,6 +314,9 @@ fn malformed_input_is_rejected_with_position() {
             Err(e) => assert!(e.message.contains(msg), "{src:?}: {} (wanted {msg:?})", e.message),
         }
     }
+    // A control character is found where it stands, past the first 16 bytes of a string too.
+    let e = parse("{\"a\": \"0123456789abcdefghij\tx\"}").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 28), "{}", e.message);
     let e = parse("{\n  \"a\": 1,\n  \"b\": x\n}").unwrap_err();
     assert_eq!((e.line, e.column), (3, 8));
 }
