@@ -181,7 +181,7 @@ fn parse(s: &str) -> Result<Parts<'_>, CipherError> {
     let mut rest = body;
     let mut field = |name: &str, last: bool| -> Result<&str, CipherError> {
         let after = rest.strip_prefix(name).ok_or(CipherError::Format)?;
-        let end = if last { after.len() } else { after.bytes().position(|b| b == b',').ok_or(CipherError::Format)? };
+        let end = if last { after.len() } else { memchr::memchr(b',', after.as_bytes()).ok_or(CipherError::Format)? };
         let (value, tail) = after.split_at(end);
         rest = tail.strip_prefix(',').unwrap_or(tail);
         Ok(value)

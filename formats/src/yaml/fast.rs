@@ -57,10 +57,7 @@ impl<'s> Events<'s> {
         let b = src.as_bytes();
         // Line endings other than `\n`, a byte-order mark, and characters that YAML 1.1 readers
         // take for line breaks; a last line without its line break.
-        if memchr::memchr(b'\r', b).is_some()
-            || !src.ends_with('\n')
-            || ["\u{feff}", "\u{85}", "\u{2028}", "\u{2029}"].iter().any(|c| src.contains(c))
-        {
+        if memchr::memchr(b'\r', b).is_some() || !src.ends_with('\n') || odd_break(src) {
             return Err(Unsupported);
         }
         Ok(Events {
@@ -355,6 +352,18 @@ impl<'s> Events<'s> {
     }
 }
 
+/// Whether `src` holds U+FEFF, U+0085, U+2028 or U+2029: one pass for their first bytes, which
+/// a file in ASCII never has.
+fn odd_break(src: &str) -> bool {
+    let b = src.as_bytes();
+    memchr::memchr3_iter(0xC2, 0xE2, 0xEF, b).any(|i| {
+        matches!(
+            b.get(i..(i + 3).min(b.len())),
+            Some([0xC2, 0x85, ..] | [0xE2, 0x80, 0xA8 | 0xA9] | [0xEF, 0xBB, 0xBF])
+        )
+    })
+}
+
 fn line_end(b: &[u8], from: usize) -> usize {
     memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i)
 }
@@ -487,4 +496,22 @@ fn key_end(src: &str, p: usize, le: usize) -> Result<Option<(Cow<'_, str>, Scala
         i = at + 1;
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn line_breaks_of_yaml_1_1_and_the_byte_order_mark_are_found_among_other_characters() {
+        for (src, odd) in [
+            ("a: x\u{85}\n", true),
+            ("a: \u{2028}\n", true),
+            ("\u{2029}", true),
+            ("a: \u{feff}\n", true),
+            ("a: é ü € \u{a0} \u{2027} \u{202a} \u{fefe}\n", false),
+            ("plain ascii\n", false),
+            ("\u{c2}", false),
+        ] {
+            assert_eq!(super::odd_break(src), odd, "{src:?}");
+        }
+    }
 }
