@@ -79,6 +79,7 @@ pub enum CipherError {
 
 /// The value cipher for one data key: the AES key schedule is expanded once, and IVs come from
 /// the thread's CSPRNG (ChaCha, seeded and reseeded from the OS) instead of a system call each.
+#[derive(Clone)]
 pub struct Cipher {
     aes: Aes256Gcm32,
     aes12: aes_gcm::Aes256Gcm,

@@ -5,6 +5,7 @@
 use gitseal_formats::{Comment, Format, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
+use zeroize::Zeroizing;
 
 use crate::cipher::{self, plaintext, ValueType};
 use crate::envelope::hex_upper;
@@ -71,6 +72,24 @@ pub struct Walk<'k> {
     legacy_json: bool,
     /// That MAC, from the first value where it differs; `None` while it does not.
     legacy: Option<Sha512>,
+    /// How many more times the walk may split a collection between two threads (see
+    /// [`Walk::fork_point`]).
+    forks: usize,
+    /// The cores to count on; `None`: ask the machine (tests split on any machine).
+    cores: Option<usize>,
+    /// The least text a collection split between threads has ([`FORK_MIN_BYTES`]; less in tests).
+    fork_min: usize,
+    /// In the walk of a collection's second half on another thread: what goes into the MAC,
+    /// kept for the walk of the first half to feed in after its own values.
+    deferred: Option<Deferred>,
+}
+
+/// The MAC input of a half walked on another thread (see [`Walk::hash_value`]).
+#[derive(Default)]
+struct Deferred {
+    bytes: Zeroizing<Vec<u8>>,
+    /// The same for the MAC of sops before 3.13.2, once a value differs there.
+    legacy: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl<'k> Walk<'k> {
@@ -107,6 +126,10 @@ impl<'k> Walk<'k> {
             check: None,
             legacy_json: false,
             legacy: None,
+            forks: 1,
+            cores: None,
+            fork_min: FORK_MIN_BYTES,
+            deferred: None,
         }
     }
 
@@ -193,6 +216,16 @@ impl<'k> Walk<'k> {
     /// Feeds a value into the MAC; `legacy` is its text for the MAC of sops before 3.13.2 when
     /// that differs.
     fn hash_value(&mut self, bytes: &[u8], legacy: Option<&[u8]>) {
+        if let Some(d) = self.deferred.as_mut() {
+            if legacy.is_some() && d.legacy.is_none() {
+                d.legacy = Some(d.bytes.clone());
+            }
+            d.bytes.extend_from_slice(bytes);
+            if let Some(l) = d.legacy.as_mut() {
+                l.extend_from_slice(legacy.unwrap_or(bytes));
+            }
+            return;
+        }
         if legacy.is_some() && self.legacy.is_none() {
             self.legacy = Some(self.hash.clone());
         }
@@ -262,6 +295,29 @@ impl<'k> Walk<'k> {
 
     fn map(&mut self, items: &mut [MapItem], top: bool) -> Result<(), WalkError> {
         self.comments.push(Vec::new());
+        // A split after an entry: the comments before the next one start afresh.
+        let metadata_key = self.metadata_key;
+        let start = |i: &MapItem| match i {
+            MapItem::Entry(e) => e.span.start,
+            MapItem::Comment(c) => c.span.start,
+        };
+        let split = self.fork_point(
+            items,
+            start,
+            |k| matches!(&items[k - 1], MapItem::Entry(e) if !(top && metadata_key(&e.key))),
+        );
+        match split {
+            Some(k) => {
+                let (first, second) = items.split_at_mut(k);
+                self.forked(first, second, |w, part| w.map_items(part, top))?;
+            }
+            None => self.map_items(items, top)?,
+        }
+        self.comments.pop();
+        Ok(())
+    }
+
+    fn map_items(&mut self, items: &mut [MapItem], top: bool) -> Result<(), WalkError> {
         for item in items.iter_mut() {
             match item {
                 MapItem::Comment(c) => self.comment(c)?,
@@ -286,12 +342,33 @@ impl<'k> Walk<'k> {
                 }
             }
         }
-        self.comments.pop();
         Ok(())
     }
 
     fn seq(&mut self, items: &mut [SeqItem]) -> Result<(), WalkError> {
         self.comments.push(Vec::new());
+        // A split after an item that is walked as a value (not an encrypted comment).
+        let start = |i: &SeqItem| match i {
+            SeqItem::Node { start, .. } => *start,
+            SeqItem::Comment(c) => c.span.start,
+        };
+        let split = self.fork_point(
+            items,
+            start,
+            |k| matches!(&items[k - 1], SeqItem::Node { node, .. } if !maybe_comment_item(node)),
+        );
+        match split {
+            Some(k) => {
+                let (first, second) = items.split_at_mut(k);
+                self.forked(first, second, Walk::seq_items)?;
+            }
+            None => self.seq_items(items)?,
+        }
+        self.comments.pop();
+        Ok(())
+    }
+
+    fn seq_items(&mut self, items: &mut [SeqItem]) -> Result<(), WalkError> {
         for item in items.iter_mut() {
             match item {
                 SeqItem::Comment(c) => self.comment(c)?,
@@ -311,8 +388,103 @@ impl<'k> Walk<'k> {
                 }
             }
         }
-        self.comments.pop();
         Ok(())
+    }
+
+    /// Where to split a collection between this thread and another, when the walk may:
+    /// decrypting (nothing recorded, stashed or checked, outside alias expansions), not split
+    /// yet, more than one core, and the collection's text (from its first item's start to its
+    /// last's, by `start`) at least [`FORK_MIN_BYTES`]. The split is the first item from the
+    /// middle of that text on after which `clean(k)` says the walk's state is as at the
+    /// collection's start (no comments carried over to the next item).
+    fn fork_point<T>(
+        &mut self,
+        items: &[T],
+        start: impl Fn(&T) -> usize,
+        clean: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let free = self.direction == Direction::Decrypt
+            && self.record.is_none()
+            && self.stash.is_none()
+            && self.check.is_none()
+            && self.in_alias == 0
+            && self.deferred.is_none();
+        let (first, last) = (items.first().map(&start)?, items.last().map(&start)?);
+        if self.forks == 0 || last.saturating_sub(first) < self.fork_min || !free {
+            return None;
+        }
+        if self.cores.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)) < 2 {
+            self.forks = 0;
+            return None;
+        }
+        let middle = items.partition_point(|i| start(i) < first + (last - first) / 2).max(1);
+        let k = (middle..items.len()).find(|&k| clean(k))?;
+        // Both halves hold a good share of the text (the second, without its last item, whose
+        // length is not known: a collection of one huge item and a small one is not split, the
+        // huge one may be).
+        let at = start(&items[k]);
+        if at - first < self.fork_min / 2 || last - at < self.fork_min / 2 {
+            return None;
+        }
+        self.forks -= 1;
+        Some(k)
+    }
+
+    /// Walks `first` here and `second` on another thread, from the same state (a collection's
+    /// start), then feeds the second half's MAC input and warnings in after the first's. The
+    /// first error in document order is the one returned, as in a walk on one thread.
+    fn forked<T: Send>(
+        &mut self,
+        first: &mut [T],
+        second: &mut [T],
+        walk: impl Fn(&mut Walk<'k>, &mut [T]) -> Result<(), WalkError> + Sync,
+    ) -> Result<(), WalkError> {
+        let mut other = self.fork();
+        let (mine, theirs) = std::thread::scope(|s| {
+            let handle = s.spawn(|| {
+                let r = walk(&mut other, second);
+                (r, other)
+            });
+            let mine = walk(self, first);
+            (mine, handle.join())
+        });
+        let (theirs, other) = theirs.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        mine?;
+        theirs?;
+        let deferred = other.deferred.unwrap_or_default();
+        self.hash_value(&deferred.bytes, deferred.legacy.as_deref().map(|l| l.as_slice()));
+        self.warnings.extend(other.warnings);
+        Ok(())
+    }
+
+    /// A walk in this one's state, for the second half of a collection (see [`Walk::forked`]).
+    fn fork(&self) -> Walk<'k> {
+        Walk {
+            cipher: self.cipher.clone(),
+            _key: std::marker::PhantomData,
+            rule: self.rule.clone(),
+            mac_only: self.mac_only,
+            direction: self.direction,
+            hash: Sha512::new(),
+            aad: self.aad.clone(),
+            marks: self.marks.clone(),
+            matched: self.matched,
+            comments: self.comments.clone(),
+            metadata_key: self.metadata_key,
+            warnings: Vec::new(),
+            record: None,
+            layout: crate::envelope::layout::Layout::default(),
+            in_alias: 0,
+            alias_from: 0,
+            stash: None,
+            check: None,
+            legacy_json: self.legacy_json,
+            legacy: None,
+            forks: 0,
+            cores: self.cores,
+            fork_min: self.fork_min,
+            deferred: Some(Deferred::default()),
+        }
     }
 
     /// sops writes comments inside YAML sequences as sequence items `- ENC[...,type:comment]`;
@@ -500,6 +672,15 @@ impl<'k> Walk<'k> {
     }
 }
 
+/// Collections written in less text are walked on one thread (a thread costs tens of
+/// microseconds; this is a few thousand encrypted values).
+const FORK_MIN_BYTES: usize = 256 * 1024;
+
+/// Whether a sequence item may be an encrypted comment (see [`Walk::comment_item`]).
+fn maybe_comment_item(node: &Node) -> bool {
+    matches!(node, Node::Leaf(Leaf { value: Scalar::Str(s), .. }) if s.ends_with(",type:comment]"))
+}
+
 /// Marks every leaf of `node` as to be written.
 fn mark_changed(node: &mut Node) {
     match node {
@@ -599,6 +780,142 @@ fn parse_go_float(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything a decryption walk gives: the values (or the error, with its path), the MAC,
+    /// the MAC of older sops, the warnings.
+    type Outcome = Result<(gitseal_formats::Value, String, Option<String>, Vec<String>), String>;
+
+    fn decrypted(key: &DataKey, mut doc: gitseal_formats::Document, rule: &Rule, split: bool) -> Outcome {
+        let mut walk = Walk::new(key, rule.clone(), false, Direction::Decrypt, |k| k == "sops");
+        if doc.format == Format::Json {
+            walk = walk.legacy_json_mac();
+        }
+        (walk.forks, walk.cores, walk.fork_min) = if split { (1, Some(2), 4096) } else { (0, None, usize::MAX) };
+        let r = walk.document(&mut doc.roots[0].node);
+        r.map_err(|e| format!("{}: {}", e.path, e.message))?;
+        let warnings = std::mem::take(&mut walk.warnings);
+        let (mac, legacy) = walk.macs();
+        Ok((gitseal_formats::Value::from_node(&doc.roots[0].node), mac, legacy, warnings))
+    }
+
+    fn encrypted(key: &DataKey, format: Format, src: &str, rule: &Rule) -> gitseal_formats::Document {
+        let mut doc = gitseal_formats::parse(format, src).unwrap();
+        let mut walk = Walk::new(key, rule.clone(), false, Direction::Encrypt, |k| k == "sops");
+        walk.document(&mut doc.roots[0].node).unwrap_or_else(|e| panic!("{}", e.message));
+        doc
+    }
+
+    /// A YAML file whose last top-level key holds a long sequence or mapping (the collection
+    /// the walk splits, in its middle), with values the rules leave in the clear on both sides
+    /// of the middle, and comments that select values (`sops:enc`): on the collection's key,
+    /// or (`every`) on every item, items all of one length so that the middle of the text
+    /// falls on an item's comment when `n` is odd (the split must then move past it).
+    fn long_yaml(n: usize, list: bool, every: bool) -> String {
+        let mut src = String::from(if every { "# head\ntop: value\n" } else { "# head\ntop: value\n# sops:enc\n" });
+        src.push_str(if list { "list:\n" } else { "map:\n" });
+        for i in 0..n {
+            if every {
+                src.push_str("  # sops:enc\n");
+            }
+            if list {
+                src.push_str(&format!("  - k{i:05}: v{i:05}\n    x_unencrypted: c{i:05}\n"));
+            } else {
+                src.push_str(&format!("  n{i:05}: {:05}\n  s{i:05}: \"s {i:05}\"\n", i + 10000));
+            }
+        }
+        src
+    }
+
+    /// Splitting a long collection between two threads changes nothing but the time: the same
+    /// values, MACs and warnings, for every selection rule, and the same first error at the same
+    /// key path when a value was moved to another path, in either half.
+    #[test]
+    fn a_walk_split_between_threads_gives_what_one_thread_gives() {
+        let key = DataKey::generate();
+        let n = 2001;
+        let rules = [
+            Rule::default(),
+            Rule::UnencryptedSuffix("_unencrypted".into()),
+            Rule::EncryptedCommentRegex(regex::Regex::new("sops:enc").unwrap()),
+            Rule::UnencryptedCommentRegex(regex::Regex::new("sops:enc").unwrap()),
+        ];
+        let shapes = [(true, false), (false, false), (true, true), (false, true)];
+        for (rule, (list, every)) in rules.iter().flat_map(|r| shapes.map(|shape| (r, shape))) {
+            let doc = encrypted(&key, Format::Yaml, &long_yaml(n, list, every), rule);
+            let one = decrypted(&key, doc.clone(), rule, false);
+            assert!(one.is_ok(), "{one:?}");
+            assert_eq!(decrypted(&key, doc.clone(), rule, true), one, "{rule:?} list {list} every {every}");
+            // A value moved to another key path, early or late in the list, or in the map.
+            let name = if list { "list" } else { "map" };
+            for at in [10, n - 10] {
+                let mut moved = doc.clone();
+                swap_leaves(&mut moved, name, at);
+                let one = decrypted(&key, moved.clone(), rule, false);
+                // Encrypted values no longer open where they are (the rules that leave these in
+                // the clear leave it to the MAC).
+                assert!(one.is_err() || !matches!(rule, Rule::UnencryptedSuffix(_)), "{rule:?} {name} {at}");
+                assert_eq!(decrypted(&key, moved, rule, true), one, "{rule:?} {name} {at}");
+            }
+        }
+        // JSON: a large integer in the clear after the middle gives the MAC of older sops too.
+        let mut json = String::from("{\"records\": [");
+        for i in 0..n {
+            let big = if i == n - 5 { ", \"n_unencrypted\": 9007199254740993" } else { "" };
+            json.push_str(&format!("{}{{\"id\": {i}, \"name\": \"r{i}\"{big}}}", if i > 0 { ", " } else { "" }));
+        }
+        json.push_str("]}");
+        let rule = Rule::UnencryptedSuffix("_unencrypted".into());
+        let doc = encrypted(&key, Format::Json, &json, &rule);
+        let one = decrypted(&key, doc.clone(), &rule, false);
+        assert!(matches!(&one, Ok((_, _, Some(_), _))), "{one:?}");
+        assert_eq!(decrypted(&key, doc, &rule, true), one);
+    }
+
+    /// Swaps the first leaf of item `at` of the top-level collection `name` with the first
+    /// leaf of the item after it.
+    fn swap_leaves(doc: &mut gitseal_formats::Document, name: &str, at: usize) {
+        fn first_leaf(node: &mut Node) -> &mut Leaf {
+            match node {
+                Node::Leaf(l) => l,
+                Node::Map(items) => first_leaf(
+                    &mut items
+                        .iter_mut()
+                        .find_map(|i| match i {
+                            MapItem::Entry(e) => Some(e),
+                            MapItem::Comment(_) => None,
+                        })
+                        .expect("an entry")
+                        .value,
+                ),
+                _ => panic!("no leaf"),
+            }
+        }
+        let Node::Map(items) = &mut doc.roots[0].node else { panic!("a mapping") };
+        let entry = items.iter_mut().find_map(|i| match i {
+            MapItem::Entry(e) if e.key == name => Some(e),
+            _ => None,
+        });
+        let mut nodes: Vec<&mut Node> = match &mut entry.expect("the collection").value {
+            Node::Seq(items) => items
+                .iter_mut()
+                .filter_map(|i| match i {
+                    SeqItem::Node { node, .. } => Some(node),
+                    SeqItem::Comment(_) => None,
+                })
+                .collect(),
+            Node::Map(items) => items
+                .iter_mut()
+                .filter_map(|i| match i {
+                    MapItem::Entry(e) => Some(&mut e.value),
+                    MapItem::Comment(_) => None,
+                })
+                .collect(),
+            _ => panic!("a collection"),
+        };
+        let at = at % nodes.len();
+        let (a, b) = nodes.split_at_mut(at + 1);
+        std::mem::swap(&mut first_leaf(a[at]).value, &mut first_leaf(b[0]).value);
+    }
 
     /// Floats read as Go's strconv.ParseFloat reads them: infinities and NaN in any case, with a sign.
     #[test]
