@@ -3,14 +3,15 @@
 //! It gives the events saphyr gives, at the same byte offsets, for a subset of YAML: one
 //! document (an optional `---` first), block mappings and sequences indented with spaces, plain
 //! keys and values on one line, quoted scalars on one line without escapes, literal block
-//! scalars (`|`, `|-`, `|+`) and comments. On anything else (flow collections, anchors, tags,
-//! folded or multi-line scalars, tabs, escapes, errors of any kind) it stops and says so: the
-//! parse is then done again with saphyr, which reads (or refuses) the whole of YAML. The subset
-//! is chosen so that every line is read on its own, with a few `memchr` calls: an encrypted
-//! file's values are long opaque tokens, which saphyr scans a character at a time.
+//! scalars (`|`, `|-`, `|+`), empty flow collections (`[]`, `{}`) and comments. On anything else
+//! (other flow collections, anchors, tags, folded or multi-line scalars, tabs, escapes, errors of
+//! any kind) it stops and says so: the parse is then done again with saphyr, which reads (or
+//! refuses) the whole of YAML. The subset is chosen so that every line is read on its own, with
+//! a few `memchr` calls: an encrypted file's values are long opaque tokens, which saphyr scans a
+//! character at a time.
 //!
-//! `tests::fast_scanner_agrees_with_saphyr` holds the two to the same events on every sample,
-//! and the `yaml_fast` fuzz target on any input.
+//! `yaml::tests::fast_scanner_agrees_with_saphyr` holds the two to the same events on every
+//! sample, and the `yaml` fuzz target on any input.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
