@@ -60,6 +60,9 @@ pub struct Walk<'k> {
     pub layout: crate::envelope::layout::Layout,
     /// How many alias expansions the walk is inside (their leaves' source text is the anchor's).
     in_alias: usize,
+    /// Where the outermost alias being walked starts: comments of its expansion from before it
+    /// are the anchor's own (see [`Walk::comment`]).
+    alias_at: usize,
     /// Where the source text after the last remembered alias starts.
     alias_from: usize,
     /// IVs of decrypted values, to reuse when the same values are encrypted again.
@@ -121,6 +124,7 @@ impl<'k> Walk<'k> {
             record: None,
             layout: crate::envelope::layout::Layout::default(),
             in_alias: 0,
+            alias_at: 0,
             alias_from: 0,
             stash: None,
             check: None,
@@ -278,6 +282,9 @@ impl<'k> Walk<'k> {
             Some((Format::Yaml, _, _)) if self.in_alias == 0 => Some(decrypted_expansion(&alias.node)),
             _ => None,
         };
+        if self.in_alias == 0 {
+            self.alias_at = alias.span.start;
+        }
         self.in_alias += 1;
         let r = self.node(&mut alias.node);
         self.in_alias -= 1;
@@ -481,6 +488,7 @@ impl<'k> Walk<'k> {
             record: self.record,
             layout: crate::envelope::layout::Layout::default(),
             in_alias: 0,
+            alias_at: self.alias_at,
             alias_from: self.alias_from,
             stash: None,
             check: None,
@@ -524,6 +532,14 @@ impl<'k> Walk<'k> {
             level.push(c.text.clone());
         }
         if c.text.is_empty() || !self.selected(true) {
+            return Ok(());
+        }
+        // In an alias's expansion, a comment from before the alias is a copy of one in the
+        // anchor's collection: it is encrypted (and decrypted) there, under the anchor's key
+        // path, and never written at the alias (an expansion is written without comments).
+        // Encrypting the copy too was lost work; decrypting it under the alias's key path
+        // failed, so such a file never decrypted.
+        if self.in_alias > 0 && c.span.start < self.alias_at {
             return Ok(());
         }
         match self.direction {

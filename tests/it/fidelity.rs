@@ -251,6 +251,24 @@ fn a_top_level_anchor_left_of_the_keys_keeps_comment_paths() {
     }
 }
 
+/// Found by fuzzing (`regressions/yaml/comment-of-an-anchor-left-of-the-document`): a comment in
+/// an anchored collection was encrypted at the anchor and again, as a copy, in an alias's
+/// expansion; when the alias was kept (no value under it changed), decryption read the anchor's
+/// ciphertext in the expansion under the alias's key path: the file never decrypted.
+#[test]
+fn a_comment_in_an_anchored_collection_is_encrypted_once_at_the_anchor() {
+    for src in [
+        "  r: &ers\n   e: []\n#s\n  m: *ers\n",
+        "r: &a\n  e: []\n  # c\nm: *a\n",
+        "r: &a\n  e: []\n  # c\nm: *a # trailing\n",
+        "r: &a\n  e: 1\n  # c\nm: *a # trailing\n",
+    ] {
+        let work = Work::new();
+        let enc = round_trip(&work, src);
+        assert!(!enc.contains("# c") && !enc.contains("#s"), "{src:?}: a comment is in the clear:\n{enc}");
+    }
+}
+
 /// Found by fuzzing: a block scalar whose `|` stands on the line below its anchor (`- &a` then
 /// ` |`) was replaced from the anchor on, so the anchor was lost and the ciphertext was written
 /// at the header's indentation, where the comment after it read as part of the value. A
