@@ -387,7 +387,7 @@ fn fast_scanner_agrees_with_saphyr() {
             }
         }
     }
-    for (n, src) in FAST_EDGES.iter().enumerate() {
+    for (n, src) in FAST_READS.iter().chain(FAST_EDGES).enumerate() {
         samples.push((format!("edge case {n}"), src.to_string()));
     }
     let mut failures = Vec::new();
@@ -408,7 +408,7 @@ fn fast_scanner_agrees_with_saphyr() {
     }
 }
 
-/// Block YAML the line scanner reads (and the edge cases test it against saphyr too).
+/// Block YAML the line scanner reads itself (compared with saphyr as the other samples are).
 const FAST_READS: &[&str] = &[
     "a: 1\n",
     "a: 1\nb:\n  c: 2\n",
@@ -437,29 +437,14 @@ const FAST_READS: &[&str] = &[
     "a: []\nb: {}\nc:\n  - []\n  - {} # c\n  - d: []\n",
 ];
 
+/// Edge cases either reader may take: what the line scanner reads must agree with saphyr.
 const FAST_EDGES: &[&str] = &[
-    "a: 1\n",
-    "a: 1\nb:\n  c: 2\n",
-    "# lead\na: 1 # trail\n# foot\n",
-    "a:\n- 1\n- 2\nb: 3\n",
-    "a:\n  - 1\n  # mid\n  - x: 1\n    y: 2\n  - - 3\n    - 4\nb: 3\n",
     "a:\n",
-    "a:\nb:\n",
-    "a: # note\n  b: 1\n",
-    "a: \"x\" # c\nb: 'y''z'\nc: ''\nd: \"\"\n",
-    "k: |\n  x\n  y\nn: 1\n",
-    "k: |-\n  x\n\n  y\n\n\nn: 1\n",
-    "k: |+\n  x\n\n\nn: 1\n",
     "k: |+\n  x\n\n",
     "k: |\n  x\n",
-    "k: |\n  x\n  # not a comment\n# a comment\nn: 1\n",
-    "k: | # note\n    x\n",
-    "s:\n    age:\n        - r: a\n          enc: |\n            -----BEGIN-----\n            abc\n            -----END-----\n    mac: ENC[AES256_GCM,data:aGk=,iv:AAAA,tag:BBBB,type:str]\n",
     "---\na: 1\n",
-    "---\n# c\na: 1\n",
     "a: 1\n---\nb: 2\n",
     "a: 1\n...\n",
-    "  a: 1\n  b: 2\n",
     "a: b: c\n",
     "a: b:\n",
     "a: x #y\n",
@@ -495,8 +480,6 @@ const FAST_EDGES: &[&str] = &[
     "\"q\": 1\n'r': 2\n\"s\" : 3\n",
     "a: 'x' y\n",
     "a: 'x'#c\n",
-    "key with spaces: v\nx.y/z: w\n",
-    "a:\n  b:\n    c:\n      d: 1\ne: 2\n",
     "a: 1\n\n\n# end\n\n",
     "k: |\n  x\n\n",
     "k: |-\n    x\n  \n",
@@ -504,14 +487,11 @@ const FAST_EDGES: &[&str] = &[
     "- k: |\n    x\n",
     "a:\n- k: |\n    x\n  j: 1\n",
     "a:\n- |\n  x\n- y\n",
-    "a: ~\nb: null\nc: true\nd: 0x1F\ne: 1.5e3\nf: 2001-12-14t21:59:43.10-05:00\n",
     "a: 99999999999999999999\n",
     "a: -\n",
     "a: x # c1\n  # c2\nb: 1\n",
-    "a:\n  b: 1\n  # foot of a\n# head of c\nc: 2\n",
     "a:\n  - 1\n  # foot\nc: 2\n",
     "a:\n- 1\n# foot\nc: 2\n",
-    "é: ü\n",
     "a: \u{feff}x\n",
     "a: x\u{85}y\n",
     "a: x\u{2028}y\nb: \u{2029}\n",
