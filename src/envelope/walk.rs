@@ -78,7 +78,7 @@ pub struct Walk<'k> {
     /// How many more times the walk may split a collection between two threads (see
     /// [`Walk::fork_point`]).
     forks: usize,
-    /// The cores to count on; `None`: ask the machine (tests split on any machine).
+    /// The cores to count on; `None` until the machine is asked (tests split on any machine).
     cores: Option<usize>,
     /// The least text a collection split between threads has ([`FORK_MIN_BYTES`]; less in tests).
     fork_min: usize,
@@ -420,7 +420,8 @@ impl<'k> Walk<'k> {
         if self.record.is_some_and(|(_, _, src)| memchr::memchr(b'*', src.as_bytes()).is_some()) {
             return None;
         }
-        if self.cores.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)) < 2 {
+        // Asked once per walk (it reads the cgroup's CPU limits).
+        if *self.cores.get_or_insert_with(|| std::thread::available_parallelism().map_or(1, usize::from)) < 2 {
             self.forks = 0;
             return None;
         }
