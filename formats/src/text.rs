@@ -21,8 +21,10 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 /// Applies non-overlapping replacements, given in any order, to `src`.
 pub fn apply_edits(src: &str, edits: &mut [(Span, String)]) -> String {
     edits.sort_by_key(|(s, _)| (s.start, s.end));
-    let extra: usize = edits.iter().map(|(_, t)| t.len()).sum();
-    let mut out = String::with_capacity(src.len() + extra);
+    // The exact length: callers wipe the whole buffer when done with it (decrypted text), and
+    // spare capacity would be fresh pages faulted in only to be wiped.
+    let (removed, added) = edits.iter().fold((0, 0), |(r, a), (span, t)| (r + (span.end - span.start), a + t.len()));
+    let mut out = String::with_capacity((src.len() + added).saturating_sub(removed));
     let mut pos = 0;
     for (span, text) in edits.iter() {
         debug_assert!(span.start >= pos, "overlapping edits");
@@ -82,5 +84,25 @@ pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
             return None;
         }
         end = ls - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_are_applied_into_a_buffer_of_the_exact_length() {
+        let src = "a: ENC[long ciphertext]\nb: 2\n";
+        // Out of order, a shrinking, a growing and an empty replacement, and an insertion.
+        let mut edits = vec![
+            (Span::new(27, 28), "twenty".to_string()),
+            (Span::new(3, 23), "x".to_string()),
+            (Span::new(29, 29), "c: 3\n".to_string()),
+            (Span::new(0, 0), String::new()),
+        ];
+        let out = apply_edits(src, &mut edits);
+        assert_eq!(out, "a: x\nb: twenty\nc: 3\n");
+        assert_eq!(out.capacity(), out.len());
     }
 }
