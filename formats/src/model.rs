@@ -328,6 +328,29 @@ impl Node {
         }
     }
 
+    /// How many leaves and comments in this node were changed by the envelope (an alias's
+    /// expansion counts once): what a codec writing in place has to replace, to size its list.
+    pub fn changed_count(&self) -> usize {
+        match self {
+            Node::Leaf(l) => usize::from(l.changed),
+            Node::Map(items) => items
+                .iter()
+                .map(|i| match i {
+                    MapItem::Comment(c) => usize::from(c.changed),
+                    MapItem::Entry(e) => e.value.changed_count(),
+                })
+                .sum(),
+            Node::Seq(items) => items
+                .iter()
+                .map(|i| match i {
+                    SeqItem::Comment(c) => usize::from(c.changed),
+                    SeqItem::Node { node, .. } => node.changed_count(),
+                })
+                .sum(),
+            Node::Alias(_) => 1,
+        }
+    }
+
     /// The entry with key `key` when this node is a mapping.
     pub fn get(&self, key: &str) -> Option<&Entry> {
         match self.resolved() {
@@ -337,5 +360,29 @@ impl Node {
             }),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_count_counts_changed_leaves_and_comments() {
+        let mut doc = crate::parse(Format::Yaml, "# c\na: 1\nb:\n  - 2\n  # d\n  - x: 3\n").unwrap();
+        assert_eq!(doc.roots[0].node.changed_count(), 0);
+        let Node::Map(items) = &mut doc.roots[0].node else { panic!("not a map") };
+        let MapItem::Comment(c) = &mut items[0] else { panic!("not a comment") };
+        c.changed = true;
+        let MapItem::Entry(b) = &mut items[2] else { panic!("not an entry") };
+        let Node::Seq(seq) = &mut b.value else { panic!("not a sequence") };
+        for item in seq.iter_mut() {
+            match item {
+                SeqItem::Comment(c) => c.changed = true,
+                SeqItem::Node { node: Node::Leaf(l), .. } => l.changed = true,
+                SeqItem::Node { .. } => {}
+            }
+        }
+        assert_eq!(doc.roots[0].node.changed_count(), 3);
     }
 }

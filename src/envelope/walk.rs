@@ -90,9 +90,37 @@ pub struct Walk<'k> {
 /// The MAC input of a half walked on another thread (see [`Walk::hash_value`]).
 #[derive(Default)]
 struct Deferred {
-    bytes: Zeroizing<Vec<u8>>,
+    bytes: Chunks,
     /// The same for the MAC of sops before 3.13.2, once a value differs there.
-    legacy: Option<Zeroizing<Vec<u8>>>,
+    legacy: Option<Chunks>,
+}
+
+/// Bytes kept in wiped buffers of a fixed size: a buffer that grew would be moved, leaving its
+/// old copy (decrypted values) in freed memory, and every move faults in fresh pages.
+#[derive(Clone, Default)]
+struct Chunks(Vec<Zeroizing<Vec<u8>>>);
+
+impl Chunks {
+    const SIZE: usize = 64 * 1024;
+
+    fn extend(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            match self.0.last_mut().filter(|c| c.len() < c.capacity()) {
+                Some(c) => {
+                    let n = (c.capacity() - c.len()).min(bytes.len());
+                    c.extend_from_slice(&bytes[..n]);
+                    bytes = &bytes[n..];
+                }
+                None => self.0.push(Zeroizing::new(Vec::with_capacity(Self::SIZE))),
+            }
+        }
+    }
+
+    fn hash_into(&self, hash: &mut Sha512) {
+        for c in &self.0 {
+            hash.update(c.as_slice());
+        }
+    }
 }
 
 impl<'k> Walk<'k> {
@@ -224,9 +252,9 @@ impl<'k> Walk<'k> {
             if legacy.is_some() && d.legacy.is_none() {
                 d.legacy = Some(d.bytes.clone());
             }
-            d.bytes.extend_from_slice(bytes);
+            d.bytes.extend(bytes);
             if let Some(l) = d.legacy.as_mut() {
-                l.extend_from_slice(legacy.unwrap_or(bytes));
+                l.extend(legacy.unwrap_or(bytes));
             }
             return;
         }
@@ -459,8 +487,16 @@ impl<'k> Walk<'k> {
         let (theirs, mut other) = theirs.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         mine?;
         theirs?;
+        // The second half's MAC input, after the first half's (this walk is never deferred:
+        // only a walk of its own splits).
         let deferred = other.deferred.take().unwrap_or_default();
-        self.hash_value(&deferred.bytes, deferred.legacy.as_deref().map(|l| l.as_slice()));
+        if deferred.legacy.is_some() && self.legacy.is_none() {
+            self.legacy = Some(self.hash.clone());
+        }
+        deferred.bytes.hash_into(&mut self.hash);
+        if let Some(h) = self.legacy.as_mut() {
+            deferred.legacy.as_ref().unwrap_or(&deferred.bytes).hash_into(h);
+        }
         self.warnings.append(&mut other.warnings);
         // The second half's remembered texts, numbered after the first half's values.
         let offset = self.layout.count;
@@ -847,6 +883,25 @@ mod tests {
             }
         }
         src
+    }
+
+    /// The second half's MAC input is kept in buffers that never move (a move would leave a copy
+    /// of decrypted values in freed memory), and hashes as the bytes in order.
+    #[test]
+    fn deferred_mac_input_is_kept_in_order_in_buffers_that_never_grow() {
+        let input: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+        let mut chunks = Chunks::default();
+        let mut at = 0;
+        for n in [10, 70_000, 65_526, 1, 0, 200_000, 64_463] {
+            chunks.extend(&input[at..at + n]);
+            at += n;
+        }
+        assert_eq!(at, input.len());
+        assert_eq!(chunks.0.iter().flat_map(|c| c.iter().copied()).collect::<Vec<u8>>(), input);
+        assert!(chunks.0.iter().all(|c| c.capacity() == Chunks::SIZE), "a buffer grew");
+        let mut hash = Sha512::new();
+        chunks.hash_into(&mut hash);
+        assert_eq!(hash.finalize(), Sha512::digest(&input));
     }
 
     /// Splitting a long collection between two threads changes nothing but the time: the same

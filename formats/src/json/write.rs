@@ -16,7 +16,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
     let entries: Vec<&Entry> = items.iter().filter_map(MapItem::entry).collect();
     let drop_meta = opts.strip_metadata || opts.metadata.is_some();
     let removed: Vec<bool> = entries.iter().map(|e| drop_meta && e.key == "sops").collect();
-    let mut edits = Vec::new();
+    let mut edits = Vec::with_capacity(root.node.changed_count() + entries.len() + 1);
     let mut path = Vec::new();
     for (entry, _) in entries.iter().zip(&removed).filter(|(_, &r)| !r) {
         path.push(entry.key.clone());

@@ -14,7 +14,8 @@ const SOPS_STEP: usize = 4;
 
 pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String, EmitError> {
     let step = opts.indent.or(doc.indent).unwrap_or(SOPS_STEP);
-    let mut edits = Vec::new();
+    // Sized once: a large file has an edit per value, and a list that grows moves them all.
+    let mut edits = Vec::with_capacity(doc.roots.iter().map(|r| r.node.changed_count() + 2).sum());
     let mut added_in_flow = false;
     for root in &doc.roots {
         collect_edits(&root.node, src, step, &mut edits);
