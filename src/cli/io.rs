@@ -42,9 +42,7 @@ pub(crate) fn read_input(io: &IoArgs, encrypting: bool) -> Result<Input, Failure
             if io.in_place {
                 return Err(Failure::new(exit::CONFLICT, "cannot use --in-place with standard input"));
             }
-            let mut buf = Zeroizing::new(Vec::new());
-            std::io::stdin()
-                .read_to_end(&mut buf)
+            let buf = read_wiped(std::io::stdin().lock())
                 .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read standard input: {e}")))?;
             heap::input_size(buf.len());
             (buf, "<stdin>".to_string(), None)
@@ -83,6 +81,29 @@ pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     bytes.try_reserve_exact(len.saturating_add(1)).map_err(std::io::Error::other)?;
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Reads `r` to its end into a wiped buffer. A buffer that grows is copied into a larger one
+/// and wiped as it is dropped, where `read_to_end` would leave every smaller copy of the
+/// content (a secret) in freed memory.
+pub(crate) fn read_wiped(mut r: impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(vec![0u8; 16 * 1024]);
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            let mut bigger = Zeroizing::new(vec![0u8; len * 2]);
+            bigger[..len].copy_from_slice(&buf[..len]);
+            buf = bigger;
+        }
+        match r.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    Ok(buf)
 }
 
 /// sops's subcommands disagree on the exit code for a missing input file (100 for
@@ -182,4 +203,38 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> std::io::Result<
     let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     scratch::remove_stale_files(dir);
     gitseal::fs::write_atomic(path, data, new_mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that gives its bytes a few at a time, interrupted once.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        interrupted: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if !self.interrupted && self.at > 20_000 {
+                self.interrupted = true;
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.data.len() - self.at).min(7_777);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reading_to_the_end_through_growing_wiped_buffers_keeps_every_byte() {
+        for len in [0, 1, 16 * 1024, 16 * 1024 + 1, 100_003] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let read = read_wiped(Trickle { data: data.clone(), at: 0, interrupted: false }).unwrap();
+            assert_eq!(read.as_slice(), data.as_slice(), "{len} bytes");
+        }
+    }
 }

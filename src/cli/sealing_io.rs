@@ -1,7 +1,7 @@
 //! Input and output shared by the Sealed Secrets commands: manifests, certificates, private
 //! keys, output formats, and the files under a directory.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -18,9 +18,7 @@ pub(crate) fn read_text(path: Option<&Path>) -> Result<(Zeroizing<String>, Strin
     let (bytes, name) = match path.filter(|p| p.as_os_str() != "-") {
         Some(p) => (read_file(p)?, p.display().to_string()),
         None => {
-            let mut buf = Zeroizing::new(Vec::new());
-            std::io::stdin()
-                .read_to_end(&mut buf)
+            let buf = super::io::read_wiped(std::io::stdin().lock())
                 .map_err(|e| Failure::new(exit::CANNOT_READ, format!("cannot read standard input: {e}")))?;
             (buf, "<stdin>".to_string())
         }
