@@ -18,21 +18,43 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Applies non-overlapping replacements, given in any order, to `src`.
-pub fn apply_edits(src: &str, edits: &mut [(Span, String)]) -> String {
+/// The text of an edit: owned texts may be decrypted values, wiped once applied.
+pub trait EditText: AsRef<str> {
+    /// Wipes the text when the edit owns it.
+    fn wipe(&mut self);
+}
+
+impl EditText for String {
+    fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(self);
+    }
+}
+
+impl EditText for std::borrow::Cow<'_, str> {
+    fn wipe(&mut self) {
+        if let std::borrow::Cow::Owned(s) = self {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
+/// Applies non-overlapping replacements, given in any order, to `src`, and wipes their texts.
+pub fn apply_edits<T: EditText>(src: &str, edits: &mut [(Span, T)]) -> String {
     edits.sort_by_key(|(s, _)| (s.start, s.end));
     // The exact length: callers wipe the whole buffer when done with it (decrypted text), and
     // spare capacity would be fresh pages faulted in only to be wiped.
-    let (removed, added) = edits.iter().fold((0, 0), |(r, a), (span, t)| (r + (span.end - span.start), a + t.len()));
+    let (removed, added) =
+        edits.iter().fold((0, 0), |(r, a), (span, t)| (r + (span.end - span.start), a + t.as_ref().len()));
     let mut out = String::with_capacity((src.len() + added).saturating_sub(removed));
     let mut pos = 0;
     for (span, text) in edits.iter() {
         debug_assert!(span.start >= pos, "overlapping edits");
         out.push_str(&src[pos..span.start]);
-        out.push_str(text);
+        out.push_str(text.as_ref());
         pos = span.end;
     }
     out.push_str(&src[pos..]);
+    edits.iter_mut().for_each(|(_, text)| text.wipe());
     out
 }
 
@@ -104,5 +126,6 @@ mod tests {
         let out = apply_edits(src, &mut edits);
         assert_eq!(out, "a: x\nb: twenty\nc: 3\n");
         assert_eq!(out.capacity(), out.len());
+        assert!(edits.iter().all(|(_, t)| t.is_empty()), "an applied edit's text was not wiped");
     }
 }

@@ -1,6 +1,8 @@
 //! Writing YAML: span replacement for same-format output, and a block-style emitter for
 //! cross-format output and for the `sops` metadata block.
 
+use std::borrow::Cow;
+
 use super::render::{
     double_quoted, is_plain_safe, line_indent, needs_line_indent, render_leaf, render_non_str, render_str,
 };
@@ -27,25 +29,26 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
                 } else {
                     removal_span(src, entry.span, &root.node, &edits)
                 };
-                edits.push((span, String::new()));
+                edits.push((span, Cow::Borrowed("")));
             }
         }
         if let (Some(meta), Some(close)) = (opts.metadata, flow) {
             added_in_flow = true;
-            edits.push(flow_insertion(src, &root.node, close, meta)?);
+            let (span, text) = flow_insertion(src, &root.node, close, meta)?;
+            edits.push((span, Cow::Owned(text)));
         } else if let Some(meta) = opts.metadata {
             let col = root_column(src, &root.node)?;
             let mut block = String::new();
             emit_entry(&mut block, "sops", &meta.to_node(), col, step);
             if root.end == src.len() && !src.is_empty() && !src.ends_with('\n') {
                 if let Some(at) = before_open_block_scalar(src, &root.node, root.end) {
-                    edits.push((Span::new(at, at), block));
+                    edits.push((Span::new(at, at), Cow::Owned(block)));
                     continue;
                 }
                 block.pop();
                 block.insert(0, '\n');
             }
-            edits.push((Span::new(root.end, root.end), block));
+            edits.push((Span::new(root.end, root.end), Cow::Owned(block)));
         }
     }
     drop_contained(&mut edits);
@@ -61,7 +64,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
 
 /// Drops the edits that lie inside another edit's span: a block scalar's header comment is
 /// part of the scalar's span, and goes (and comes back) with its value when that is replaced.
-fn drop_contained(edits: &mut Vec<(Span, String)>) {
+fn drop_contained(edits: &mut Vec<(Span, Cow<'_, str>)>) {
     edits.sort_by_key(|(s, _)| (s.start, std::cmp::Reverse(s.end)));
     let mut reach = 0;
     edits.retain(|(s, _)| {
@@ -123,7 +126,7 @@ fn last_data_leaf(node: &Node) -> Option<(&crate::model::Entry, &Leaf)> {
 /// it is a block scalar that keeps its final line break (`|`, `>`, `|+`): at the end of the file
 /// without it, the scalar would read without its last line break (a file whose final newline was
 /// removed by hand after sops wrote a multi-line value there).
-fn removal_span(src: &str, span: Span, node: &Node, edits: &[(Span, String)]) -> Span {
+fn removal_span(src: &str, span: Span, node: &Node, edits: &[(Span, Cow<'_, str>)]) -> Span {
     let mut span = span;
     if span.end == src.len() && !src.ends_with('\n') && span.start > 0 && src.as_bytes()[span.start - 1] == b'\n' {
         let keeps_break = last_data_leaf(node).is_some_and(|(_, leaf)| {
@@ -301,7 +304,7 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
     Ok(line.len() - line.trim_start_matches(' ').len())
 }
 
-fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, String)>) {
+fn collect_edits<'d>(node: &'d Node, src: &str, step: usize, edits: &mut Vec<(Span, Cow<'d, str>)>) {
     match node {
         Node::Leaf(leaf) if leaf.changed => {
             let indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
@@ -314,7 +317,7 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
                 && matches!(&leaf.value, Scalar::Str(s) if s.ends_with('\n'))
                 && !src[leaf.span.end..].contains('\n')
             {
-                text.push('\n');
+                text.to_mut().push('\n');
             }
             edits.push((leaf.span, text));
         }
@@ -322,7 +325,7 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
         Node::Map(items) => {
             for item in items {
                 match item {
-                    MapItem::Comment(c) if c.changed => edits.push((c.span, format!("#{}", c.text))),
+                    MapItem::Comment(c) if c.changed => edits.push((c.span, Cow::Owned(format!("#{}", c.text)))),
                     MapItem::Comment(_) => {}
                     MapItem::Entry(e) => collect_edits(&e.value, src, step, edits),
                 }
@@ -331,7 +334,7 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
         Node::Seq(items) => {
             for item in items {
                 match item {
-                    SeqItem::Comment(c) if c.changed => edits.push((c.span, format!("#{}", c.text))),
+                    SeqItem::Comment(c) if c.changed => edits.push((c.span, Cow::Owned(format!("#{}", c.text)))),
                     SeqItem::Comment(_) => {}
                     SeqItem::Node { node, .. } => collect_edits(node, src, step, edits),
                 }
@@ -341,18 +344,18 @@ fn collect_edits(node: &Node, src: &str, step: usize, edits: &mut Vec<(Span, Str
         // style in place of the `*name`; an untouched one stays an alias.
         Node::Alias(a) => {
             if has_changed_leaf(&a.node) {
-                edits.push((a.span, flow_text(&a.node)));
+                edits.push((a.span, Cow::Owned(flow_text(&a.node))));
             }
             // A comment after the alias, placed inside its expansion (the expansion's own
             // comments are the anchor's, written where the anchor is).
             let after = |c: &Comment| c.changed && c.span.start >= a.span.end;
             match &a.node {
                 Node::Map(items) => items.iter().for_each(|i| match i {
-                    MapItem::Comment(c) if after(c) => edits.push((c.span, format!("#{}", c.text))),
+                    MapItem::Comment(c) if after(c) => edits.push((c.span, Cow::Owned(format!("#{}", c.text)))),
                     _ => {}
                 }),
                 Node::Seq(items) => items.iter().for_each(|i| match i {
-                    SeqItem::Comment(c) if after(c) => edits.push((c.span, format!("#{}", c.text))),
+                    SeqItem::Comment(c) if after(c) => edits.push((c.span, Cow::Owned(format!("#{}", c.text)))),
                     _ => {}
                 }),
                 _ => {}
@@ -378,7 +381,7 @@ pub(crate) fn flow_text(node: &Node) -> String {
     match node.resolved() {
         Node::Leaf(l) => match &l.value {
             Scalar::Str(s) => double_quoted(s),
-            _ => render_leaf(l, &l.value, 0, 2),
+            _ => render_leaf(l, &l.value, 0, 2).into_owned(),
         },
         Node::Map(items) => {
             let parts: Vec<String> = items
@@ -457,7 +460,7 @@ fn key_text(key: &str, value: &Node) -> String {
 
 fn scalar_text(value: &Scalar, col: usize, step: usize) -> String {
     match value {
-        Scalar::Str(s) => render_str(s, Style::Plain, false, 0, col, step),
+        Scalar::Str(s) => render_str(s, Style::Plain, false, 0, col, step).into_owned(),
         other => render_non_str(other),
     }
 }

@@ -5,22 +5,23 @@ use super::resolve::{resolve_plain, Resolved};
 use crate::model::{Leaf, Scalar, Style};
 use crate::scalar::format_float;
 use crate::text::line_start;
+use std::borrow::Cow;
 
 /// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
-pub(crate) fn render_leaf(leaf: &Leaf, value: &Scalar, line_indent: usize, step: usize) -> String {
+pub(crate) fn render_leaf<'a>(leaf: &'a Leaf, value: &'a Scalar, line_indent: usize, step: usize) -> Cow<'a, str> {
     match value {
         // A string's literal is its source text (restored layout); a number's spelling left
         // on a leaf that now holds a string is not.
         Scalar::Str(_)
             if leaf.literal.as_deref().is_some_and(|l| matches!(resolve_plain(l), Resolved::Value(Scalar::Str(_)))) =>
         {
-            leaf.literal.clone().unwrap_or_default()
+            Cow::Borrowed(leaf.literal.as_deref().unwrap_or_default())
         }
         Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
         other => match &leaf.literal {
-            Some(l) if literal_reads_as(l, other) => l.clone(),
-            _ => render_non_str(other),
+            Some(l) if literal_reads_as(l, other) => Cow::Borrowed(l),
+            _ => Cow::Owned(render_non_str(other)),
         },
     }
 }
@@ -49,7 +50,7 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         in_flow: leaf.in_flow,
         literal: payload.filter(|p| !crate::is_canonical_bool_payload(p)).map(str::to_string),
     };
-    render_leaf(&reread, &leaf.value, line_indent, step)
+    render_leaf(&reread, &leaf.value, line_indent, step).into_owned()
 }
 
 /// Only block scalars (kept or new) depend on the indentation of the leaf's line.
@@ -135,21 +136,21 @@ pub(crate) fn render_str(
     indent: usize,
     line_indent: usize,
     step: usize,
-) -> String {
+) -> Cow<'_, str> {
     // Inside flow collections an ENC string cannot be plain: plain and single-quoted values
     // are both written single-quoted there, so on the way back a single-quoted one becomes
     // plain again whenever the value allows it.
     if in_flow && matches!(style, Style::Plain | Style::SingleQuoted) {
         return if is_plain_safe(s, true) && !(style == Style::Plain && s.starts_with("ENC[")) {
-            s.to_string()
+            Cow::Borrowed(s)
         } else if single_quotable(s) && !s.contains('\n') {
-            single_quoted(s)
+            Cow::Owned(single_quoted(s))
         } else {
-            double_quoted(s)
+            Cow::Owned(double_quoted(s))
         };
     }
-    match style {
-        Style::Plain if is_plain_safe(s, in_flow) => s.to_string(),
+    Cow::Owned(match style {
+        Style::Plain if is_plain_safe(s, in_flow) => return Cow::Borrowed(s),
         Style::Plain if s.contains('\n') && !in_flow => {
             block(s, '|', line_indent + step.max(1), line_indent).unwrap_or_else(|| double_quoted(s))
         }
@@ -162,7 +163,7 @@ pub(crate) fn render_str(
             let kind = if style == Style::Literal || s.trim_end_matches('\n').contains('\n') { '|' } else { '>' };
             block(s, kind, indent, line_indent).unwrap_or_else(|| double_quoted(s))
         }
-    }
+    })
 }
 
 /// A sops value token (`ENC[AES256_GCM,data:...,type:str]`): letters, digits, base64 and the
