@@ -666,7 +666,16 @@ impl<'s> Builder<'s> {
             _ => Err(self.err(ev.start, "unexpected YAML token")),
         };
         self.depth -= 1;
-        result
+        if self.values || self.depth == 0 {
+            return result;
+        }
+        // Only checking: a nested collection's items are dropped once read and checked, so the
+        // check of a large file holds one path of the tree at a time, not the whole tree.
+        result.map(|(node, end)| match node {
+            Node::Map(_) => (Node::Map(Vec::new()), end),
+            Node::Seq(_) => (Node::Seq(Vec::new()), end),
+            other => (other, end),
+        })
     }
 
     fn remember(&mut self, anchor: usize, r: (Node, usize)) -> (Node, usize) {
