@@ -710,6 +710,10 @@ impl<'k> Walk<'k> {
                         _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),
                     };
                     if let Some((v, literal)) = value {
+                        // The ciphertext it replaces is dropped without the wiping a value gets.
+                        if let Scalar::Str(enc) = &mut leaf.value {
+                            drop(std::mem::take(enc));
+                        }
                         leaf.literal = literal;
                         leaf.value = v;
                         leaf.changed = true;
