@@ -39,6 +39,15 @@ pub fn yaml_scanners_agree(src: &str) -> Result<bool, String> {
     yaml::scanners_agree(src)
 }
 
+/// Whether a YAML parse cut in two halves (as large files are parsed, on two threads) gives the
+/// whole parse's tree at every line of `src` where a cut may be made: how many cuts joined up,
+/// or an error naming the first that did not give the same tree. For tests and fuzz targets;
+/// the error may quote the input.
+#[doc(hidden)]
+pub fn yaml_halves_agree(src: &str) -> Result<usize, String> {
+    yaml::halves_agree(src)
+}
+
 /// A file that could not be parsed. Messages name the line and column, never a value.
 #[derive(Debug, thiserror::Error)]
 #[error("{message} at line {line}, column {column}")]

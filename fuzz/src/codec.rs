@@ -9,7 +9,8 @@
 //! gives it back byte for byte.
 //!
 //! For YAML, the line scanner that reads block YAML must also give saphyr's events, at the
-//! same offsets, on every input it reads.
+//! same offsets, on every input it reads, and a parse cut in two halves (as large files are
+//! parsed) must give the whole parse's tree at every line where it cuts.
 
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::formats::{self, Format, WriteOptions};
@@ -22,6 +23,9 @@ pub fn yaml(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         if let Err(e) = formats::yaml_scanners_agree(text) {
             panic!("the YAML line scanner and saphyr disagree: {e}");
+        }
+        if let Err(e) = formats::yaml_halves_agree(text) {
+            panic!("a YAML parse in halves and the whole parse disagree: {e}");
         }
     }
     codec(Format::Yaml, "fuzz.yaml", data);

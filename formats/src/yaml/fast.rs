@@ -50,6 +50,19 @@ pub(crate) struct Events<'s> {
     started: bool,
     in_document: bool,
     done: bool,
+    /// At the end of the input, when only block mappings were open there: their columns,
+    /// outermost first (see [`Events::open_at_end`]).
+    at_end: Option<Vec<usize>>,
+}
+
+/// A block mapping open at a line where a parse may be split in two (see `yaml::halves`).
+pub(crate) struct Open {
+    /// The column of its keys.
+    pub col: usize,
+    /// Its first key, where its event stands.
+    pub first: usize,
+    /// The key that opens it, and the end of that key's line; `None` for the top level.
+    pub opener: Option<(usize, usize)>,
 }
 
 impl<'s> Events<'s> {
@@ -70,7 +83,35 @@ impl<'s> Events<'s> {
             started: false,
             in_document: false,
             done: false,
+            at_end: None,
         })
+    }
+
+    /// A scanner over the rest of `src` from `pos`, the start of a line, inside the block
+    /// mappings `open` (outermost first, the top level first of all): it first gives the events
+    /// that open them, then reads on from `pos` in the state a scanner from the start of `src`
+    /// is in there, when [`Events::open_at_end`] of one over `src[..pos]` says `open`.
+    pub fn resume(src: &'s str, pos: usize, open: &[Open]) -> Result<Events<'s>, Unsupported> {
+        let mut e = Events::new(src)?;
+        (e.started, e.in_document, e.pos) = (true, true, pos);
+        e.push(Event::StreamStart, 0, 0);
+        e.push(Event::DocumentStart(false), 0, 0);
+        for o in open {
+            if let Some((p, le)) = o.opener {
+                let (text, style, kend, _) = key_end(src, p, le)?.ok_or(Unsupported)?;
+                e.scalar(text, style, p, kend);
+            }
+            e.push(Event::MappingStart(0, None), o.first, o.first);
+            e.open.push((Kind::Map, o.col));
+        }
+        Ok(e)
+    }
+
+    /// Once the input has ended with only block mappings open: their key columns. (A key
+    /// without a value, or a block scalar, at the end gives the events it gives before a key of
+    /// the mapping that holds it.)
+    pub fn open_at_end(&self) -> Option<&[usize]> {
+        self.at_end.as_deref()
     }
 
     /// The next event and its byte span.
@@ -163,6 +204,9 @@ impl<'s> Events<'s> {
             return Err(Unsupported);
         }
         let len = self.src.len();
+        if self.open.iter().all(|&(k, _)| k == Kind::Map) {
+            self.at_end = Some(self.open.iter().map(|&(_, c)| c).collect());
+        }
         if let Some(pending) = self.pending.take() {
             self.scalar(Cow::Borrowed(""), ScalarStyle::Plain, pending.colon, pending.colon);
         }
@@ -351,6 +395,99 @@ impl<'s> Events<'s> {
         }
         Ok(None)
     }
+}
+
+/// A line past the middle of `src` where a parse may be split in two, with the block mappings
+/// open there: the line starts with a key of the innermost one, and the line before it holds a
+/// token and no `#` (no comment falls between the halves). The mappings are read back from the
+/// lines' indentation, which can be wrong (a line inside a block scalar, a sequence): the scan
+/// of the first half says whether its end state is that one ([`Events::open_at_end`]).
+pub(crate) fn seam(src: &str) -> Option<(usize, Vec<Open>)> {
+    let b = src.as_bytes();
+    let mut ls = line_end(b, src.len() / 2) + 1;
+    let limit = (ls + src.len() / 8).min(b.len());
+    while ls < limit {
+        let le = line_end(b, ls);
+        if let Some(open) = open_around(src, ls, le) {
+            return Some((ls, open));
+        }
+        ls = le + 1;
+    }
+    None
+}
+
+/// Every line where [`seam`] may cut `src` (wherever it is), with the mappings it takes to be
+/// open there.
+pub(crate) fn seams(src: &str) -> Vec<(usize, Vec<Open>)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut ls = 0;
+    while ls < b.len() {
+        let le = line_end(b, ls);
+        out.extend(open_around(src, ls, le).map(|open| (ls, open)));
+        ls = le + 1;
+    }
+    out
+}
+
+/// The block mappings around a key at the start of the line `ls..le` (see [`seam`]).
+fn open_around(src: &str, ls: usize, le: usize) -> Option<Vec<Open>> {
+    let b = src.as_bytes();
+    let p = skip_spaces(b, ls, le);
+    if p == le || matches!(b[p], b'#' | b'-' | b'\t') || !matches!(key_end(src, p, le), Ok(Some(_))) || ls == 0 {
+        return None;
+    }
+    let prev = &b[line_start(b, ls - 1)..ls - 1];
+    if prev.iter().all(|&c| c == b' ') || memchr::memchr(b'#', prev).is_some() {
+        return None;
+    }
+    // From the innermost mapping out: each is opened by the nearest line above that is
+    // indented less, which must be a `key:` with nothing after it.
+    let mut col = p - ls;
+    let mut openers = Vec::new();
+    let mut at = ls;
+    while col > 0 {
+        let ple = at.checked_sub(1)?;
+        let pls = line_start(b, ple);
+        at = pls;
+        let pp = skip_spaces(b, pls, ple);
+        if pp == ple || b[pp] == b'#' || pp - pls >= col {
+            continue;
+        }
+        let (_, _, _, colon) = key_end(src, pp, ple).ok()??;
+        if skip_spaces(b, colon + 1, ple) != ple {
+            return None;
+        }
+        openers.push((col, pp, ple));
+        col = pp - pls;
+    }
+    let mut first = first_token(src, 0)?;
+    if src[first..].starts_with("---") {
+        first = first_token(src, line_end(b, first) + 1)?;
+    }
+    let mut open = vec![Open { col: 0, first, opener: None }];
+    for &(col, p, le) in openers.iter().rev() {
+        open.push(Open { col, first: first_token(src, le + 1)?, opener: Some((p, le)) });
+    }
+    Some(open)
+}
+
+/// The first token on the lines from `ls` on (blank and comment lines skipped).
+fn first_token(src: &str, mut ls: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    while ls < b.len() {
+        let le = line_end(b, ls);
+        let p = skip_spaces(b, ls, le);
+        if p < le && b[p] != b'#' {
+            return Some(p);
+        }
+        ls = le + 1;
+    }
+    None
+}
+
+fn line_start(b: &[u8], at: usize) -> usize {
+    memchr::memrchr(b'\n', &b[..at]).map_or(0, |i| i + 1)
 }
 
 /// Whether `src` holds U+FEFF, U+0085, U+2028 or U+2029: one pass for their first bytes, which

@@ -2,12 +2,14 @@
 
 mod emit;
 mod fast;
+mod halves;
 mod parse;
 mod render;
 mod resolve;
 mod shield;
 
 pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
+pub(crate) use halves::agree as halves_agree;
 pub(crate) use parse::{check, parse, scanners_agree};
 pub(crate) use render::decrypted_text;
 

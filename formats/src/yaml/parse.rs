@@ -215,6 +215,26 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
 }
 
 fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
+    precheck(src)?;
+    // The block YAML most files are made of is read by a line scanner; anything it does not
+    // read, and every error (so that errors are saphyr's, word for word), goes to saphyr.
+    if let Ok(events) = fast::Events::new(src) {
+        if let Some(doc) = super::halves::parse(src, values) {
+            return Ok(doc);
+        }
+        if let Ok(doc) = build(src, Raw::Fast(events), None, values) {
+            return Ok(doc);
+        }
+    }
+    let shield = Shielded::new(src);
+    let text = shield.as_ref().map_or(src, |s| s.text.as_str());
+    let raw = Raw::Saphyr { parser: Parser::new_from_str(text), map: CharMap::new(text) };
+    build(src, raw, shield.as_ref(), values)
+}
+
+/// What is refused in the whole text before any token is read: lone carriage returns and
+/// control characters.
+pub(super) fn precheck(src: &str) -> Result<(), ParseError> {
     let bytes = src.as_bytes();
     if let Some(at) = memchr::memchr_iter(b'\r', bytes).find(|&i| bytes.get(i + 1) != Some(&b'\n')) {
         return Err(ParseError::at(
@@ -230,24 +250,51 @@ fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
             format!("control character U+{:04X} is not allowed in YAML (sops refuses it too)", c as u32),
         ));
     }
-    // The block YAML most files are made of is read by a line scanner; anything it does not
-    // read, and every error (so that errors are saphyr's, word for word), goes to saphyr.
-    if let Ok(events) = fast::Events::new(src) {
-        if let Ok(doc) = build(src, Raw::Fast(events), None, values) {
-            return Ok(doc);
-        }
-    }
-    let shield = Shielded::new(src);
-    let text = shield.as_ref().map_or(src, |s| s.text.as_str());
-    let raw = Raw::Saphyr { parser: Parser::new_from_str(text), map: CharMap::new(text) };
-    build(src, raw, shield.as_ref(), values)
+    Ok(())
 }
 
 fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>, values: bool) -> Result<Document, ParseError> {
+    build_from(src, raw, shield, values, 0, false).map(|(doc, _)| doc)
+}
+
+/// One half of a parse split in two (see `yaml::halves`): `src[..pos]` when `pos` is `None`,
+/// else the rest of `src` from `pos`, read by the line scanner resumed inside the mappings
+/// `open`. The first half comes with the mappings open where it ends.
+pub(super) fn build_half(
+    src: &str,
+    pos: Option<usize>,
+    open: &[fast::Open],
+    values: bool,
+) -> Result<(Document, Option<Vec<usize>>), ParseError> {
+    let unsupported = |src| ParseError::at(src, 0, "outside the block YAML subset");
+    let (text, raw, from) = match pos {
+        None => (src, fast::Events::new(src).map_err(|_| unsupported(src))?, None),
+        Some(p) => (src, fast::Events::resume(src, p, open).map_err(|_| unsupported(src))?, Some(p)),
+    };
+    let (doc, raw) = build_from(text, Raw::Fast(raw), None, values, from.unwrap_or(0), true)?;
+    let at_end = match raw {
+        Raw::Fast(events) if from.is_none() => events.open_at_end().map(<[usize]>::to_vec),
+        _ => None,
+    };
+    Ok((doc, at_end))
+}
+
+/// [`build`], with the events read from `prev_end` on (earlier ones, which a resumed scanner
+/// gives to open what is open there, have no gaps and so no comments). The `half` of a split
+/// parse keeps its nested collections when only checking, for the halves to be joined.
+fn build_from<'s>(
+    src: &'s str,
+    raw: Raw<'s>,
+    shield: Option<&'s Shielded>,
+    values: bool,
+    prev_end: usize,
+    half: bool,
+) -> Result<(Document, Raw<'s>), ParseError> {
     let mut b = Builder {
         src,
         values,
-        events: Source { raw, shield, prev_end: 0, ended: false },
+        drop_nested: !values && !half,
+        events: Source { raw, shield, prev_end, ended: false },
         comments: Vec::new(),
         ci: 0,
         anchors: HashMap::new(),
@@ -261,7 +308,7 @@ fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>, values: b
         seq_items: Vec::new(),
     };
     let roots = b.documents()?;
-    Ok(Document { format: Format::Yaml, roots, indent: b.indent })
+    Ok((Document { format: Format::Yaml, roots, indent: b.indent }, b.events.raw))
 }
 
 /// Where the events come from: saphyr (reading the text it is given, maybe shielded), or the
@@ -419,6 +466,8 @@ struct Builder<'s> {
     src: &'s str,
     /// False when only checking that the text parses: string values are left empty.
     values: bool,
+    /// Only checking, not a half of a split parse: nested collections are dropped once read.
+    drop_nested: bool,
     events: Source<'s>,
     comments: Vec<RawComment>,
     ci: usize,
@@ -666,7 +715,7 @@ impl<'s> Builder<'s> {
             _ => Err(self.err(ev.start, "unexpected YAML token")),
         };
         self.depth -= 1;
-        if self.values || self.depth == 0 {
+        if !self.drop_nested || self.depth == 0 {
             return result;
         }
         // Only checking: a nested collection's items are dropped once read and checked, so the

@@ -372,6 +372,94 @@ fn a_merge_key_written_anew_stays_a_merge_key() {
 /// events as saphyr, or leaves it to saphyr.
 #[test]
 fn fast_scanner_agrees_with_saphyr() {
+    let samples = samples();
+    let mut failures = Vec::new();
+    for (name, src) in &samples {
+        if let Err(e) = super::scanners_agree(src) {
+            failures.push(format!("{name}: {e}"));
+        }
+        // The check that keeps no values accepts and refuses what the parse does.
+        let (parsed, checked) = (super::parse(src).map(drop), super::check(src));
+        if parsed.as_ref().map_err(ToString::to_string) != checked.as_ref().map_err(ToString::to_string) {
+            failures.push(format!("{name}: parse {parsed:?}, check {checked:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    // What the scanner is for: it reads these itself, or it is of no use.
+    for src in FAST_READS {
+        assert_eq!(super::scanners_agree(src), Ok(true), "{src:?}");
+    }
+}
+
+/// A parse cut in two halves at any line where a cut may be made gives the tree of the whole
+/// parse, or declines (and the whole parse is used): never another tree, never a tree for a
+/// file the whole parse refuses.
+#[test]
+fn a_parse_in_halves_gives_the_whole_parse() {
+    let mut samples = samples();
+    for (n, src) in HALVES_DECLINE.iter().enumerate() {
+        samples.push((format!("halves case {n}"), src.to_string()));
+    }
+    samples.push(("services".to_string(), services(12)));
+    let (mut joined, mut failures) = (0, Vec::new());
+    for (name, src) in &samples {
+        match super::halves::agree(src) {
+            Ok(n) => joined += n,
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    // The cut is of use: most samples have lines where it is made.
+    assert!(joined > 300, "only {joined} parses in halves");
+    let services = services(12);
+    assert_eq!(super::scanners_agree(&services), Ok(true), "the line scanner reads the services sample");
+    let cuts = super::fast::seams(&services);
+    let joined =
+        cuts.iter().filter(|(pos, open)| super::halves::in_halves(&services, *pos, open, true).is_some()).count();
+    assert!(joined > 50 && cuts.iter().any(|(_, open)| open.len() == 4), "{joined} of {} cuts joined", cuts.len());
+    for src in HALVES_DECLINE {
+        for (pos, open) in super::fast::seams(src) {
+            assert!(super::halves::in_halves(src, pos, &open, true).is_none(), "{src:?} cut at {pos}");
+        }
+    }
+}
+
+/// A configuration file of `n` services, of the shapes the line scanner reads: mappings nested
+/// four deep, sequences of mappings, literal block scalars (one at the end of a service),
+/// quoted values, empty collections, comments on their own lines and after values.
+fn services(n: usize) -> String {
+    let mut s = String::from("# services\nversion: 3\nservices:\n");
+    for i in 0..n {
+        s.push_str(&format!("  svc-{i}:\n    name: \"svc {i}\"\n    labels:\n      app: a{i}\n      tier: 'web'\n"));
+        s.push_str("    spec:\n      replicas: 2\n      ports:\n        - name: http\n          port: 80\n");
+        s.push_str("        - name: https # tls\n          port: 443\n      env: []\n      extra: {}\n");
+        s.push_str("      # resources\n      limits:\n        cpu: 1\n        memory: 1Gi\n");
+        if i % 3 == 0 {
+            s.push_str("    script: |\n      run --fast\n        indented\n\n      done\n");
+        } else {
+            s.push_str("    empty:\n    flag: true\n");
+        }
+    }
+    s.push_str("tail:\n  a: 1\n");
+    s
+}
+
+/// Cuts the halves must refuse: a key on both sides of the cut, a guess of what is open that
+/// is wrong (a block scalar, a sequence item, a key with a comment after it), an error after the
+/// cut.
+const HALVES_DECLINE: &[&str] = &[
+    "a:\n  x: 1\n  y: 2\n  x: 3\n",
+    "x: 1\na:\n  y: 2\nx: 3\n",
+    "a: |\n  k:\n    b: 1\n    c: 2\n",
+    "a:\n  - k:\n      b: 1\n      c: 2\n",
+    "a: # note\n  b: 1\n  c: 2\n",
+    "a:\n  b: 1\n  c: 2\n   d: 3\n",
+    "a:\n  - x\n  b: 1\n",
+];
+
+/// Every YAML sample in the repository (codec corpus, CLI fixtures, fuzz corpus and
+/// regressions, deployment manifests) and the scanner's edge cases.
+fn samples() -> Vec<(String, String)> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut samples: Vec<(String, String)> = Vec::new();
     for dir in ["formats/tests/corpus/yaml", "tests/fixtures", "fuzz/corpus/yaml", "fuzz/regressions/yaml", "deploy"] {
@@ -390,22 +478,7 @@ fn fast_scanner_agrees_with_saphyr() {
     for (n, src) in FAST_READS.iter().chain(FAST_EDGES).enumerate() {
         samples.push((format!("edge case {n}"), src.to_string()));
     }
-    let mut failures = Vec::new();
-    for (name, src) in &samples {
-        if let Err(e) = super::scanners_agree(src) {
-            failures.push(format!("{name}: {e}"));
-        }
-        // The check that keeps no values accepts and refuses what the parse does.
-        let (parsed, checked) = (super::parse(src).map(drop), super::check(src));
-        if parsed.as_ref().map_err(ToString::to_string) != checked.as_ref().map_err(ToString::to_string) {
-            failures.push(format!("{name}: parse {parsed:?}, check {checked:?}"));
-        }
-    }
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
-    // What the scanner is for: it reads these itself, or it is of no use.
-    for src in FAST_READS {
-        assert_eq!(super::scanners_agree(src), Ok(true), "{src:?}");
-    }
+    samples
 }
 
 /// Block YAML the line scanner reads itself (compared with saphyr as the other samples are).
