@@ -137,9 +137,13 @@ pub fn encrypt_with(
         // A large file's read-back parse runs beside the release of the tree (every string in
         // it is zeroized on drop), which would otherwise follow it.
         std::thread::scope(|s| {
-            let check = s.spawn(|| readable(out_format, &out, file));
-            drop(doc);
-            check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            match std::thread::Builder::new().spawn_scoped(s, || readable(out_format, &out, file)) {
+                Ok(check) => {
+                    drop(doc);
+                    check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                }
+                Err(_) => readable(out_format, &out, file),
+            }
         })?;
     } else {
         readable(out_format, &out, file)?;

@@ -476,14 +476,20 @@ impl<'k> Walk<'k> {
         walk: impl Fn(&mut Walk<'k>, &mut [T]) -> Result<(), WalkError> + Sync,
     ) -> Result<(), WalkError> {
         let mut other = self.fork();
-        let (mine, theirs) = std::thread::scope(|s| {
-            let handle = s.spawn(|| {
+        let split = std::thread::scope(|s| {
+            let handle = std::thread::Builder::new().spawn_scoped(s, || {
                 let r = walk(&mut other, second);
                 (r, other)
             });
+            let handle = handle.ok()?;
             let mine = walk(self, first);
-            (mine, handle.join())
+            Some((mine, handle.join()))
         });
+        // Without a thread (the system has none to give), both halves are walked here, in order.
+        let Some((mine, theirs)) = split else {
+            walk(self, first)?;
+            return walk(self, second);
+        };
         let (theirs, mut other) = theirs.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         mine?;
         theirs?;

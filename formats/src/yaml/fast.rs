@@ -68,15 +68,14 @@ pub(crate) struct Open {
 impl<'s> Events<'s> {
     /// A scanner over `src`, or `Unsupported` when a quick look finds what it does not read.
     pub fn new(src: &'s str) -> Result<Events<'s>, Unsupported> {
-        let b = src.as_bytes();
-        // Line endings other than `\n`, a byte-order mark, and characters that YAML 1.1 readers
-        // take for line breaks; a last line without its line break.
-        if memchr::memchr(b'\r', b).is_some() || !src.ends_with('\n') || odd_break(src) {
-            return Err(Unsupported);
-        }
-        Ok(Events {
+        quick_look(src)?;
+        Ok(Events::at(src, 0))
+    }
+
+    fn at(src: &'s str, pos: usize) -> Events<'s> {
+        Events {
             src,
-            pos: 0,
+            pos,
             queue: VecDeque::new(),
             open: Vec::new(),
             pending: None,
@@ -84,7 +83,7 @@ impl<'s> Events<'s> {
             in_document: false,
             done: false,
             at_end: None,
-        })
+        }
     }
 
     /// A scanner over the rest of `src` from `pos`, the start of a line, inside the block
@@ -92,8 +91,10 @@ impl<'s> Events<'s> {
     /// that open them, then reads on from `pos` in the state a scanner from the start of `src`
     /// is in there, when [`Events::open_at_end`] of one over `src[..pos]` says `open`.
     pub fn resume(src: &'s str, pos: usize, open: &[Open]) -> Result<Events<'s>, Unsupported> {
-        let mut e = Events::new(src)?;
-        (e.started, e.in_document, e.pos) = (true, true, pos);
+        // The text before `pos` is the first half's, which its own scanner looks at.
+        quick_look(&src[pos..])?;
+        let mut e = Events::at(src, pos);
+        (e.started, e.in_document) = (true, true);
         e.push(Event::StreamStart, 0, 0);
         e.push(Event::DocumentStart(false), 0, 0);
         for o in open {
@@ -488,6 +489,15 @@ fn first_token(src: &str, mut ls: usize) -> Option<usize> {
 
 fn line_start(b: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &b[..at]).map_or(0, |i| i + 1)
+}
+
+/// What the scanner refuses at a glance: line endings other than `\n`, a byte-order mark, and
+/// characters that YAML 1.1 readers take for line breaks; a last line without its line break.
+fn quick_look(src: &str) -> Result<(), Unsupported> {
+    if memchr::memchr(b'\r', src.as_bytes()).is_some() || !src.ends_with('\n') || odd_break(src) {
+        return Err(Unsupported);
+    }
+    Ok(())
 }
 
 /// Whether `src` holds U+FEFF, U+0085, U+2028 or U+2029: one pass for their first bytes, which

@@ -33,10 +33,10 @@ pub(super) fn parse(src: &str, values: bool) -> Option<Document> {
 /// `src` parsed in halves cut at `pos` (a line start), with the mappings `open` there.
 pub(super) fn in_halves(src: &str, pos: usize, open: &[fast::Open], values: bool) -> Option<Document> {
     let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| build_half(src, Some(pos), open, values));
+        let second = std::thread::Builder::new().spawn_scoped(s, || build_half(src, Some(pos), open, values)).ok()?;
         let first = build_half(&src[..pos], None, open, values);
-        (first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-    });
+        Some((first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+    })?;
     let (mut first, at_end) = first.ok()?;
     let (second, _) = second.ok()?;
     // The first half's scan ends with the mappings guessed open, and maybe mappings nested
