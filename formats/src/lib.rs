@@ -110,13 +110,14 @@ pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
     }
 }
 
-/// Whether `src` parses as `format`: [`parse`]'s answer, at less cost where the codec can give
-/// it without keeping the values (YAML, whose check after encrypting a large file is one parse
-/// of the whole output).
-pub fn check(format: Format, src: &str) -> Result<(), ParseError> {
+/// Whether `src` (a file just encrypted) parses as `format`, [`parse`]'s answer, and then
+/// whether its `sops` metadata is found there ([`has_metadata`]; for YAML, in each document).
+/// At less cost than [`parse`] where the codec can answer without keeping the values (YAML,
+/// whose check after encrypting a large file is one parse of the whole output).
+pub fn check(format: Format, src: &str) -> Result<bool, ParseError> {
     match format {
         Format::Yaml => yaml::check(src),
-        other => parse(other, src).map(drop),
+        other => parse(other, src).map(|doc| has_metadata(&doc)),
     }
 }
 

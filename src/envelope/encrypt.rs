@@ -179,7 +179,13 @@ pub(crate) fn readable(format: Format, out: &str, file: &str) -> Result<(), Erro
         return Ok(());
     }
     match formats::check(format, out) {
-        Ok(()) => Ok(()),
+        Ok(true) => Ok(()),
+        // Written in the wrong place (inside a value), the metadata would not be found.
+        Ok(false) => Err(Error::Emit {
+            file: file.into(),
+            message: "the encrypted file would not read back as encrypted (its sops metadata would not be found at the top level); nothing was written".into(),
+            source: None,
+        }),
         Err(e) => Err(Error::Emit {
             file: file.into(),
             message: format!("the encrypted file would not parse back ({e}); nothing was written"),

@@ -128,5 +128,27 @@ mod tests {
         assert!(readable(Format::Yaml, "a: 1\nsops:\n  version: 3.11.0\n", "f.yaml").is_ok());
         let e = readable(Format::Yaml, "a: [1,\nb: {\n", "f.yaml").unwrap_err().to_string();
         assert!(e.contains("f.yaml") && e.contains("would not parse back"), "{e}");
+        // Metadata that landed inside a value is not metadata.
+        let e = readable(Format::Yaml, "a: |\n  x\n  sops:\n    version: 3.11.0\n", "f.yaml").unwrap_err().to_string();
+        assert!(e.contains("f.yaml") && e.contains("metadata would not be found"), "{e}");
+    }
+
+    /// A document that ends, without a line break, in a block scalar that is an explicit key:
+    /// the metadata cannot be written after it; encryption says so and writes nothing (it
+    /// wrote a file that did not decrypt).
+    #[test]
+    fn a_file_whose_metadata_would_land_inside_a_key_is_not_encrypted() {
+        let opts = crate::envelope::EncryptOptions {
+            rule: None,
+            mac_only_encrypted: false,
+            key_groups: vec![vec![gitseal_keys::MasterKey::Age(
+                gitseal_keys::age::Recipient::parse("age1sv4edj3t7tzg9cmf4c0325u5yntlhs9smnqkxajq5xsrs09tlfqq60yt0d")
+                    .unwrap(),
+            )]],
+            shamir_threshold: None,
+            indent: None,
+        };
+        let e = crate::envelope::encrypt(b"? |\n 00e", Format::Yaml, Format::Yaml, &opts, "k.yaml").unwrap_err();
+        assert!(e.to_string().contains("k.yaml") && e.to_string().contains("metadata would not be found"), "{e}");
     }
 }

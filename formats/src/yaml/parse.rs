@@ -104,10 +104,12 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
     parse_with(src, true)
 }
 
-/// Whether `src` parses, as [`parse`] decides it; the document built has empty strings for
-/// its string values (a check of a large file copies none of them).
-pub(crate) fn check(src: &str) -> Result<(), ParseError> {
-    parse_with(src, false).map(drop)
+/// Whether `src` parses, as [`parse`] decides it, and then whether each of its documents holds
+/// a top-level `sops` entry; the document built has empty strings for its string values (a
+/// check of a large file copies none of them).
+pub(crate) fn check(src: &str) -> Result<bool, ParseError> {
+    let doc = parse_with(src, false)?;
+    Ok(!doc.roots.is_empty() && doc.roots.iter().all(|r| r.node.get("sops").is_some()))
 }
 
 fn parse_with(src: &str, values: bool) -> Result<Document, ParseError> {

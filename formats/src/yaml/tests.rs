@@ -379,7 +379,7 @@ fn fast_scanner_agrees_with_saphyr() {
             failures.push(format!("{name}: {e}"));
         }
         // The check that keeps no values accepts and refuses what the parse does.
-        let (parsed, checked) = (super::parse(src).map(drop), super::check(src));
+        let (parsed, checked) = (super::parse(src).map(drop), super::check(src).map(drop));
         if parsed.as_ref().map_err(ToString::to_string) != checked.as_ref().map_err(ToString::to_string) {
             failures.push(format!("{name}: parse {parsed:?}, check {checked:?}"));
         }
