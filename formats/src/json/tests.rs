@@ -1,5 +1,5 @@
 use super::parse::MAX_DEPTH;
-use super::write::{quote, scalar_json};
+use super::write::{plain_json, quote, scalar_json};
 use super::*;
 use crate::model::{Document, Entry, Leaf, MapItem, Node, Scalar, SeqItem, Style};
 use crate::testing::{opts, set};
@@ -384,4 +384,36 @@ fn check_no_panic(src: &str) {
         assert_eq!(write(&parsed, &with, WriteOptions { strip_metadata: true, ..opts() }).unwrap(), src);
         assert!(emit(&doc, opts()).is_ok());
     }
+}
+
+/// A string written between the quotes as it is (how an encrypted value replaces another in
+/// place) is exactly what quoting it gives.
+#[test]
+fn strings_with_nothing_to_escape_are_their_quoted_form() {
+    for s in ["", "ENC[AES256_GCM,data:aGk=,iv:AAAA,tag:BBBB,type:str]", "é ü € <>&'", "a b\u{7f}"] {
+        assert!(plain_json(s), "{s:?}");
+        assert_eq!(quote(s), format!("\"{s}\""));
+    }
+    for s in ["a\"b", "a\\b", "a\nb", "\t", "\u{1}", "\u{1f}"] {
+        assert!(!plain_json(s), "{s:?}");
+        assert_ne!(quote(s), format!("\"{s}\""));
+    }
+}
+
+/// NaN has no JSON form: writing it is an error that names the value's key path (items by
+/// index), not a panic.
+#[test]
+fn a_nan_in_place_is_an_error_naming_its_key_path() {
+    let src = "{\"a\": [1, {\"b\": 2}], \"c\": 3}";
+    let mut doc = parse(src).unwrap();
+    let Node::Map(items) = &mut doc.roots[0].node else { panic!("not a mapping") };
+    let MapItem::Entry(a) = &mut items[0] else { panic!("not an entry") };
+    let Node::Seq(seq) = &mut a.value else { panic!("not a sequence") };
+    let SeqItem::Node { node: Node::Map(inner), .. } = &mut seq[1] else { panic!("not a mapping") };
+    let MapItem::Entry(Entry { value: Node::Leaf(leaf), .. }) = &mut inner[0] else { panic!("not a leaf") };
+    (leaf.value, leaf.changed) = (Scalar::Float(f64::NAN), true);
+    let e = write(&doc, src, opts()).unwrap_err().to_string();
+    assert!(e.contains("key path a:1:b holds NaN"), "{e}");
+    set(&mut doc, "c", Scalar::Str("x".into()));
+    assert!(write(&doc, src, opts()).is_err());
 }

@@ -1,7 +1,9 @@
 //! Writing JSON: span replacement over the source text, and a fresh emitter.
 
+use std::borrow::Cow;
+
 use super::parse::{indent_unit, same_number, UTF8_BOM};
-use crate::model::{Document, Entry, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span};
+use crate::model::{Document, Entry, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 use crate::scalar::format_float;
 use crate::text;
 use crate::value::Value;
@@ -19,14 +21,16 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
     let mut edits = Vec::with_capacity(root.node.changed_count() + entries.len() + 1);
     let mut path = Vec::new();
     for (entry, _) in entries.iter().zip(&removed).filter(|(_, &r)| !r) {
-        path.push(entry.key.clone());
+        path.push(Step::Key(&entry.key));
         leaf_edits(&entry.value, &mut path, &mut edits)?;
         path.pop();
     }
-    removal_edits(src, open, &entries, &removed, &mut edits);
+    let mut more = Vec::new();
+    removal_edits(src, open, &entries, &removed, &mut more);
     if let Some(meta) = opts.metadata {
-        edits.push(insertion(src, open, &entries, &removed, meta, opts.indent)?);
+        more.push(insertion(src, open, &entries, &removed, meta, opts.indent)?);
     }
+    edits.extend(more.into_iter().map(|(span, text)| (span, Cow::Owned(text))));
     apply_checked(src, edits, "json")
 }
 
@@ -54,9 +58,9 @@ pub(crate) fn emit(doc: &Document, opts: WriteOptions<'_>) -> Result<String, Emi
 /// Applies `edits` to `src` after checking that they fit it (inside the text, on character
 /// boundaries, not overlapping), so that a document that does not belong to `src` gives an
 /// error instead of a panic.
-pub(crate) fn apply_checked(
+pub(crate) fn apply_checked<T: text::EditText>(
     src: &str,
-    mut edits: Vec<(Span, String)>,
+    mut edits: Vec<(Span, T)>,
     format: &'static str,
 ) -> Result<String, EmitError> {
     edits.sort_by_key(|(s, _)| (s.start, s.end));
@@ -114,23 +118,59 @@ fn colon_of(src: &str, key_start: usize) -> &str {
     }
 }
 
-fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String)>) -> Result<(), EmitError> {
+/// A step of a key path: a member's key or an item's index.
+enum Step<'d> {
+    Key(&'d str),
+    Index(usize),
+}
+
+impl std::fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Key(k) => f.write_str(k),
+            Step::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+fn leaf_edits<'d>(
+    node: &'d Node,
+    path: &mut Vec<Step<'d>>,
+    edits: &mut Vec<(Span, Cow<'d, str>)>,
+) -> Result<(), EmitError> {
     match node.resolved() {
         Node::Leaf(leaf) if leaf.changed => {
-            let text = match (&leaf.literal, &leaf.value) {
+            let (span, text) = match (&leaf.literal, &leaf.value) {
                 // The source text of a string the envelope restores (escapes as written).
-                (Some(l), Scalar::Str(_)) if l.starts_with('"') => l.clone(),
-                (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => l.clone(),
-                _ => scalar_json(&leaf.value, path)?,
+                (Some(l), Scalar::Str(_)) if l.starts_with('"') => (leaf.span, Cow::Borrowed(l.as_str())),
+                (Some(l), Scalar::Int(_) | Scalar::Float(_)) if same_number(l, &leaf.value) => {
+                    (leaf.span, Cow::Borrowed(l.as_str()))
+                }
+                // A string in place of a string, with nothing to escape (an encrypted value):
+                // only the text between the quotes changes.
+                (_, Scalar::Str(s))
+                    if leaf.style == Style::DoubleQuoted && leaf.span.end - leaf.span.start >= 2 && plain_json(s) =>
+                {
+                    (Span::new(leaf.span.start + 1, leaf.span.end - 1), Cow::Borrowed(s.as_str()))
+                }
+                _ => match scalar_json(&leaf.value, &[]) {
+                    Ok(text) => (leaf.span, Cow::Owned(text)),
+                    // Only the error names the key path.
+                    Err(_) => {
+                        return Err(scalar_json(&leaf.value, &path.iter().map(ToString::to_string).collect::<Vec<_>>())
+                            .err()
+                            .unwrap_or_else(mismatch))
+                    }
+                },
             };
-            edits.push((leaf.span, text));
+            edits.push((span, text));
         }
         // JSON has no aliases.
         Node::Alias(_) => {}
         Node::Leaf(_) => {}
         Node::Map(items) => {
             for e in items.iter().filter_map(MapItem::entry) {
-                path.push(e.key.clone());
+                path.push(Step::Key(&e.key));
                 leaf_edits(&e.value, path, edits)?;
                 path.pop();
             }
@@ -138,7 +178,7 @@ fn leaf_edits(node: &Node, path: &mut Vec<String>, edits: &mut Vec<(Span, String
         Node::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 if let SeqItem::Node { node, .. } = item {
-                    path.push(i.to_string());
+                    path.push(Step::Index(i));
                     leaf_edits(node, path, edits)?;
                     path.pop();
                 }
@@ -290,6 +330,11 @@ pub(crate) fn decrypted_text(leaf: &Leaf, payload: Option<&str>) -> Option<Strin
         (Scalar::Int(_) | Scalar::Float(_), Some(p)) if same_number(p, &leaf.value) => Some(p.to_string()),
         (value, _) => scalar_json(value, &[]).ok(),
     }
+}
+
+/// Whether `s` goes between JSON quotes as it is, with nothing to escape.
+pub(super) fn plain_json(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// A scalar as JSON text. Floats keep a fraction so that they read back as floats; NaN and
