@@ -618,8 +618,9 @@ impl<'k> Walk<'k> {
         let source = &src[leaf.span.start..leaf.span.end];
         let as_number = !matches!(leaf.value, Scalar::Str(_) | Scalar::Time(_));
         let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
-        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
-            if text != source {
+        // The text is the value as decryption will write it: wiped once compared.
+        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload).map(Zeroizing::new) {
+            if *text != source {
                 self.layout.entries.push((
                     index,
                     source.to_string(),
