@@ -69,18 +69,21 @@ fn install(dir: &Path) -> Result<(), Failure> {
 /// objects it generates (other items are dropped, as KSOPS does: kustomize hands a generator
 /// function only a copy of the generator).
 fn krm() -> Result<(), Failure> {
-    use std::io::{IsTerminal, Read};
+    use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
         return Err(Failure::new(
             exit::GENERIC,
             "kustomize: pass the generator file (legacy exec plugin), or a ResourceList on standard input (KRM function)",
         ));
     }
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
+    // The list may hold Secrets in the clear (the kustomization's other resources): read into
+    // wiped buffers.
+    let bytes = super::io::read_wiped(std::io::stdin().lock())
         .map_err(|e| Failure::new(exit::CANNOT_READ, format!("standard input: cannot read the ResourceList: {e}")))?;
-    let doc = formats::parse(Format::Yaml, &text)
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Failure::new(exit::CANNOT_READ, "standard input: cannot read the ResourceList: it is not UTF-8 text")
+    })?;
+    let doc = formats::parse(Format::Yaml, text)
         .map_err(|e| Failure::new(exit::CANNOT_READ, format!("standard input: invalid YAML: {e}")))?;
     let list = doc.roots.first().map(|r| Value::from_node(&r.node)).unwrap_or(Value::Map(Vec::new()));
     if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {

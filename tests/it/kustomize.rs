@@ -151,12 +151,14 @@ fn kubectl_kustomize_runs_gitseal_as_a_krm_function() {
 fn the_krm_mode_refuses_what_is_not_a_resource_list() {
     let work = Work::new();
     for (stdin, expect) in [
-        ("apiVersion: v1\nkind: Secret\n", "expected a ResourceList"),
-        ("kind: ResourceList\nitems: {a: 1}\n", "items must be a list"),
-        ("kind: ResourceList\nitems:\n  - kind: Other\n    metadata: {name: x}\n", "generator x: kind \"Other\""),
-        ("{{{", "invalid YAML"),
+        (&b"apiVersion: v1\nkind: Secret\n"[..], "expected a ResourceList"),
+        (b"kind: ResourceList\nitems: {a: 1}\n", "items must be a list"),
+        (b"kind: ResourceList\nitems:\n  - kind: Other\n    metadata: {name: x}\n", "generator x: kind \"Other\""),
+        (b"{{{", "invalid YAML"),
+        (b"kind: ResourceList\nitems: []\n# \xff\n", "not UTF-8"),
     ] {
-        let out = run(work.gitseal().args(["kustomize"]), Some(stdin.as_bytes()));
+        let out = run(work.gitseal().args(["kustomize"]), Some(stdin));
+        let stdin = String::from_utf8_lossy(stdin);
         assert!(matches!(out.status.code(), Some(1 | 2)), "{stdin}: {:?}", out.status);
         assert!(out.stdout.is_empty(), "{stdin}");
         let err = String::from_utf8_lossy(&out.stderr);
