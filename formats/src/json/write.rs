@@ -25,12 +25,11 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
         leaf_edits(&entry.value, &mut path, &mut edits)?;
         path.pop();
     }
-    let mut more = Vec::new();
-    removal_edits(src, open, &entries, &removed, &mut more);
+    removal_edits(src, open, &entries, &removed, &mut edits);
     if let Some(meta) = opts.metadata {
-        more.push(insertion(src, open, &entries, &removed, meta, opts.indent)?);
+        let (span, text) = insertion(src, open, &entries, &removed, meta, opts.indent)?;
+        edits.push((span, Cow::Owned(text)));
     }
-    edits.extend(more.into_iter().map(|(span, text)| (span, Cow::Owned(text))));
     apply_checked(src, edits, "json")
 }
 
@@ -191,21 +190,21 @@ fn leaf_edits<'d>(
 /// Edits that take the removed top-level members out: with the comma and whitespace before
 /// them, or, for leading members, up to the first kept member; when nothing is kept, the
 /// whole interior up to the last removed value and one newline after it.
-fn removal_edits(src: &str, open: usize, entries: &[&Entry], removed: &[bool], edits: &mut Vec<(Span, String)>) {
+fn removal_edits(src: &str, open: usize, entries: &[&Entry], removed: &[bool], edits: &mut Vec<(Span, Cow<'_, str>)>) {
     let Some(first_kept) = removed.iter().position(|r| !r) else {
         if let Some(last) = entries.last() {
             let rest = src.get(last.span.end..).unwrap_or("");
             let newline = if rest.starts_with("\r\n") { 2 } else { usize::from(rest.starts_with('\n')) };
-            edits.push((Span::new(open + 1, last.span.end + newline), String::new()));
+            edits.push((Span::new(open + 1, last.span.end + newline), Cow::Borrowed("")));
         }
         return;
     };
     if first_kept > 0 {
-        edits.push((Span::new(entries[0].span.start, entries[first_kept].span.start), String::new()));
+        edits.push((Span::new(entries[0].span.start, entries[first_kept].span.start), Cow::Borrowed("")));
     }
     for k in first_kept + 1..entries.len() {
         if removed[k] {
-            edits.push((Span::new(entries[k - 1].span.end, entries[k].span.end), String::new()));
+            edits.push((Span::new(entries[k - 1].span.end, entries[k].span.end), Cow::Borrowed("")));
         }
     }
 }

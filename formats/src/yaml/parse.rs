@@ -219,11 +219,13 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
 fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
     precheck(src)?;
     // The block YAML most files are made of is read by a line scanner; anything it does not
-    // read, and every error (so that errors are saphyr's, word for word), goes to saphyr.
+    // read, and every error (so that errors are saphyr's, word for word), goes to saphyr. A
+    // large file is read in halves, whose scanners look at their own half (the quick look
+    // over the whole text comes after, when the halves decline).
+    if let Some(doc) = super::halves::parse(src, values) {
+        return Ok(doc);
+    }
     if let Ok(events) = fast::Events::new(src) {
-        if let Some(doc) = super::halves::parse(src, values) {
-            return Ok(doc);
-        }
         if let Ok(doc) = build(src, Raw::Fast(events), None, values) {
             return Ok(doc);
         }
@@ -268,14 +270,14 @@ pub(super) fn build_half(
     open: &[fast::Open],
     values: bool,
 ) -> Result<(Document, Option<Vec<usize>>), ParseError> {
-    let unsupported = |src| ParseError::at(src, 0, "outside the block YAML subset");
-    let (text, raw, from) = match pos {
-        None => (src, fast::Events::new(src).map_err(|_| unsupported(src))?, None),
-        Some(p) => (src, fast::Events::resume(src, p, open).map_err(|_| unsupported(src))?, Some(p)),
+    let events = match pos {
+        None => fast::Events::new(src),
+        Some(p) => fast::Events::resume(src, p, open),
     };
-    let (doc, raw) = build_from(text, Raw::Fast(raw), None, values, from.unwrap_or(0), true)?;
+    let events = events.map_err(|_| ParseError::at(src, 0, "outside the block YAML subset"))?;
+    let (doc, raw) = build_from(src, Raw::Fast(events), None, values, pos.unwrap_or(0), true)?;
     let at_end = match raw {
-        Raw::Fast(events) if from.is_none() => events.open_at_end().map(<[usize]>::to_vec),
+        Raw::Fast(events) if pos.is_none() => events.open_at_end().map(<[usize]>::to_vec),
         _ => None,
     };
     Ok((doc, at_end))
