@@ -54,8 +54,10 @@ fn mapping_around(maps: &str, at: usize) -> Option<(usize, usize)> {
 
 /// What Rust's start-up does that the CLI needs (see `main.rs`): descriptors 0, 1 and 2 open
 /// (on `/dev/null` when the caller closed them, so that no file the command opens takes their
-/// place), and SIGPIPE ignored (a closed pipe is a write error, reported as such).
+/// place), and SIGPIPE ignored (a closed pipe is a write error, reported as such). Also, the
+/// main thread may grow its stack to [`gitseal_formats::TREE_STACK`].
 pub fn start() {
+    deep_stack();
     for fd in 0..3 {
         // SAFETY: the descriptor is only looked at.
         let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
@@ -69,6 +71,25 @@ pub fn start() {
     // SAFETY: sets a signal's disposition to "ignore", before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// Lets the main thread's stack grow to [`gitseal_formats::TREE_STACK`], which the deepest
+/// document accepted needs (a usual limit of 8 MiB takes the walk about 1,200 levels deep).
+/// Linux checks the limit as the stack grows, and leaves at least 128 MiB below it free of
+/// mappings. Where the hard limit is lower, the stack may grow to it. Programs the CLI runs
+/// (an editor, `exec-env`'s command, gpg) inherit the raised soft limit.
+fn deep_stack() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: reads the limit into a valid struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 {
+        return;
+    }
+    let wanted = (gitseal_formats::TREE_STACK as libc::rlim_t).min(limit.rlim_max);
+    if limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur < wanted {
+        limit.rlim_cur = wanted;
+        // SAFETY: raises the soft limit within the hard one; a refusal leaves it as it was.
+        unsafe { libc::setrlimit(libc::RLIMIT_STACK, &limit) };
     }
 }
 

@@ -137,7 +137,8 @@ pub fn encrypt_with(
         // A large file's read-back parse runs beside the release of the tree (every string in
         // it is zeroized on drop), which would otherwise follow it.
         std::thread::scope(|s| {
-            match std::thread::Builder::new().spawn_scoped(s, || readable(out_format, &out, file)) {
+            let check = std::thread::Builder::new().stack_size(formats::TREE_STACK);
+            match check.spawn_scoped(s, || readable(out_format, &out, file)) {
                 Ok(check) => {
                     drop(doc);
                     check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))

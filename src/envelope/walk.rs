@@ -477,7 +477,7 @@ impl<'k> Walk<'k> {
     ) -> Result<(), WalkError> {
         let mut other = self.fork();
         let split = std::thread::scope(|s| {
-            let handle = std::thread::Builder::new().spawn_scoped(s, || {
+            let handle = std::thread::Builder::new().stack_size(gitseal_formats::TREE_STACK).spawn_scoped(s, || {
                 let r = walk(&mut other, second);
                 (r, other)
             });

@@ -238,3 +238,28 @@ fn an_invalid_selection_regex_is_one_line() {
     assert_eq!(error_lines(&stderr).len(), 1, "{stderr}");
     assert!(stderr.contains("unclosed group") && !stderr.contains('^'), "{stderr}");
 }
+
+/// A document nested as deep as the YAML codec accepts (2,000 levels, 2 MB of block YAML,
+/// parsed in halves on two threads) encrypts and decrypts, in YAML and as JSON; one level
+/// deeper is a one-line error. Threads with a default stack, and the main thread with a usual
+/// 8 MiB limit, overflowed at 1,500 levels (the process died on SIGSEGV).
+#[test]
+fn the_deepest_accepted_yaml_round_trips_and_deeper_is_refused() {
+    let nested = |levels: usize| -> String {
+        (0..levels).map(|d| format!("{}k:\n", " ".repeat(d))).collect::<String>() + &" ".repeat(levels) + "v: 1\n"
+    };
+    let work = Work::new();
+    let plain = nested(1998);
+    work.write("deep.yaml", &plain);
+    let out = run(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "-i", "deep.yaml"]), None);
+    assert!(out.status.success(), "encrypt: {}", String::from_utf8_lossy(&out.stderr));
+    assert_ne!(work.read("deep.yaml"), plain.as_bytes(), "the file was not encrypted");
+    let out = run(work.gitseal_with_key().args(["decrypt", "deep.yaml"]), None);
+    assert!(out.status.success(), "decrypt: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout == plain.as_bytes(), "the decrypted file differs from the original");
+    let out = run(work.gitseal_with_key().args(["decrypt", "--output-type", "json", "deep.yaml"]), None);
+    assert!(out.status.success(), "decrypt to JSON: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"v\": 1"), "the innermost value is not in the JSON");
+    work.write("deeper.yaml", nested(1999));
+    expect_rejected(&work, "encrypt", &[], "deeper.yaml", Some(2), true);
+}

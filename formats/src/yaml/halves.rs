@@ -33,7 +33,10 @@ pub(super) fn parse(src: &str, values: bool) -> Option<Document> {
 /// `src` parsed in halves cut at `pos` (a line start), with the mappings `open` there.
 pub(super) fn in_halves(src: &str, pos: usize, open: &[fast::Open], values: bool) -> Option<Document> {
     let (first, second) = std::thread::scope(|s| {
-        let second = std::thread::Builder::new().spawn_scoped(s, || build_half(src, Some(pos), open, values)).ok()?;
+        let second = std::thread::Builder::new()
+            .stack_size(crate::TREE_STACK)
+            .spawn_scoped(s, || build_half(src, Some(pos), open, values))
+            .ok()?;
         let first = build_half(&src[..pos], None, open, values);
         Some((first, second.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
     })?;
