@@ -54,6 +54,15 @@ pub fn yaml_halves_agree(src: &str) -> Result<usize, String> {
     yaml::halves_agree(src)
 }
 
+/// Whether the read-back check of an encrypted YAML file, when it passes `src` from the line
+/// scanner's events alone, agrees with the parse: `Ok(true)` when it passes `src` and the parse reads it and
+/// finds the metadata, `Ok(false)` when the events leave it to the parse, an error otherwise.
+/// For tests and fuzz targets; the error may quote the input.
+#[doc(hidden)]
+pub fn yaml_readback_agrees(src: &str) -> Result<bool, String> {
+    yaml::readback_agrees(src)
+}
+
 /// A file that could not be parsed. Messages name the line and column, never a value.
 #[derive(Debug, thiserror::Error)]
 #[error("{message} at line {line}, column {column}")]

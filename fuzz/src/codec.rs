@@ -10,7 +10,9 @@
 //!
 //! For YAML, the line scanner that reads block YAML must also give saphyr's events, at the
 //! same offsets, on every input it reads, and a parse cut in two halves (as large files are
-//! parsed) must give the whole parse's tree at every line where it cuts.
+//! parsed) must give the whole parse's tree at every line where it cuts. The read-back check of
+//! encryption, when it passes a text from the line scanner's events alone, must agree with the
+//! parse (which reads the text and finds the metadata).
 
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::formats::{self, Format, WriteOptions};
@@ -26,6 +28,14 @@ pub fn yaml(data: &[u8]) {
         }
         if let Err(e) = formats::yaml_halves_agree(text) {
             panic!("a YAML parse in halves and the whole parse disagree: {e}");
+        }
+        // The read-back check from events alone passes only what the parse reads, with the
+        // metadata: the input as it is, and with a `sops` entry after it.
+        let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+        for text in [text, &format!("{text}{sep}sops:\n    version: 3.13.2\n")] {
+            if let Err(e) = formats::yaml_readback_agrees(text) {
+                panic!("the quick read-back check and the parse disagree: {e}");
+            }
         }
     }
     codec(Format::Yaml, "fuzz.yaml", data);

@@ -4,6 +4,7 @@ mod emit;
 mod fast;
 mod halves;
 mod parse;
+mod readback;
 mod render;
 mod resolve;
 mod shield;
@@ -11,6 +12,7 @@ mod shield;
 pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
 pub(crate) use halves::agree as halves_agree;
 pub(crate) use parse::{check, parse, scanners_agree};
+pub(crate) use readback::agree as readback_agrees;
 pub(crate) use render::decrypted_text;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::text::{explicit_key_indicator, line_start, next_line_start};
 use crate::ParseError;
 
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
-const MAX_DEPTH: usize = 2000;
+pub(super) const MAX_DEPTH: usize = 2000;
 
 struct Ev<'a> {
     event: Event<'a>,
@@ -105,9 +105,18 @@ pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
 }
 
 /// Whether `src` parses, as [`parse`] decides it, and then whether each of its documents holds
-/// a top-level `sops` entry; the document built has empty strings for its string values (a
-/// check of a large file copies none of them).
+/// a top-level `sops` entry. Most encrypted files are passed from the line scanner's events
+/// alone (`yaml::readback`); otherwise the parse decides.
 pub(crate) fn check(src: &str) -> Result<bool, ParseError> {
+    if super::readback::readable(src) {
+        return Ok(true);
+    }
+    parse_check(src)
+}
+
+/// [`check`] by a parse, always; the document built has empty strings for its string values (a
+/// check of a large file copies none of them).
+pub(super) fn parse_check(src: &str) -> Result<bool, ParseError> {
     let doc = parse_with(src, false)?;
     Ok(!doc.roots.is_empty() && doc.roots.iter().all(|r| r.node.get("sops").is_some()))
 }

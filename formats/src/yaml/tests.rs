@@ -575,3 +575,60 @@ const FAST_EDGES: &[&str] = &[
     "a: ---\n",
     "a:\n  ---: 1\n",
 ];
+
+/// The read-back check passes a text from the line scanner's events alone only when the parse
+/// reads it and finds the metadata; what the parse would refuse goes to the parse.
+#[test]
+fn the_quick_read_back_check_never_passes_what_the_parse_refuses() {
+    const META: &str = "sops:\n    age:\n        - recipient: age1x\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            YWdl\n            -----END AGE ENCRYPTED FILE-----\n    lastmodified: \"2026-12-07T00:00:00Z\"\n    mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]\n    version: 3.13.2\n";
+    let mut texts = samples();
+    texts.push(("services".to_string(), services(12)));
+    // Each sample also with the metadata at its end, as encryption writes it.
+    for (name, src) in texts.clone() {
+        let sep = if src.is_empty() || src.ends_with('\n') { "" } else { "\n" };
+        texts.push((format!("{name} with metadata"), format!("{src}{sep}{META}")));
+    }
+    for (n, src) in HALVES_DECLINE.iter().enumerate() {
+        texts.push((format!("halves case {n} with metadata"), format!("{src}{META}")));
+    }
+    let (mut passed, mut failures) = (0, Vec::new());
+    for (name, src) in &texts {
+        match super::readback_agrees(src) {
+            Ok(p) => passed += usize::from(p),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    assert!(passed > 100, "only {passed} texts passed by the events");
+    let encrypted = format!("a: ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]\nb:\n    - ENC[AES256_GCM,data:eQ==,iv:aXY=,tag:dGFn,type:int]\n{META}");
+    assert_eq!(super::readback_agrees(&encrypted), Ok(true), "an encrypted file is passed by the events");
+    // Each of these would be read by the line scanner, but is refused by the parse (or has no
+    // metadata where the parse looks): the events leave it to the parse.
+    let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
+    let deep: String =
+        (0..2001).map(|d| format!("{}k:\n", " ".repeat(d))).collect::<String>() + &" ".repeat(2001) + "v: 1\n";
+    let refused = [
+        format!("a: 1\nb: 2\na: 3\n{META}"),
+        format!("{many}k7: 2\n{META}"),
+        format!("x:\n  - a: 1\n    a: 2\n{META}"),
+        format!("{META}sops: 1\n"),
+        format!("1: a\n{META}"),
+        format!("true: a\n{META}"),
+        format!("~: a\n{META}"),
+        format!("a: 18446744073709551615\n{META}"),
+        format!("a:\n  - 9223372036854775808\n{META}"),
+        format!("{deep}{META}"),
+        "a:\n  sops: 1\n".to_string(),
+        "a: 1\n".to_string(),
+        format!("a: \u{1}\n{META}"),
+    ];
+    // (The parse of the deepest case needs more than a test thread's stack.)
+    let parses = std::thread::Builder::new().stack_size(crate::TREE_STACK).spawn(move || {
+        for src in &refused {
+            let short = &src[..src.len().min(60)];
+            assert_eq!(super::readback_agrees(src), Ok(false), "{short:?}");
+            assert!(!matches!(super::parse::parse_check(src), Ok(true)), "{short:?} is not refused by the parse");
+        }
+    });
+    parses.unwrap().join().unwrap();
+}
