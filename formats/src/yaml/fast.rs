@@ -554,20 +554,25 @@ fn plain_end(b: &[u8], r: usize, le: usize) -> Result<usize, Unsupported> {
     if !plain_start(b[r], b.get(r + 1).copied()) {
         return Err(Unsupported);
     }
+    // Everything that ends the scalar or leaves the subset is at a blank (`: `, ` #`, a tab) or
+    // at the end of the line (a last `:`): the blanks are looked for, so that an encrypted
+    // value's token (`data:`, `iv:`, with no blank) takes one search.
     let mut i = r;
     let mut end = le;
-    while let Some(off) = memchr::memchr3(b':', b'#', b'\t', &b[i..le]) {
+    while let Some(off) = memchr::memchr2(b' ', b'\t', &b[i..le]) {
         let at = i + off;
-        match b[at] {
-            b':' if at + 1 == le || b[at + 1] == b' ' => return Err(Unsupported),
-            b'#' if b[at - 1] == b' ' => {
-                end = at;
-                break;
-            }
-            b'\t' => return Err(Unsupported),
-            _ => {}
+        // (`r` holds no blank: `at > r`.)
+        if b[at] == b'\t' || b[at - 1] == b':' {
+            return Err(Unsupported);
+        }
+        if b.get(at + 1) == Some(&b'#') && at + 1 < le {
+            end = at + 1;
+            break;
         }
         i = at + 1;
+    }
+    if end == le && b[le - 1] == b':' {
+        return Err(Unsupported);
     }
     while end > r && b[end - 1] == b' ' {
         end -= 1;
