@@ -97,9 +97,17 @@ fn run(mut cmd: Command, input: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
     let mut stdin = child.stdin.take().ok_or("gpg has no standard input")?;
     let input = Zeroizing::new(input.to_vec());
     // Write from a thread: gpg may produce output before it has read all of its input.
-    let writer = std::thread::spawn(move || {
+    let writer = std::thread::Builder::new().spawn(move || {
         let _ = stdin.write_all(&input);
     });
+    let writer = match writer {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("gpg was not given its input: no thread to write it ({e})"));
+        }
+    };
     let out = child.wait_with_output().map_err(|e| format!("gpg failed: {e}"))?;
     let _ = writer.join();
     let stdout = Zeroizing::new(out.stdout);

@@ -217,22 +217,31 @@ fn make_fifo(path: &Path) -> Result<(), Failure> {
 /// here and discarding what it writes.
 fn feed_fifo(path: &Path, plain: Zeroizing<Vec<u8>>, cmd: Command, signals: &Signals) -> Waited {
     let fifo = path.to_path_buf();
-    let writer = std::thread::spawn(move || {
+    let writer = std::thread::Builder::new().spawn(move || {
         // A reader that goes away early makes the write fail (EPIPE): nothing to report.
         if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&fifo) {
             let _ = f.write_all(&plain);
         }
         drop(plain);
     });
+    // Without a thread to feed it, the command is not run (it would wait on the FIFO).
+    let writer = match writer {
+        Ok(w) => w,
+        Err(e) => return Ok(Err(std::io::Error::other(format!("no thread to feed the FIFO: {e}")))),
+    };
     let status = wait(cmd, signals);
     if !writer.is_finished() {
         let fifo = path.to_path_buf();
-        std::thread::spawn(move || {
+        let drain = std::thread::Builder::new().spawn(move || {
             if let Ok(mut f) = fs::File::open(&fifo) {
                 let mut sink = Zeroizing::new(vec![0u8; 65536]);
                 while matches!(f.read(&mut sink), Ok(n) if n > 0) {}
             }
         });
+        // Without one, the writer is left waiting; the process ends without it.
+        if drain.is_err() {
+            return status;
+        }
     }
     let _ = writer.join();
     status
