@@ -398,6 +398,18 @@ fn strings_with_nothing_to_escape_are_their_quoted_form() {
         assert!(!plain_json(s), "{s:?}");
         assert_ne!(quote(s), format!("\"{s}\""));
     }
+    // Every ASCII character, before, in and after the first 64-byte block: only controls, the
+    // quote and the backslash need escaping, and the quoted form reads back as the string.
+    for c in (0..0x80_u8).map(char::from) {
+        for at in [0, 63, 64, 100] {
+            let s: String = (0..130).map(|i| if i == at { c } else { 'x' }).collect();
+            assert_eq!(plain_json(&s), c >= ' ' && c != '"' && c != '\\', "{c:?} at {at}");
+            let doc = parse(&format!("{{\"k\": {}}}", quote(&s))).unwrap();
+            let Node::Map(items) = &doc.roots[0].node else { panic!("not a mapping") };
+            let value = &items.iter().find_map(MapItem::entry).expect("an entry").value;
+            assert!(matches!(value, Node::Leaf(l) if l.value == Scalar::Str(s.clone())), "{c:?} at {at}");
+        }
+    }
 }
 
 /// NaN has no JSON form: writing it is an error that names the value's key path (items by

@@ -333,7 +333,9 @@ pub(crate) fn decrypted_text(leaf: &Leaf, payload: Option<&str>) -> Option<Strin
 
 /// Whether `s` goes between JSON quotes as it is, with nothing to escape.
 pub(super) fn plain_json(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    // A block at a time without branches inside it, so that the loop runs on vectors (a byte at
+    // a time, this and `quote` were an eighth of a large JSON file's encryption).
+    s.as_bytes().chunks(64).all(|block| block.iter().fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\')))
 }
 
 /// A scalar as JSON text. Floats keep a fraction so that they read back as floats; NaN and
@@ -371,6 +373,11 @@ pub(super) fn scalar_json(s: &Scalar, path: &[String]) -> Result<String, EmitErr
 pub(super) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
+    if plain_json(s) {
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
