@@ -62,7 +62,7 @@ cargo build --release --bin gitseal
 # 0.2-0.4 ms of a small file's 2 ms), as rops, installed with `cargo install`, does.
 installed="$(mktemp -d)"
 trap 'rm -rf "$installed"' EXIT
-cp "$root/target/release/gitseal" "$installed/gitseal"
+cp "${CARGO_TARGET_DIR:-$root/target}/release/gitseal" "$installed/gitseal"
 gitseal_bin="$installed/gitseal"
 
 # Keys: the demo key (test-only, public). sops and gitseal read SOPS_AGE_KEY_FILE; rops reads
