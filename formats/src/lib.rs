@@ -127,8 +127,9 @@ pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
 
 /// Whether `src` (a file just encrypted) parses as `format`, [`parse`]'s answer, and then
 /// whether its `sops` metadata is found there ([`has_metadata`]; for YAML, in each document).
-/// At less cost than [`parse`] where the codec can answer without keeping the values (YAML,
-/// whose check after encrypting a large file is one parse of the whole output).
+/// At less cost than [`parse`] where the codec can answer without building the tree (YAML:
+/// block YAML is checked from the line scanner's events; anything else is parsed, keeping no
+/// values).
 pub fn check(format: Format, src: &str) -> Result<bool, ParseError> {
     match format {
         Format::Yaml => yaml::check(src),
