@@ -91,7 +91,8 @@ impl<'s> Pass<'s> {
             Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
             // A key that is a collection.
             Event::MappingStart(..) | Event::SequenceStart(..) if key => return false,
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
+            // (The scanner gives no anchors or tags, whose names the parse checks.)
+            Event::MappingStart(0, None) | Event::SequenceStart(0, None) => {
                 // The parse counts the scalars inside too.
                 if self.open.len() + 2 > MAX_DEPTH {
                     return false;
@@ -111,7 +112,7 @@ impl<'s> Pass<'s> {
             Event::SequenceEnd => {
                 let Some(Open::Seq) = self.open.pop() else { return false };
             }
-            Event::Scalar(text, style, _, None) => {
+            Event::Scalar(text, style, 0, None) => {
                 let plain = style == ScalarStyle::Plain;
                 if key {
                     if plain && !plain_is_str(&text) && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)))
