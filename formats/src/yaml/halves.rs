@@ -86,7 +86,8 @@ fn join(items: &mut Vec<MapItem>, rest: Vec<MapItem>, depth: usize) -> Option<()
 /// Whether a key of `a` is also a key of `b`.
 fn repeats_a_key(a: &[MapItem], b: &[MapItem]) -> bool {
     let (small, large) = if a.len() < b.len() { (a, b) } else { (b, a) };
-    let small: HashSet<&str> = small.iter().filter_map(MapItem::entry).map(|e| e.key.as_str()).collect();
+    let small: HashSet<&str, foldhash::fast::RandomState> =
+        small.iter().filter_map(MapItem::entry).map(|e| e.key.as_str()).collect();
     !small.is_empty() && large.iter().filter_map(MapItem::entry).any(|e| small.contains(e.key.as_str()))
 }
 

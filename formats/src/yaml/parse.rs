@@ -1055,7 +1055,7 @@ impl<'s> Builder<'s> {
             }
             return Ok(());
         }
-        let mut seen = HashSet::with_capacity(entries);
+        let mut seen = HashSet::with_capacity_and_hasher(entries, foldhash::fast::RandomState::default());
         for item in items {
             if let MapItem::Entry(e) = item {
                 if !seen.insert(e.key.as_str()) {

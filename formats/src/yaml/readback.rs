@@ -136,7 +136,7 @@ fn repeats(keys: &[Cow<'_, str>]) -> bool {
     if keys.len() <= 16 {
         return keys.iter().enumerate().any(|(n, k)| keys[..n].contains(k));
     }
-    let mut seen = HashSet::with_capacity(keys.len());
+    let mut seen = HashSet::with_capacity_and_hasher(keys.len(), foldhash::fast::RandomState::default());
     !keys.iter().all(|k| seen.insert(k.as_ref()))
 }
 
