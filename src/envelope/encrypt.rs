@@ -134,7 +134,7 @@ pub fn encrypt_with(
         reads_back_as(&doc, &out, file)?;
     }
     if out_format == Format::Yaml && out.len() >= 1 << 20 {
-        // A large file's read-back parse runs beside the release of the tree (every string in
+        // A large file's read-back check runs beside the release of the tree (every string in
         // it is zeroized on drop), which would otherwise follow it.
         std::thread::scope(|s| {
             let check = std::thread::Builder::new().stack_size(formats::TREE_STACK);
