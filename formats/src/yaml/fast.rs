@@ -18,6 +18,8 @@ use std::collections::VecDeque;
 
 use saphyr_parser::{Event, ScalarStyle};
 
+use crate::text::line_start;
+
 /// The input leaves the subset: parse it with saphyr.
 #[derive(Debug)]
 pub(crate) struct Unsupported;
@@ -438,7 +440,7 @@ fn open_around(src: &str, ls: usize, le: usize) -> Option<Vec<Open>> {
     if p == le || matches!(b[p], b'#' | b'-' | b'\t') || !matches!(key_end(src, p, le), Ok(Some(_))) || ls == 0 {
         return None;
     }
-    let prev = &b[line_start(b, ls - 1)..ls - 1];
+    let prev = &b[line_start(src, ls - 1)..ls - 1];
     if prev.iter().all(|&c| c == b' ') || memchr::memchr(b'#', prev).is_some() {
         return None;
     }
@@ -449,7 +451,7 @@ fn open_around(src: &str, ls: usize, le: usize) -> Option<Vec<Open>> {
     let mut at = ls;
     while col > 0 {
         let ple = at.checked_sub(1)?;
-        let pls = line_start(b, ple);
+        let pls = line_start(src, ple);
         at = pls;
         let pp = skip_spaces(b, pls, ple);
         if pp == ple || b[pp] == b'#' || pp - pls >= col {
@@ -485,10 +487,6 @@ fn first_token(src: &str, mut ls: usize) -> Option<usize> {
         ls = le + 1;
     }
     None
-}
-
-fn line_start(b: &[u8], at: usize) -> usize {
-    memchr::memrchr(b'\n', &b[..at]).map_or(0, |i| i + 1)
 }
 
 /// What the scanner refuses at a glance: line endings other than `\n`, a byte-order mark, and
