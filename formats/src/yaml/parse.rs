@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::fast;
-use super::resolve::{plain_is_str, resolve_plain, Resolved};
+use super::resolve::{plain_is_str, plain_key_is_str, resolve_plain, Resolved};
 use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 use crate::text::{explicit_key_indicator, line_start, next_line_start};
@@ -19,6 +19,25 @@ use crate::ParseError;
 
 /// Deepest nesting accepted; deeper input is rejected rather than risking the stack.
 pub(super) const MAX_DEPTH: usize = 2000;
+
+/// The first of `count` items whose key an earlier one has: compared in pairs for a few (most
+/// mappings), hashed for more. The parse refuses such a mapping, as sops (go-yaml) does, and the
+/// read-back pass leaves it to the parse.
+pub(super) fn repeated<'i, T>(
+    items: impl Iterator<Item = &'i T> + Clone,
+    count: usize,
+    key: impl Fn(&'i T) -> &'i str,
+) -> Option<&'i T> {
+    if count <= 16 {
+        return items
+            .clone()
+            .enumerate()
+            .find(|&(n, it)| items.clone().take(n).any(|e| key(e) == key(it)))
+            .map(|(_, it)| it);
+    }
+    let mut seen = HashSet::with_capacity_and_hasher(count, foldhash::fast::RandomState::default());
+    items.into_iter().find(|&it| !seen.insert(key(it)))
+}
 
 struct Ev<'a> {
     event: Event<'a>,
@@ -1040,30 +1059,10 @@ impl<'s> Builder<'s> {
 
     /// sops (go-yaml) rejects a mapping that repeats a key.
     fn check_duplicates(&self, items: &[MapItem], entries: usize) -> Result<(), ParseError> {
-        let keys = || {
-            items.iter().filter_map(|i| match i {
-                MapItem::Entry(e) => Some(e),
-                MapItem::Comment(_) => None,
-            })
-        };
-        if entries <= 16 {
-            // Small mappings (most of them): comparing is cheaper than hashing.
-            for (n, e) in keys().enumerate() {
-                if keys().take(n).any(|earlier| earlier.key == e.key) {
-                    return Err(self.duplicate(e));
-                }
-            }
-            return Ok(());
+        match repeated(items.iter().filter_map(MapItem::entry), entries, |e| e.key.as_str()) {
+            Some(e) => Err(self.duplicate(e)),
+            None => Ok(()),
         }
-        let mut seen = HashSet::with_capacity_and_hasher(entries, foldhash::fast::RandomState::default());
-        for item in items {
-            if let MapItem::Entry(e) = item {
-                if !seen.insert(e.key.as_str()) {
-                    return Err(self.duplicate(e));
-                }
-            }
-        }
-        Ok(())
     }
 
     fn duplicate(&self, e: &Entry) -> ParseError {
@@ -1103,10 +1102,7 @@ impl<'s> Builder<'s> {
                     }
                 }
                 // (Most keys are plainly strings: no value is built to find that out.)
-                let plain_non_str = style == ScalarStyle::Plain
-                    && tag.is_none()
-                    && !plain_is_str(&text)
-                    && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)));
+                let plain_non_str = style == ScalarStyle::Plain && tag.is_none() && !plain_key_is_str(&text);
                 if plain_non_str {
                     return Err(self.err(
                         ev.start,

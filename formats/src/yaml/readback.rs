@@ -15,14 +15,12 @@
 //! finds the metadata.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use saphyr_parser::{Event, ScalarStyle};
 
 use super::fast;
-use super::parse::{precheck, MAX_DEPTH};
-use super::resolve::{plain_is_str, resolve_plain, Resolved};
-use crate::model::Scalar;
+use super::parse::{precheck, repeated, MAX_DEPTH};
+use super::resolve::{plain_is_unsigned, plain_key_is_str};
 
 /// A collection open in the event stream.
 enum Open {
@@ -104,7 +102,7 @@ impl<'s> Pass<'s> {
             }
             Event::MappingEnd => {
                 let Some(Open::Map { keys: from, key_next: true }) = self.open.pop() else { return false };
-                if repeats(&self.keys[from..]) {
+                if repeated(self.keys[from..].iter(), self.keys.len() - from, |k| k.as_ref()).is_some() {
                     return false;
                 }
                 self.keys.truncate(from);
@@ -115,13 +113,12 @@ impl<'s> Pass<'s> {
             Event::Scalar(text, style, 0, None) => {
                 let plain = style == ScalarStyle::Plain;
                 if key {
-                    if plain && !plain_is_str(&text) && !matches!(resolve_plain(&text), Resolved::Value(Scalar::Str(_)))
-                    {
+                    if plain && !plain_key_is_str(&text) {
                         return false;
                     }
                     self.metadata |= self.open.len() == 1 && text == "sops";
                     self.keys.push(text);
-                } else if plain && !plain_is_str(&text) && matches!(resolve_plain(&text), Resolved::Unsigned) {
+                } else if plain && plain_is_unsigned(&text) {
                     return false;
                 }
             }
@@ -129,15 +126,6 @@ impl<'s> Pass<'s> {
         }
         true
     }
-}
-
-/// Whether a mapping's keys hold one twice.
-fn repeats(keys: &[Cow<'_, str>]) -> bool {
-    if keys.len() <= 16 {
-        return keys.iter().enumerate().any(|(n, k)| keys[..n].contains(k));
-    }
-    let mut seen = HashSet::with_capacity_and_hasher(keys.len(), foldhash::fast::RandomState::default());
-    !keys.iter().all(|k| seen.insert(k.as_ref()))
 }
 
 /// Whether [`readable`] agrees with the parse on `src`: `Ok(true)` when it passes `src` and the

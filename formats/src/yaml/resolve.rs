@@ -24,6 +24,18 @@ pub(crate) fn plain_is_str(text: &str) -> bool {
     }
 }
 
+/// Whether plain `text`, as a mapping key, is a string (sops accepts only string keys; the
+/// parse refuses any other, and the read-back pass leaves such a text to the parse).
+pub(crate) fn plain_key_is_str(text: &str) -> bool {
+    plain_is_str(text) || matches!(resolve_plain(text), Resolved::Value(Scalar::Str(_)))
+}
+
+/// Whether plain `text`, as a value, is an integer beyond 64 signed bits, which the parse
+/// refuses.
+pub(crate) fn plain_is_unsigned(text: &str) -> bool {
+    !plain_is_str(text) && matches!(resolve_plain(text), Resolved::Unsigned)
+}
+
 pub(crate) fn resolve_plain(text: &str) -> Resolved {
     use Resolved::Value as V;
     if plain_is_str(text) {
