@@ -5,8 +5,8 @@ use aes_gcm::aead::consts::U32;
 use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+
+use crate::b64;
 use gitseal_formats::Scalar;
 use gitseal_keys::DataKey;
 use rand::RngCore;
@@ -108,41 +108,61 @@ impl Cipher {
             .encrypt(Nonce::<U32>::from_slice(iv), Payload { msg: plaintext, aad: aad.as_bytes() })
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let (data, tag) = sealed.split_at(sealed.len() - 16);
-        let mut out = String::with_capacity(80 + data.len() * 4 / 3);
-        out.push_str("ENC[AES256_GCM,data:");
-        B64.encode_string(data, &mut out);
-        out.push_str(",iv:");
-        B64.encode_string(iv, &mut out);
-        out.push_str(",tag:");
-        B64.encode_string(tag, &mut out);
-        out.push_str(",type:");
-        out.push_str(ty.name());
-        out.push(']');
-        out
+        // Built as bytes, all ASCII, and checked once.
+        let mut out = Vec::with_capacity(112 + data.len().div_ceil(3) * 4);
+        out.extend_from_slice(b"ENC[AES256_GCM,data:");
+        b64::encode_into(data, &mut out);
+        out.extend_from_slice(b",iv:");
+        b64::encode_into(iv, &mut out);
+        out.extend_from_slice(b",tag:");
+        b64::encode_into(tag, &mut out);
+        out.extend_from_slice(b",type:");
+        out.extend_from_slice(ty.name().as_bytes());
+        out.push(b']');
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Decrypts an `ENC[...]` string; returns the plaintext and its type.
     pub fn decrypt(&self, value: &str, aad: &str) -> Result<(Zeroizing<Vec<u8>>, ValueType), CipherError> {
+        let mut plain = Zeroizing::new(Vec::new());
+        let ty = self.decrypt_into(value, aad, &mut plain)?;
+        Ok((plain, ty))
+    }
+
+    /// [`Cipher::decrypt`] into `plain`, which is emptied first and grows only by moving into a
+    /// larger buffer (the old one wiped): a walk over many values decrypts them all in one.
+    pub fn decrypt_into(
+        &self,
+        value: &str,
+        aad: &str,
+        plain: &mut Zeroizing<Vec<u8>>,
+    ) -> Result<ValueType, CipherError> {
         let parts = parse(value)?;
         let ty = ValueType::from_name(parts.ty).ok_or_else(|| CipherError::Type(parts.ty.to_string()))?;
-        // IV and tag go to the stack, the data is decrypted where it was decoded: one
-        // allocation per value.
+        // IV and tag go to the stack, the data is decrypted where it was decoded.
         let (mut iv_buf, mut tag_buf) = ([0u8; 48], [0u8; 24]);
-        let iv_len = B64.decode_slice(parts.iv, &mut iv_buf).map_err(base64_error)?;
-        let tag_len = B64.decode_slice(parts.tag, &mut tag_buf).map_err(base64_error)?;
+        let iv_len = b64::decode(parts.iv, &mut iv_buf).map_err(base64_error)?;
+        let tag_len = b64::decode(parts.tag, &mut tag_buf).map_err(base64_error)?;
         let (iv, tag) = (&iv_buf[..iv_len], &tag_buf[..tag_len]);
         if tag.len() != 16 {
             return Err(CipherError::Format);
         }
-        let mut plain = Zeroizing::new(Vec::with_capacity(parts.data.len().div_ceil(4) * 3));
-        B64.decode_vec(parts.data, &mut plain).map_err(|_| CipherError::Base64)?;
+        // Room for the longest decoding of the field: nothing is too short for it.
+        let room = parts.data.len().div_ceil(4) * 3;
+        if plain.capacity() < room {
+            *plain = Zeroizing::new(Vec::with_capacity(room.max(plain.capacity() * 2)));
+        }
+        plain.clear();
+        plain.resize(room, 0);
+        let len = b64::decode(parts.data, plain).map_err(|_| CipherError::Base64)?;
+        plain.truncate(len);
         let (aad, tag) = (aad.as_bytes(), aes_gcm::Tag::from_slice(tag));
         let opened = match iv.len() {
-            32 => self.aes.decrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, &mut plain, tag),
-            12 => self.aes12.decrypt_in_place_detached(aes_gcm::Nonce::from_slice(iv), aad, &mut plain, tag),
+            32 => self.aes.decrypt_in_place_detached(Nonce::<U32>::from_slice(iv), aad, plain, tag),
+            12 => self.aes12.decrypt_in_place_detached(aes_gcm::Nonce::from_slice(iv), aad, plain, tag),
             _ => return Err(CipherError::Format),
         };
-        opened.map(|()| (plain, ty)).map_err(|_| CipherError::Auth)
+        opened.map(|()| ty).map_err(|_| CipherError::Auth)
     }
 }
 

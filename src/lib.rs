@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod b64;
 pub mod cipher;
 pub mod config;
 pub mod envelope;

@@ -85,6 +85,8 @@ pub struct Walk<'k> {
     /// In the walk of a collection's second half on another thread: what goes into the MAC,
     /// kept for the walk of the first half to feed in after its own values.
     deferred: Option<Deferred>,
+    /// Where each value is decrypted (one wiped buffer for the walk, not one per value).
+    plain: Zeroizing<Vec<u8>>,
 }
 
 /// The MAC input of a half walked on another thread (see [`Walk::hash_value`]).
@@ -162,6 +164,7 @@ impl<'k> Walk<'k> {
             cores: None,
             fork_min: FORK_MIN_BYTES,
             deferred: None,
+            plain: Zeroizing::new(Vec::new()),
         }
     }
 
@@ -541,6 +544,7 @@ impl<'k> Walk<'k> {
             cores: self.cores,
             fork_min: self.fork_min,
             deferred: Some(Deferred::default()),
+            plain: Zeroizing::new(Vec::new()),
         }
     }
 
@@ -702,17 +706,23 @@ impl<'k> Walk<'k> {
                     let value = match &leaf.value {
                         Scalar::Str(s) if s.is_empty() => None,
                         Scalar::Str(s) => {
-                            let (plain, ty) =
-                                self.cipher.decrypt(s, self.aad()).map_err(|e| self.fail(e.to_string()))?;
-                            if self.stash.is_some() {
-                                let encrypted = s.clone();
-                                self.stash_record(&plain, ty, &encrypted);
-                            }
-                            let v = typed(&plain, ty).map_err(|m| self.fail(m))?;
-                            let literal = matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
-                                .then(|| String::from_utf8_lossy(&plain).into_owned())
-                                .filter(|l| !gitseal_formats::is_canonical_bool_payload(l));
-                            Some((v, literal))
+                            let mut plain = std::mem::take(&mut self.plain);
+                            let opened = self.cipher.decrypt_into(s, self.aad(), &mut plain);
+                            let ty = opened.map_err(|e| self.fail(e.to_string()));
+                            let value = ty.and_then(|ty| {
+                                if self.stash.is_some() {
+                                    let encrypted = s.clone();
+                                    self.stash_record(&plain, ty, &encrypted);
+                                }
+                                typed(&plain, ty).map_err(|m| self.fail(m))
+                            });
+                            let literal = value.as_ref().ok().and_then(|v| {
+                                matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
+                                    .then(|| String::from_utf8_lossy(&plain).into_owned())
+                                    .filter(|l| !gitseal_formats::is_canonical_bool_payload(l))
+                            });
+                            self.plain = plain;
+                            Some((value?, literal))
                         }
                         _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),
                     };
