@@ -99,7 +99,7 @@ struct Decryptor<'a> {
 impl Decryptor<'_> {
     /// Reads and decrypts one file; nothing is written.
     fn one(&mut self, io: &IoArgs) -> Result<(Input, Zeroizing<Vec<u8>>), Failure> {
-        let input = read_input(io, false)?;
+        let mut input = read_input(io, false)?;
         let indent = self
             .a
             .indent
@@ -112,6 +112,9 @@ impl Decryptor<'_> {
             extract: self.steps,
         };
         let result = envelope::decrypt(&input.bytes, input.input_format, &input.name, &mut self.keys, &opts)?;
+        // It decrypted: an encrypted file, ciphertext and what its author kept in the clear. Its
+        // buffer is released without the wiping that one of plaintext gets.
+        drop(std::mem::take(&mut *input.bytes));
         for w in &result.warnings {
             warn(&format!("{}: {w}", input.name));
         }
