@@ -245,14 +245,15 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
 }
 
 fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
-    precheck(src)?;
     // The block YAML most files are made of is read by a line scanner; anything it does not
     // read, and every error (so that errors are saphyr's, word for word), goes to saphyr. A
-    // large file is read in halves, whose scanners look at their own half (the quick look
-    // over the whole text comes after, when the halves decline).
+    // large file is read in halves, whose scanners look at their own half, after the
+    // precheck of that half (the precheck and the quick look over the whole text come after,
+    // when the halves decline).
     if let Some(doc) = super::halves::parse(src, values) {
         return Ok(doc);
     }
+    precheck(src)?;
     if let Ok(events) = fast::Events::new(src) {
         if let Ok(doc) = build(src, Raw::Fast(events), None, values) {
             return Ok(doc);
@@ -298,6 +299,8 @@ pub(super) fn build_half(
     open: &[fast::Open],
     values: bool,
 ) -> Result<(Document, Option<Vec<usize>>), ParseError> {
+    // A line start: the half is whole lines, and a line is refused or not on its own.
+    precheck(pos.map_or(src, |p| &src[p..]))?;
     let events = match pos {
         None => fast::Events::new(src),
         Some(p) => fast::Events::resume(src, p, open),
