@@ -706,23 +706,20 @@ impl<'k> Walk<'k> {
                     let value = match &leaf.value {
                         Scalar::Str(s) if s.is_empty() => None,
                         Scalar::Str(s) => {
-                            let mut plain = std::mem::take(&mut self.plain);
-                            let opened = self.cipher.decrypt_into(s, self.aad(), &mut plain);
-                            let ty = opened.map_err(|e| self.fail(e.to_string()));
-                            let value = ty.and_then(|ty| {
-                                if self.stash.is_some() {
-                                    let encrypted = s.clone();
-                                    self.stash_record(&plain, ty, &encrypted);
-                                }
-                                typed(&plain, ty).map_err(|m| self.fail(m))
-                            });
-                            let literal = value.as_ref().ok().and_then(|v| {
-                                matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
-                                    .then(|| String::from_utf8_lossy(&plain).into_owned())
-                                    .filter(|l| !gitseal_formats::is_canonical_bool_payload(l))
-                            });
-                            self.plain = plain;
-                            Some((value?, literal))
+                            let aad = if self.aad.is_empty() { ":" } else { &self.aad };
+                            let ty = match self.cipher.decrypt_into(s, aad, &mut self.plain) {
+                                Ok(ty) => ty,
+                                Err(e) => return Err(self.fail(e.to_string())),
+                            };
+                            if self.stash.is_some() {
+                                let (plain, encrypted) = (self.plain.clone(), s.clone());
+                                self.stash_record(&plain, ty, &encrypted);
+                            }
+                            let v = typed(&self.plain, ty).map_err(|m| self.fail(m))?;
+                            let literal = matches!(v, Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_))
+                                .then(|| String::from_utf8_lossy(&self.plain).into_owned())
+                                .filter(|l| !gitseal_formats::is_canonical_bool_payload(l));
+                            Some((v, literal))
                         }
                         _ => return Err(self.fail("value is not encrypted (expected an ENC[AES256_GCM,...] string)")),
                     };
