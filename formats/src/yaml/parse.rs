@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use super::fast;
-use super::resolve::{plain_is_str, plain_key_is_str, resolve_plain, Resolved};
+use super::resolve::{plain_is_str, plain_reads_as_str, resolve_plain, Resolved};
 use super::shield::Shielded;
 use crate::model::{Comment, Document, Entry, Format, Leaf, MapItem, Node, Root, Scalar, SeqItem, Span, Style};
 use crate::text::{explicit_key_indicator, line_start, next_line_start};
@@ -1105,7 +1105,7 @@ impl<'s> Builder<'s> {
                     }
                 }
                 // (Most keys are plainly strings: no value is built to find that out.)
-                let plain_non_str = style == ScalarStyle::Plain && tag.is_none() && !plain_key_is_str(&text);
+                let plain_non_str = style == ScalarStyle::Plain && tag.is_none() && !plain_reads_as_str(&text);
                 if plain_non_str {
                     return Err(self.err(
                         ev.start,

@@ -20,7 +20,7 @@ use saphyr_parser::{Event, ScalarStyle};
 
 use super::fast;
 use super::parse::{precheck, repeated, MAX_DEPTH};
-use super::resolve::{plain_is_unsigned, plain_key_is_str};
+use super::resolve::{plain_is_unsigned, plain_reads_as_str};
 
 /// A collection open in the event stream.
 enum Open {
@@ -113,7 +113,7 @@ impl<'s> Pass<'s> {
             Event::Scalar(text, style, 0, None) => {
                 let plain = style == ScalarStyle::Plain;
                 if key {
-                    if plain && !plain_key_is_str(&text) {
+                    if plain && !plain_reads_as_str(&text) {
                         return false;
                     }
                     self.metadata |= self.open.len() == 1 && text == "sops";

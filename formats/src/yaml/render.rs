@@ -1,7 +1,7 @@
 //! Writing YAML scalars: in the style the source used where the value allows it, otherwise in
 //! the nearest style that keeps the value and its type.
 
-use super::resolve::{resolve_plain, Resolved};
+use super::resolve::{plain_reads_as_str, resolve_plain, Resolved};
 use crate::model::{Leaf, Scalar, Style};
 use crate::scalar::format_float;
 use crate::text::line_start;
@@ -13,9 +13,7 @@ pub(crate) fn render_leaf<'a>(leaf: &'a Leaf, value: &'a Scalar, line_indent: us
     match value {
         // A string's literal is its source text (restored layout); a number's spelling left
         // on a leaf that now holds a string is not.
-        Scalar::Str(_)
-            if leaf.literal.as_deref().is_some_and(|l| matches!(resolve_plain(l), Resolved::Value(Scalar::Str(_)))) =>
-        {
+        Scalar::Str(_) if leaf.literal.as_deref().is_some_and(plain_reads_as_str) => {
             Cow::Borrowed(leaf.literal.as_deref().unwrap_or_default())
         }
         Scalar::Str(s) => render_str(s, leaf.style, leaf.in_flow, leaf.indent, line_indent, step),
@@ -255,7 +253,7 @@ pub(crate) fn is_plain_safe(s: &str, in_flow: bool) -> bool {
     {
         return false;
     }
-    matches!(resolve_plain(s), Resolved::Value(Scalar::Str(_))) && !yaml11_typed(s)
+    plain_reads_as_str(s) && !yaml11_typed(s)
 }
 
 /// Plain text that go-yaml v3 reads as a string but a YAML 1.1 reader (go-yaml v2, which

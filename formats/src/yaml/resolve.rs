@@ -24,9 +24,10 @@ pub(crate) fn plain_is_str(text: &str) -> bool {
     }
 }
 
-/// Whether plain `text`, as a mapping key, is a string (sops accepts only string keys; the
-/// parse refuses any other, and the read-back pass leaves such a text to the parse).
-pub(crate) fn plain_key_is_str(text: &str) -> bool {
+/// Whether plain `text` reads as a string, found without copying it into a value. As a mapping
+/// key: sops accepts only string keys (the parse refuses any other, and the read-back pass
+/// leaves such a text to the parse). As a value to write: plain, it reads back as itself.
+pub(crate) fn plain_reads_as_str(text: &str) -> bool {
     plain_is_str(text) || matches!(resolve_plain(text), Resolved::Value(Scalar::Str(_)))
 }
 
