@@ -7,10 +7,9 @@
 //! SIGPIPE ignored, a panic's exit code.
 #![cfg_attr(not(test), no_main)]
 
-// Parsing allocates many small strings; mimalloc is markedly faster at that than glibc malloc
-// (built without transparent huge pages: see cli::heap).
+// The C library's allocator for small inputs, mimalloc for large ones (see cli::heap).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: cli::heap::Heap = cli::heap::Heap;
 
 mod cli;
 
