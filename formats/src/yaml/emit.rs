@@ -307,8 +307,10 @@ fn root_column(src: &str, node: &Node) -> Result<usize, EmitError> {
 fn collect_edits<'d>(node: &'d Node, src: &str, step: usize, edits: &mut Vec<(Span, Cow<'d, str>)>) {
     match node {
         Node::Leaf(leaf) if leaf.changed => {
-            let indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
-            let mut text = render_leaf(leaf, &leaf.value, indent, step);
+            // Measured only for block output, which needs it (most values are written plain or
+            // quoted).
+            let indent = || if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
+            let mut text = render_leaf(leaf, &leaf.value, &indent, step);
             // A block scalar's last line break is the one after its span; at the end of a file
             // that has none, a value ending with one would lose it (a remembered source layout
             // is written as it was).
@@ -381,7 +383,7 @@ pub(crate) fn flow_text(node: &Node) -> String {
     match node.resolved() {
         Node::Leaf(l) => match &l.value {
             Scalar::Str(s) => double_quoted(s),
-            _ => render_leaf(l, &l.value, 0, 2).into_owned(),
+            _ => render_leaf(l, &l.value, &|| 0, 2).into_owned(),
         },
         Node::Map(items) => {
             let parts: Vec<String> = items
@@ -460,7 +462,7 @@ fn key_text(key: &str, value: &Node) -> String {
 
 fn scalar_text(value: &Scalar, col: usize, step: usize) -> String {
     match value {
-        Scalar::Str(s) => render_str(s, Style::Plain, false, 0, col, step).into_owned(),
+        Scalar::Str(s) => render_str(s, Style::Plain, false, 0, &|| col, step).into_owned(),
         other => render_non_str(other),
     }
 }

@@ -9,7 +9,12 @@ use std::borrow::Cow;
 
 /// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
 /// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
-pub(crate) fn render_leaf<'a>(leaf: &'a Leaf, value: &'a Scalar, line_indent: usize, step: usize) -> Cow<'a, str> {
+pub(crate) fn render_leaf<'a>(
+    leaf: &'a Leaf,
+    value: &'a Scalar,
+    line_indent: &dyn Fn() -> usize,
+    step: usize,
+) -> Cow<'a, str> {
     match value {
         // A string's literal is its source text (restored layout); a number's spelling left
         // on a leaf that now holds a string is not.
@@ -30,10 +35,11 @@ pub(crate) fn render_leaf<'a>(leaf: &'a Leaf, value: &'a Scalar, line_indent: us
 /// spelling). The envelope compares this with the source to know which layouts to remember.
 pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
     // Measured as the writer measures it, so the prediction matches what decryption writes.
-    let line_indent = if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
+    let line_indent = || if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
     let (style, indent) = match leaf.style {
         Style::Plain if leaf.in_flow => (Style::SingleQuoted, 0),
         Style::Literal | Style::Folded if !leaf.in_flow => {
+            let line_indent = line_indent();
             (leaf.style, if leaf.indent > line_indent { leaf.indent } else { line_indent + step.max(1) })
         }
         Style::Literal | Style::Folded => (Style::DoubleQuoted, 0),
@@ -48,7 +54,7 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         in_flow: leaf.in_flow,
         literal: payload.filter(|p| !crate::is_canonical_bool_payload(p)).map(str::to_string),
     };
-    render_leaf(&reread, &leaf.value, line_indent, step).into_owned()
+    render_leaf(&reread, &leaf.value, &line_indent, step).into_owned()
 }
 
 /// Only block scalars (kept or new) depend on the indentation of the leaf's line.
@@ -127,14 +133,16 @@ fn yaml_float(f: f64) -> String {
 }
 
 /// A string in the requested style, or the nearest style that can hold it.
-pub(crate) fn render_str(
-    s: &str,
+/// `line_indent` gives the indentation a block scalar is measured from; it is asked only for
+/// block output (most values are written plain or quoted, and finding it reads the line).
+pub(crate) fn render_str<'s>(
+    s: &'s str,
     style: Style,
     in_flow: bool,
     indent: usize,
-    line_indent: usize,
+    line_indent: &dyn Fn() -> usize,
     step: usize,
-) -> Cow<'_, str> {
+) -> Cow<'s, str> {
     // Inside flow collections an ENC string cannot be plain: plain and single-quoted values
     // are both written single-quoted there, so on the way back a single-quoted one becomes
     // plain again whenever the value allows it.
@@ -150,6 +158,7 @@ pub(crate) fn render_str(
     Cow::Owned(match style {
         Style::Plain if is_plain_safe(s, in_flow) => return Cow::Borrowed(s),
         Style::Plain if s.contains('\n') && !in_flow => {
+            let line_indent = line_indent();
             block(s, '|', line_indent + step.max(1), line_indent).unwrap_or_else(|| double_quoted(s))
         }
         Style::Plain => double_quoted(s),
@@ -157,6 +166,7 @@ pub(crate) fn render_str(
         Style::SingleQuoted | Style::DoubleQuoted => double_quoted(s),
         Style::Literal | Style::Folded if in_flow => double_quoted(s),
         Style::Literal | Style::Folded => {
+            let line_indent = line_indent();
             let indent = if indent > line_indent { indent } else { line_indent + step.max(1) };
             let kind = if style == Style::Literal || s.trim_end_matches('\n').contains('\n') { '|' } else { '>' };
             block(s, kind, indent, line_indent).unwrap_or_else(|| double_quoted(s))
