@@ -5,12 +5,12 @@ use aes_gcm::aead::consts::U32;
 use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce};
-
-use crate::b64;
 use gitseal_formats::Scalar;
 use gitseal_keys::DataKey;
 use rand::RngCore;
 use zeroize::Zeroizing;
+
+use crate::b64;
 
 type Aes256Gcm32 = AesGcm<Aes256, U32>;
 

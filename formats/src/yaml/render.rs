@@ -8,7 +8,8 @@ use crate::text::line_start;
 use std::borrow::Cow;
 
 /// Text for `value` in place of `leaf` (its span), keeping the leaf's style where possible.
-/// `line_indent` is the indentation of the line the leaf sits on, `step` the file's indent step.
+/// `line_indent` gives the indentation of the line the leaf sits on (asked only for block
+/// output), `step` is the file's indent step.
 pub(crate) fn render_leaf<'a>(
     leaf: &'a Leaf,
     value: &'a Scalar,
