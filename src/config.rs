@@ -191,21 +191,36 @@ struct PathRegex {
     text: String,
     /// `None` only if building fails after the syntax was accepted (then nothing matches).
     compiled: std::sync::OnceLock<Option<Regex>>,
+    /// The same pattern without Unicode, for ASCII paths (nearly all): on an ASCII text it
+    /// matches exactly where the Unicode automaton does (`.`, `\w`, `\b`, case folding and
+    /// classes differ only on other characters), and building it costs a fraction (a Unicode
+    /// `.` is an automaton over UTF-8). `None` when the pattern needs Unicode (`\p{..}`, a
+    /// class of other characters): then the Unicode automaton answers.
+    ascii: std::sync::OnceLock<Option<regex::bytes::Regex>>,
 }
 
 impl PathRegex {
     fn new(text: String) -> Result<PathRegex, regex::Error> {
+        let (compiled, ascii) = (std::sync::OnceLock::new(), std::sync::OnceLock::new());
         if regex_syntax::Parser::new().parse(&text).is_ok() {
-            return Ok(PathRegex { text, compiled: std::sync::OnceLock::new() });
+            return Ok(PathRegex { text, compiled, ascii });
         }
         // The regex crate's own error, as when the automaton was built here.
-        let compiled = Regex::new(&text)?;
-        Ok(PathRegex { text, compiled: std::sync::OnceLock::from(Some(compiled)) })
+        let compiled = std::sync::OnceLock::from(Some(Regex::new(&text)?));
+        Ok(PathRegex { text, compiled, ascii })
     }
 
     fn is_match(&self, path: &str) -> bool {
         // The size limit guards against patterns from untrusted input; a config's own path
         // patterns are the repository's, and were accepted as syntax.
+        if path.is_ascii() {
+            let ascii = self.ascii.get_or_init(|| {
+                regex::bytes::RegexBuilder::new(&self.text).unicode(false).size_limit(1 << 30).build().ok()
+            });
+            if let Some(re) = ascii {
+                return re.is_match(path.as_bytes());
+            }
+        }
         let compiled =
             self.compiled.get_or_init(|| regex::RegexBuilder::new(&self.text).size_limit(1 << 30).build().ok());
         compiled.as_ref().is_some_and(|re| re.is_match(path))
@@ -751,6 +766,69 @@ mod tests {
         assert_eq!(c.rule_for(Path::new("/repo/dev.yaml")).unwrap().number, 2);
         assert_eq!(c.match_path(Path::new("/repo/sub/a.yaml")), "sub/a.yaml");
         assert_eq!(c.match_path(Path::new("/elsewhere/a.yaml")), "/elsewhere/a.yaml");
+    }
+
+    /// On an ASCII path the automaton without Unicode matches where the Unicode one does, for
+    /// patterns whose two readings differ only on other characters (case folding, word
+    /// characters and boundaries, negated classes, `.`, escapes past ASCII); patterns that need
+    /// Unicode fall back to it, and other paths always take it.
+    #[test]
+    fn ascii_paths_match_as_the_unicode_pattern_matches() {
+        let patterns = [
+            r"examples/.*secret.*\.yaml$",
+            r"(?i)K8S/.*\.YAML$",
+            r"(?i)ks",
+            r"\bprod\b",
+            r"^\w+/\w+\.ya?ml$",
+            r"[^a]\.env$",
+            r"\W",
+            r"\S+\s",
+            r"^.{3}$",
+            r"(?s)a.b",
+            r"\xFF",
+            r"[\x00-\xFF]+",
+            r"[^\x00-\x7F]",
+            r"\d{2}",
+            r"[[:alpha:]]+\.json",
+            r"\pL+/",
+            r"[é]",
+            r"é",
+            "",
+        ];
+        let paths = [
+            "examples/db-secret.yaml",
+            "k8s/app.yaml",
+            "K8S/APP.YAML",
+            "ks",
+            "KS",
+            "prod/app.yaml",
+            "production/a.yaml",
+            "a b",
+            "a.env",
+            "b.env",
+            "abc",
+            "a\nb",
+            "ab12",
+            "x.json",
+            "",
+            "ÿ",
+            "é/a.yaml",
+            "K\u{212a}s",
+        ];
+        for p in patterns {
+            let re = PathRegex::new(p.to_string()).unwrap();
+            let unicode = Regex::new(p).unwrap();
+            for path in paths {
+                assert_eq!(re.is_match(path), unicode.is_match(path), "{p:?} on {path:?}");
+            }
+        }
+        // The ASCII automaton is what answered where it could be built.
+        let re = PathRegex::new(r"examples/.*secret.*\.yaml$".into()).unwrap();
+        assert!(re.is_match("examples/db-secret.yaml"));
+        assert!(re.ascii.get().is_some_and(Option::is_some) && re.compiled.get().is_none());
+        let re = PathRegex::new(r"\pL+/".into()).unwrap();
+        assert!(re.is_match("ab/c"));
+        assert!(re.ascii.get().is_some_and(Option::is_none) && re.compiled.get().is_some());
     }
 
     #[test]
