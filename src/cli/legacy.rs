@@ -109,18 +109,38 @@ struct Flag {
 
 /// What clap knows about the subcommands. The command tree is built on first use only: most
 /// calls (`gitseal textconv FILE`, `gitseal decrypt FILE`) never need it, and building it is
-/// a fifth of a small file's decryption.
+/// a fifth of a small file's decryption. The legacy actions' subcommands ([`TARGETS`], where
+/// a sops-style call's flags are looked up) are built on their own, each when first asked
+/// about: `gitseal -e --age KEY FILE` needs only `encrypt`'s flags.
 struct Model {
     cmd: std::cell::OnceCell<clap::Command>,
+    targets: [std::cell::OnceCell<clap::Command>; TARGETS.len()],
 }
 
 impl Model {
     fn new() -> Model {
-        Model { cmd: std::cell::OnceCell::new() }
+        Model { cmd: std::cell::OnceCell::new(), targets: Default::default() }
     }
 
     fn cmd(&self) -> &clap::Command {
         self.cmd.get_or_init(Cli::command)
+    }
+
+    /// Subcommand `sub` with its own arguments (as the whole tree holds it, before clap
+    /// propagates global flags into it).
+    fn subcommand(&self, sub: &str) -> Option<&clap::Command> {
+        use super::args::{DecryptArgs, EditArgs, EncryptArgs, RotateArgs, SetArgs};
+        let Some(i) = TARGETS.iter().position(|t| *t == sub) else { return self.cmd().find_subcommand(sub) };
+        Some(self.targets[i].get_or_init(|| {
+            let cmd = clap::Command::new(TARGETS[i]);
+            match TARGETS[i] {
+                "encrypt" => <EncryptArgs as clap::Args>::augment_args(cmd),
+                "decrypt" => <DecryptArgs as clap::Args>::augment_args(cmd),
+                "edit" => <EditArgs as clap::Args>::augment_args(cmd),
+                "set" => <SetArgs as clap::Args>::augment_args(cmd),
+                _ => <RotateArgs as clap::Args>::augment_args(cmd),
+            }
+        }))
     }
 
     fn is_subcommand(&self, name: &str) -> bool {
@@ -130,7 +150,7 @@ impl Model {
     /// The long name and whether it takes a value, for a flag of subcommand `sub` named `name`
     /// (long, or short when one character).
     fn lookup(&self, sub: &str, name: &str) -> Option<(String, bool)> {
-        let sub = self.cmd().find_subcommand(sub)?;
+        let sub = self.subcommand(sub)?;
         let short = single_char(name);
         sub.get_arguments()
             .filter(|a| !a.is_positional())
@@ -409,6 +429,36 @@ mod tests {
             assert!(!model.is_subcommand(name), "{name}");
         }
         assert!(model.cmd.get().is_none());
+    }
+
+    /// The legacy actions' subcommands, built on their own, know every flag the whole tree
+    /// gives them, long and short, and whether it takes a value; asking about them builds
+    /// neither the tree nor the other actions' subcommands.
+    #[test]
+    fn a_legacy_action_looks_its_flags_up_without_the_tree() {
+        let whole = Cli::command();
+        for (i, target) in TARGETS.iter().enumerate() {
+            let model = Model::new();
+            let theirs = whole.find_subcommand(target).unwrap();
+            let mut asked = 0;
+            for a in theirs.get_arguments().filter(|a| !a.is_positional()) {
+                let names = a.get_long().map(str::to_string).into_iter().chain(a.get_short().map(String::from));
+                for name in names {
+                    let expected = (a.get_long().unwrap_or(&name).to_string(), a.get_action().takes_values());
+                    assert_eq!(model.lookup(target, &name), Some(expected), "{target} --{name}");
+                    asked += 1;
+                }
+            }
+            assert!(asked > 3, "{target}: {asked} flags");
+            assert_eq!(model.lookup(target, "no-such-flag"), None);
+            assert!(model.cmd.get().is_none(), "{target} built the tree");
+            let built = model.targets.iter().filter(|t| t.get().is_some()).count();
+            assert!(built == 1 && model.targets[i].get().is_some(), "{target}");
+        }
+        // Another subcommand is looked up in the tree.
+        let model = Model::new();
+        let _ = model.lookup("keygen", "output");
+        assert!(model.cmd.get().is_some());
     }
 
     fn run(args: &[&str]) -> Result<Vec<String>, (i32, String)> {
