@@ -299,13 +299,15 @@ pub(super) fn build_half(
     open: &[fast::Open],
     values: bool,
 ) -> Result<(Document, Option<Vec<usize>>), ParseError> {
-    // A line start: the half is whole lines, and a line is refused or not on its own.
-    precheck(pos.map_or(src, |p| &src[p..]))?;
     let events = match pos {
         None => fast::Events::new(src),
         Some(p) => fast::Events::resume(src, p, open),
     };
     let events = events.map_err(|_| ParseError::at(src, 0, "outside the block YAML subset"))?;
+    // After the scanner's quick look, which declines most text outside the subset (the whole
+    // parse prechecks it then). A line start: the half is whole lines, and a line is refused or
+    // not on its own.
+    precheck(pos.map_or(src, |p| &src[p..]))?;
     let (doc, raw) = build_from(src, Raw::Fast(events), None, values, pos.unwrap_or(0), true)?;
     let at_end = match raw {
         Raw::Fast(events) if pos.is_none() => events.open_at_end().map(<[usize]>::to_vec),
