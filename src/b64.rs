@@ -32,30 +32,43 @@ static T1: [u32; 256] = table(1);
 static T2: [u32; 256] = table(2);
 static T3: [u32; 256] = table(3);
 
+/// The two base64 digits of every 12-bit value, the high six bits first.
+static PAIRS: [[u8; 2]; 4096] = {
+    let mut t = [[0u8; 2]; 4096];
+    let mut v = 0;
+    while v < 4096 {
+        t[v] = [ALPHABET[v >> 6], ALPHABET[v & 63]];
+        v += 1;
+    }
+    t
+};
+
 /// Appends the padded base64 of `bytes` to `out`.
 pub(crate) fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
-    out.reserve(bytes.len().div_ceil(3) * 4);
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
+    let mut quads = out[start..].chunks_exact_mut(4);
     let mut groups = bytes.chunks_exact(3);
-    for g in &mut groups {
-        let v = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
-        out.extend_from_slice(&[digit(v >> 18), digit(v >> 12), digit(v >> 6), digit(v)]);
+    for (g, q) in (&mut groups).zip(&mut quads) {
+        let v = usize::from(g[0]) << 16 | usize::from(g[1]) << 8 | usize::from(g[2]);
+        let (hi, lo) = (PAIRS[v >> 12], PAIRS[v & 0xFFF]);
+        q.copy_from_slice(&[hi[0], hi[1], lo[0], lo[1]]);
     }
-    match *groups.remainder() {
+    let last = match *groups.remainder() {
         [a] => {
-            let v = u32::from(a) << 16;
-            out.extend_from_slice(&[digit(v >> 18), digit(v >> 12), b'=', b'=']);
+            let hi = PAIRS[usize::from(a) << 4];
+            [hi[0], hi[1], b'=', b'=']
         }
         [a, b] => {
-            let v = u32::from(a) << 16 | u32::from(b) << 8;
-            out.extend_from_slice(&[digit(v >> 18), digit(v >> 12), digit(v >> 6), b'=']);
+            let v = usize::from(a) << 10 | usize::from(b) << 2;
+            let hi = PAIRS[v >> 6];
+            [hi[0], hi[1], ALPHABET[v & 63], b'=']
         }
-        _ => {}
+        _ => return,
+    };
+    if let Some(q) = quads.next() {
+        q.copy_from_slice(&last);
     }
-}
-
-/// The base64 digit for the low six bits of `v`.
-fn digit(v: u32) -> u8 {
-    ALPHABET[(v & 63) as usize]
 }
 
 /// Decodes `text` into the front of `out`, returning the length, as the crate's `STANDARD`
