@@ -57,6 +57,7 @@ fn parse_line(src: &str, start: usize, end: usize, next: usize) -> Result<MapIte
         changed: false,
         in_flow: false,
         literal: None,
+        token_in_source: false,
     };
     let entry = Entry { key: line[..eq].to_string(), span: Span::new(start, next), value: Node::Leaf(leaf) };
     Ok(MapItem::Entry(entry))

@@ -532,7 +532,16 @@ fn inline_comment(src: &str, from: usize, end: usize) -> Option<Comment> {
 }
 
 fn leaf(value: String, span: Span, style: Style) -> Leaf {
-    Leaf { value: Scalar::Str(value), span, style, indent: 0, changed: false, literal: None, in_flow: false }
+    Leaf {
+        value: Scalar::Str(value),
+        span,
+        style,
+        indent: 0,
+        changed: false,
+        literal: None,
+        in_flow: false,
+        token_in_source: false,
+    }
 }
 
 /// The value of the key on line `k` whose text after the delimiter starts at `from`: the leaf,

@@ -63,6 +63,14 @@ pub fn yaml_readback_agrees(src: &str) -> Result<bool, String> {
     yaml::readback_agrees(src)
 }
 
+/// Whether [`parse_encrypted`] reads YAML `src` as [`parse`] does once every value token it
+/// left in the source is read from there: how many it left, or an error naming the first
+/// difference. For tests and fuzz targets; the error may quote the input.
+#[doc(hidden)]
+pub fn yaml_tokens_in_source_agree(src: &str) -> Result<usize, String> {
+    yaml::tokens_agree(src)
+}
+
 /// A file that could not be parsed. Messages name the line and column, never a value.
 #[derive(Debug, thiserror::Error)]
 #[error("{message} at line {line}, column {column}")]
@@ -122,6 +130,17 @@ pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
         Format::Dotenv => dotenv::parse(src),
         Format::Toml => toml::parse(src),
         Format::Ini => ini::parse(src),
+    }
+}
+
+/// Parses an encrypted file for decryption: [`parse`], except that in YAML a sops value token
+/// written as a plain scalar (as sops writes them) may be left in `src` rather than copied
+/// ([`Leaf::token_in_source`]). The caller reads every such token from `src` at the leaf's span
+/// before the tree is written or its values are used.
+pub fn parse_encrypted(format: Format, src: &str) -> Result<Document, ParseError> {
+    match format {
+        Format::Yaml => yaml::parse_encrypted(src),
+        other => parse(other, src),
     }
 }
 

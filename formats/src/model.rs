@@ -171,6 +171,11 @@ pub struct Leaf {
     /// True inside a YAML flow collection (`{...}`, `[...]`), where plain scalars may not hold
     /// `,[]{}`.
     pub in_flow: bool,
+    /// True when the value is a sops value token (`ENC[AES256_GCM,...]`) that the parse left in
+    /// the source text at `span` instead of copying it: `value` is an empty string until the
+    /// token is read from there. Only [`crate::parse_encrypted`] leaves tokens there, for
+    /// decryption, which reads every one.
+    pub token_in_source: bool,
 }
 
 /// A comment: the text after its `#` (or `;` for INI), and the span of the whole comment.
@@ -197,6 +202,7 @@ impl Leaf {
             changed: false,
             literal: None,
             in_flow: false,
+            token_in_source: false,
         }
     }
 }

@@ -26,7 +26,9 @@ pub(crate) fn binding_of(doc: &Document) -> Binding {
     let [root] = doc.roots.as_slice() else { return Binding::default() };
     fn plain(node: Option<&Node>, key: &str) -> Option<String> {
         match node?.get(key).map(|e| &e.value) {
-            Some(Node::Leaf(Leaf { value: Scalar::Str(s), .. })) if !s.starts_with("ENC[") => Some(s.clone()),
+            Some(Node::Leaf(Leaf { value: Scalar::Str(s), token_in_source: false, .. })) if !s.starts_with("ENC[") => {
+                Some(s.clone())
+            }
             _ => None,
         }
     }
@@ -59,7 +61,14 @@ pub(crate) fn text<'a>(input: &'a [u8], file: &str) -> Result<&'a str, Error> {
 }
 
 pub(crate) fn parse(format: Format, src: &str, file: &str) -> Result<Document, Error> {
-    formats::parse(format, src).map_err(|e| Error::Parse {
+    parse_as(format, src, file, false)
+}
+
+/// [`parse`], or with `tokens_in_source` [`formats::parse_encrypted`] (for a decryption that
+/// reads every value).
+pub(crate) fn parse_as(format: Format, src: &str, file: &str, tokens_in_source: bool) -> Result<Document, Error> {
+    let parsed = if tokens_in_source { formats::parse_encrypted(format, src) } else { formats::parse(format, src) };
+    parsed.map_err(|e| Error::Parse {
         file: file.into(),
         message: format!("invalid {}: {e}", format.name()),
         source: Some(Box::new(e)),
@@ -99,6 +108,7 @@ pub(crate) fn binary_document(enc: String) -> Document {
         changed: true,
         in_flow: false,
         literal: None,
+        token_in_source: false,
     };
     let entry = Entry { key: "data".into(), span: Span::default(), value: Node::Leaf(leaf) };
     Document {
@@ -131,6 +141,19 @@ mod tests {
         // Metadata that landed inside a value is not metadata.
         let e = readable(Format::Yaml, "a: |\n  x\n  sops:\n    version: 3.11.0\n", "f.yaml").unwrap_err().to_string();
         assert!(e.contains("f.yaml") && e.contains("metadata would not be found"), "{e}");
+    }
+
+    /// An encrypted name or namespace binds nothing, whether the parse copied its token or
+    /// left it in the source.
+    #[test]
+    fn an_encrypted_name_is_no_binding_however_parsed() {
+        let t = "ENC[AES256_GCM,data:eA==,iv:eQ==,tag:eg==,type:str]";
+        let src = format!("kind: Secret\nmetadata:\n    name: {t}\n    namespace: apps\n");
+        for tokens_in_source in [false, true] {
+            let doc = parse_as(Format::Yaml, &src, "s.yaml", tokens_in_source).unwrap();
+            let b = binding_of(&doc);
+            assert_eq!((b.name, b.namespace.as_deref(), b.is_secret), (None, Some("apps"), true), "{tokens_in_source}");
+        }
     }
 
     /// A document that ends, without a line break, in a block scalar that is an explicit key:

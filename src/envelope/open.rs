@@ -12,7 +12,7 @@ use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use super::{binary_data, binding_of, hex_upper, metadata_key, parse, strip_metadata, text, walk_error};
+use super::{binary_data, binding_of, hex_upper, metadata_key, parse_as, strip_metadata, text, walk_error};
 
 /// An encrypted value's type and ciphertext.
 pub(crate) type Sealed = (ValueType, String);
@@ -88,7 +88,8 @@ pub fn decrypt(
     keys: &mut Keyring,
     opts: &DecryptOptions<'_>,
 ) -> Result<Decrypted, Error> {
-    let opened = open(input, format, file)?;
+    // The walk decrypts every value, reading the tokens that the parse leaves in the input.
+    let opened = open_as(input, format, file, true)?;
     let key = keys.data_key_for(&opened.metadata, &opened.binding(), file)?;
     opened.decrypt(&key, opts)
 }
@@ -117,12 +118,18 @@ pub fn plaintext_values(input: &[u8], format: Format, file: &str) -> Result<Vec<
 
 /// Reads an encrypted file and its metadata.
 pub fn open<'a>(input: &'a [u8], input_format: Format, file: &str) -> Result<Opened<'a>, Error> {
+    open_as(input, input_format, file, false)
+}
+
+/// [`open`]; with `tokens_in_source`, value tokens may be left in the input (see
+/// [`formats::parse_encrypted`]), for [`Opened::decrypt`] alone, which reads them all.
+fn open_as<'a>(input: &'a [u8], input_format: Format, file: &str, tokens_in_source: bool) -> Result<Opened<'a>, Error> {
     let src = text(input, file)?;
     if src.trim().is_empty() {
         return Err(Error::NotEncrypted { file: file.into() });
     }
     let parse_format = if input_format == Format::Binary { Format::Json } else { input_format };
-    let doc = parse(parse_format, src, file).map_err(|e| match e {
+    let doc = parse_as(parse_format, src, file, tokens_in_source).map_err(|e| match e {
         Error::Parse { file, message, source } if input_format == Format::Binary => Error::Parse {
             file,
             message: format!("{message} (binary files are stored as JSON; is --input-type right?)"),
@@ -155,7 +162,8 @@ impl Opened<'_> {
         }
         let rule = self.metadata.rule.clone().unwrap_or_default();
         let mut walk =
-            Walk::new(key, rule, self.metadata.mac_only_encrypted, Direction::Decrypt, metadata_key(self.doc.format));
+            Walk::new(key, rule, self.metadata.mac_only_encrypted, Direction::Decrypt, metadata_key(self.doc.format))
+                .source(self.src);
         if self.doc.format == Format::Json {
             walk = walk.legacy_json_mac();
         }

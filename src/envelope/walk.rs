@@ -87,6 +87,9 @@ pub struct Walk<'k> {
     deferred: Option<Deferred>,
     /// Where each value is decrypted (one wiped buffer for the walk, not one per value).
     plain: Zeroizing<Vec<u8>>,
+    /// The text the tree was parsed from, where the tokens of leaves that say
+    /// `token_in_source` are read (see [`Walk::source`]).
+    source: &'k str,
 }
 
 /// The MAC input of a half walked on another thread (see [`Walk::hash_value`]).
@@ -165,7 +168,16 @@ impl<'k> Walk<'k> {
             fork_min: FORK_MIN_BYTES,
             deferred: None,
             plain: Zeroizing::new(Vec::new()),
+            source: "",
         }
+    }
+
+    /// The text the tree was parsed from, for a tree whose tokens the parse left there
+    /// ([`gitseal_formats::parse_encrypted`]): the walk reads each from there, and a leaf it
+    /// does not decrypt gets its token copied in as its value.
+    pub fn source(mut self, src: &'k str) -> Self {
+        self.source = src;
+        self
     }
 
     /// Decrypting a JSON file: also computes the MAC the way sops before 3.13.2 did, which read
@@ -545,6 +557,7 @@ impl<'k> Walk<'k> {
             fork_min: self.fork_min,
             deferred: Some(Deferred::default()),
             plain: Zeroizing::new(Vec::new()),
+            source: self.source,
         }
     }
 
@@ -649,6 +662,13 @@ impl<'k> Walk<'k> {
             return Ok(());
         }
         let selected = self.selected(false);
+        let decrypting = self.direction == Direction::Decrypt && selected && self.check.is_none();
+        if leaf.token_in_source && !decrypting {
+            // A value this walk does not decrypt holds its token as its value.
+            let token = self.token_in(self.source, leaf)?.to_string();
+            leaf.value = Scalar::Str(token);
+            leaf.token_in_source = false;
+        }
         match self.direction {
             Direction::Encrypt => {
                 let (bytes, ty) = plaintext(&leaf.value);
@@ -703,16 +723,18 @@ impl<'k> Walk<'k> {
                     return Ok(());
                 }
                 if selected {
+                    let source = self.source;
                     let value = match &leaf.value {
-                        Scalar::Str(s) if s.is_empty() => None,
+                        Scalar::Str(s) if s.is_empty() && !leaf.token_in_source => None,
                         Scalar::Str(s) => {
+                            let s = if leaf.token_in_source { self.token_in(source, leaf)? } else { s };
                             let aad = if self.aad.is_empty() { ":" } else { &self.aad };
                             let ty = match self.cipher.decrypt_into(s, aad, &mut self.plain) {
                                 Ok(ty) => ty,
                                 Err(e) => return Err(self.fail(e.to_string())),
                             };
                             if self.stash.is_some() {
-                                let (plain, encrypted) = (self.plain.clone(), s.clone());
+                                let (plain, encrypted) = (self.plain.clone(), s.to_string());
                                 self.stash_record(&plain, ty, &encrypted);
                             }
                             let v = typed(&self.plain, ty).map_err(|m| self.fail(m))?;
@@ -731,6 +753,7 @@ impl<'k> Walk<'k> {
                         leaf.literal = literal;
                         leaf.value = v;
                         leaf.changed = true;
+                        leaf.token_in_source = false;
                     }
                 }
                 if !self.mac_only || selected {
@@ -746,6 +769,16 @@ impl<'k> Walk<'k> {
             }
         }
         Ok(())
+    }
+}
+
+impl Walk<'_> {
+    /// The token of a leaf that the parse left in `source`; an error when the walk was not
+    /// given the text the tree was parsed from.
+    fn token_in<'s>(&self, source: &'s str, leaf: &Leaf) -> Result<&'s str, WalkError> {
+        source.get(leaf.span.start..leaf.span.end).filter(|t| cipher::is_encrypted(t)).ok_or_else(|| {
+            self.fail("the value's encrypted text is not at its place in the file (the walk was given another text)")
+        })
     }
 }
 

@@ -253,3 +253,28 @@ fn end_of_line_comments_are_encrypted_and_select_like_sops() {
     let data: serde_json::Value = serde_json::from_slice(&data).unwrap();
     assert_eq!(data, serde_json::json!({"a": 1, "b": 2, "c": 3}));
 }
+
+/// A value kept in the clear that reads like an encrypted value (here a copy of one) is kept
+/// as it is by decryption and counted in the MAC as its text, with and without
+/// `--mac-only-encrypted`; sops reads the file the same way.
+#[test]
+fn a_clear_value_that_looks_encrypted_stays_as_it_is() {
+    for extra in [None, Some("--mac-only-encrypted")] {
+        let work = Work::new();
+        work.write("one.yaml", "secret: hunter2\n");
+        let one = must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT, "one.yaml"]), None);
+        let token = key_values(&String::from_utf8(one).unwrap(), "secret").remove(0);
+        assert!(token.starts_with("ENC[AES256_GCM,data:"), "{token}");
+        let plain = format!("secret: hunter2\nnested:\n    copy_unencrypted: {token}\n    other: 1\n");
+        work.write("two.yaml", &plain);
+        let enc = must(work.gitseal().args(["encrypt", "--age", DEMO_RECIPIENT]).args(extra).arg("two.yaml"), None);
+        let enc = String::from_utf8(enc).expect("encrypted YAML is UTF-8");
+        assert!(enc.contains(&format!("copy_unencrypted: {token}\n")), "{extra:?}:\n{enc}");
+        work.write("two.enc.yaml", &enc);
+        let out = must(work.gitseal_with_key().args(["decrypt", "two.enc.yaml"]), None);
+        same_bytes(plain.as_bytes(), &out).unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        let Some(sops) = find_peer("sops") else { continue };
+        let json = must(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "two.enc.yaml"]), None);
+        assert!(String::from_utf8_lossy(&json).contains(&token), "{extra:?}: {}", String::from_utf8_lossy(&json));
+    }
+}

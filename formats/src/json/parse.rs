@@ -211,7 +211,16 @@ impl Parser<'_> {
         };
         let span = Span::new(start, self.pos);
         let literal = matches!(value, Scalar::Int(_) | Scalar::Float(_)).then(|| self.src[start..self.pos].to_string());
-        Ok(Node::Leaf(Leaf { value, span, style, indent: 0, changed: false, in_flow: false, literal }))
+        Ok(Node::Leaf(Leaf {
+            value,
+            span,
+            style,
+            indent: 0,
+            changed: false,
+            in_flow: false,
+            literal,
+            token_in_source: false,
+        }))
     }
 
     fn literal(&mut self, word: &str, value: Scalar) -> Result<Scalar, ParseError> {

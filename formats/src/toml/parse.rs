@@ -438,7 +438,16 @@ impl Parser<'_> {
             Some(_) => return self.bare(in_flow),
         };
         let span = Span::new(start, self.pos);
-        Ok(Val::Leaf(Leaf { value, span, style, indent: 0, changed: false, literal: None, in_flow }))
+        Ok(Val::Leaf(Leaf {
+            value,
+            span,
+            style,
+            indent: 0,
+            changed: false,
+            literal: None,
+            in_flow,
+            token_in_source: false,
+        }))
     }
 
     fn array(&mut self, depth: usize) -> Result<Val, ParseError> {
@@ -538,7 +547,16 @@ impl Parser<'_> {
             None => return Err(self.err(start, "invalid value (not a string, number, boolean or date)")),
         };
         let span = Span::new(start, self.pos);
-        Ok(Val::Leaf(Leaf { value, span, style: Style::Plain, indent: 0, changed: false, literal, in_flow }))
+        Ok(Val::Leaf(Leaf {
+            value,
+            span,
+            style: Style::Plain,
+            indent: 0,
+            changed: false,
+            literal,
+            in_flow,
+            token_in_source: false,
+        }))
     }
 
     fn basic_string(&mut self) -> Result<String, ParseError> {

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use super::fast;
-use super::parse::{build_half, precheck};
+use super::parse::{build_half, precheck, Values};
 use crate::model::{Document, MapItem, Node, Root};
 
 /// Files smaller than this are parsed on one thread (a thread costs tens of microseconds).
@@ -22,7 +22,7 @@ const MIN_BYTES: usize = 512 * 1024;
 
 /// `src` parsed in two halves on two threads, when it is large, the machine has two cores, and
 /// the halves join up; `None` otherwise.
-pub(super) fn parse(src: &str, values: bool) -> Option<Document> {
+pub(super) fn parse(src: &str, values: Values) -> Option<Document> {
     if src.len() < MIN_BYTES || std::thread::available_parallelism().map_or(1, usize::from) < 2 {
         return None;
     }
@@ -31,7 +31,7 @@ pub(super) fn parse(src: &str, values: bool) -> Option<Document> {
 }
 
 /// `src` parsed in halves cut at `pos` (a line start), with the mappings `open` there.
-pub(super) fn in_halves(src: &str, pos: usize, open: &[fast::Open], values: bool) -> Option<Document> {
+pub(super) fn in_halves(src: &str, pos: usize, open: &[fast::Open], values: Values) -> Option<Document> {
     let (first, second) = std::thread::scope(|s| {
         let second = std::thread::Builder::new()
             .stack_size(crate::TREE_STACK)
@@ -102,7 +102,7 @@ pub(crate) fn agree(src: &str) -> Result<usize, String> {
     let whole = super::parse(src);
     let mut joined = 0;
     for (pos, open) in fast::seams(src) {
-        if let Some(doc) = in_halves(src, pos, &open, true) {
+        if let Some(doc) = in_halves(src, pos, &open, Values::All) {
             joined += 1;
             match &whole {
                 Ok(w) if tree_text(w) == tree_text(&doc) => {}
@@ -112,7 +112,13 @@ pub(crate) fn agree(src: &str) -> Result<usize, String> {
                 Err(e) => return Err(format!("cut at {pos}: halves read it, the whole parse says {e}")),
             }
         }
-        if in_halves(src, pos, &open, false).is_some() && super::check(src).is_err() {
+        if let Some(doc) = in_halves(src, pos, &open, Values::TokensInSource) {
+            match super::parse_encrypted(src) {
+                Ok(w) if tree_text(&w) == tree_text(&doc) => {}
+                _ => return Err(format!("cut at {pos}: halves and the whole parse leave other tokens in the source")),
+            }
+        }
+        if in_halves(src, pos, &open, Values::Check).is_some() && super::check(src).is_err() {
             return Err(format!("cut at {pos}: halves check it, the whole check refuses it"));
         }
     }
@@ -120,7 +126,7 @@ pub(crate) fn agree(src: &str) -> Result<usize, String> {
 }
 
 /// Everything a parsed document holds, values, spans and comments included, as text.
-fn tree_text(doc: &Document) -> String {
+pub(super) fn tree_text(doc: &Document) -> String {
     use crate::model::{MapItem, Node, Scalar, SeqItem};
     fn node(n: &Node, out: &mut String) {
         match n {
@@ -135,8 +141,8 @@ fn tree_text(doc: &Document) -> String {
                 };
                 let (span, style, literal) = (l.span, l.style, &l.literal);
                 out.push_str(&format!(
-                    "{value} {span:?} {style:?} {} {} {literal:?} {}\n",
-                    l.indent, l.changed, l.in_flow
+                    "{value} {span:?} {style:?} {} {} {literal:?} {} {}\n",
+                    l.indent, l.changed, l.in_flow, l.token_in_source
                 ));
             }
             Node::Map(items) => {

@@ -11,7 +11,7 @@ mod shield;
 
 pub(crate) use emit::{emit, flow_text, has_changed_leaf, write};
 pub(crate) use halves::agree as halves_agree;
-pub(crate) use parse::{check, parse, scanners_agree};
+pub(crate) use parse::{check, parse, parse_encrypted, scanners_agree, tokens_agree};
 pub(crate) use readback::agree as readback_agrees;
 pub(crate) use render::decrypted_text;
 

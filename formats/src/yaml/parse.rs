@@ -120,7 +120,69 @@ impl<'s> CharMap<'s> {
 }
 
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
-    parse_with(src, true)
+    parse_with(src, Values::All)
+}
+
+/// [`parse`] for decryption: sops value tokens may be left in `src` (see
+/// [`Values::TokensInSource`]).
+pub(crate) fn parse_encrypted(src: &str) -> Result<Document, ParseError> {
+    parse_with(src, Values::TokensInSource)
+}
+
+/// Whether [`parse_encrypted`] reads `src` as [`parse`] does once every token it left in the
+/// source is read from there: how many it left, or the first difference (which may quote the
+/// input). For tests and fuzz targets.
+pub(crate) fn tokens_agree(src: &str) -> Result<usize, String> {
+    fn fill(node: &mut Node, src: &str, left: &mut usize) {
+        match node {
+            Node::Leaf(l) if l.token_in_source => {
+                *left += 1;
+                l.value = Scalar::Str(src[l.span.start..l.span.end].to_string());
+                l.token_in_source = false;
+            }
+            Node::Leaf(_) => {}
+            Node::Map(items) => items.iter_mut().for_each(|i| {
+                if let MapItem::Entry(e) = i {
+                    fill(&mut e.value, src, left)
+                }
+            }),
+            Node::Seq(items) => items.iter_mut().for_each(|i| {
+                if let SeqItem::Node { node, .. } = i {
+                    fill(node, src, left)
+                }
+            }),
+            Node::Alias(a) => fill(&mut a.node, src, left),
+        }
+    }
+    match (parse(src), parse_encrypted(src)) {
+        (Ok(whole), Ok(mut tokens)) => {
+            let mut left = 0;
+            tokens.roots.iter_mut().for_each(|r| fill(&mut r.node, src, &mut left));
+            let (a, b) = (super::halves::tree_text(&whole), super::halves::tree_text(&tokens));
+            if a == b {
+                Ok(left)
+            } else {
+                Err(format!("parse:\n{a}\nwith tokens left in the source, read back:\n{b}"))
+            }
+        }
+        (Err(a), Err(b)) if a.to_string() == b.to_string() => Ok(0),
+        (a, b) => Err(format!("parse: {:?}; with tokens left in the source: {:?}", a.err(), b.err())),
+    }
+}
+
+/// What a parse keeps of the values it reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Values {
+    /// Every value but strings, which are left empty: a check that the text parses.
+    Check,
+    /// Every value.
+    All,
+    /// Every value, except that a sops value token (`ENC[AES256_GCM,data:...]`) that the line
+    /// scanner reads as a plain scalar, as the value of a mapping entry outside the top-level
+    /// `sops` entry, is left in the source: its leaf holds an empty string and says so
+    /// ([`crate::Leaf::token_in_source`]). Decryption reads the token from the source and
+    /// replaces it; the copy of every token a large file holds is saved.
+    TokensInSource,
 }
 
 /// Whether `src` parses, as [`parse`] decides it, and then whether each of its documents holds
@@ -136,11 +198,11 @@ pub(crate) fn check(src: &str) -> Result<bool, ParseError> {
 /// [`check`] by a parse, always; the document built has empty strings for its string values (a
 /// check of a large file copies none of them).
 pub(super) fn parse_check(src: &str) -> Result<bool, ParseError> {
-    let doc = parse_with(src, false)?;
+    let doc = parse_with(src, Values::Check)?;
     Ok(!doc.roots.is_empty() && doc.roots.iter().all(|r| r.node.get("sops").is_some()))
 }
 
-fn parse_with(src: &str, values: bool) -> Result<Document, ParseError> {
+fn parse_with(src: &str, values: Values) -> Result<Document, ParseError> {
     let parse_text = |text: &str| parse_text(text, values);
     let first = match parse_text(src) {
         Ok(doc) => return Ok(doc),
@@ -244,7 +306,7 @@ fn unshift_document(doc: &mut Document, inserts: &[usize]) {
     }
 }
 
-fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
+fn parse_text(src: &str, values: Values) -> Result<Document, ParseError> {
     // The block YAML most files are made of is read by a line scanner; anything it does not
     // read, and every error (so that errors are saphyr's, word for word), goes to saphyr. A
     // large file is read in halves, whose scanners look at their own half, after the
@@ -262,6 +324,8 @@ fn parse_text(src: &str, values: bool) -> Result<Document, ParseError> {
     let shield = Shielded::new(src);
     let text = shield.as_ref().map_or(src, |s| s.text.as_str());
     let raw = Raw::Saphyr { parser: Parser::new_from_str(text), map: CharMap::new(text) };
+    // Tokens are left in the source only where the line scanner reads them.
+    let values = if values == Values::TokensInSource { Values::All } else { values };
     build(src, raw, shield.as_ref(), values)
 }
 
@@ -286,7 +350,7 @@ pub(super) fn precheck(src: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>, values: bool) -> Result<Document, ParseError> {
+fn build<'s>(src: &'s str, raw: Raw<'s>, shield: Option<&'s Shielded>, values: Values) -> Result<Document, ParseError> {
     build_from(src, raw, shield, values, 0, false).map(|(doc, _)| doc)
 }
 
@@ -297,7 +361,7 @@ pub(super) fn build_half(
     src: &str,
     pos: Option<usize>,
     open: &[fast::Open],
-    values: bool,
+    values: Values,
 ) -> Result<(Document, Option<Vec<usize>>), ParseError> {
     let events = match pos {
         None => fast::Events::new(src),
@@ -323,14 +387,16 @@ fn build_from<'s>(
     src: &'s str,
     raw: Raw<'s>,
     shield: Option<&'s Shielded>,
-    values: bool,
+    values: Values,
     prev_end: usize,
     half: bool,
 ) -> Result<(Document, Raw<'s>), ParseError> {
     let mut b = Builder {
         src,
         values,
-        drop_nested: !values && !half,
+        drop_nested: values == Values::Check && !half,
+        entry_value: false,
+        in_metadata: false,
         events: Source { raw, shield, prev_end, ended: false },
         comments: Vec::new(),
         ci: 0,
@@ -501,8 +567,12 @@ fn find_comments(src: &str, from: usize, to: usize, out: &mut Vec<RawComment>) {
 
 struct Builder<'s> {
     src: &'s str,
-    /// False when only checking that the text parses: string values are left empty.
-    values: bool,
+    /// What is kept of the values.
+    values: Values,
+    /// Set for the node read next when it is a mapping entry's value.
+    entry_value: bool,
+    /// Inside the value of a top-level `sops` entry (the metadata).
+    in_metadata: bool,
     /// Only checking, not a half of a split parse: nested collections are dropped once read.
     drop_nested: bool,
     events: Source<'s>,
@@ -726,6 +796,7 @@ impl<'s> Builder<'s> {
 
     /// Builds the node that starts with `ev`; returns it and the end of its last token.
     fn node(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+        let entry_value = std::mem::take(&mut self.entry_value);
         self.check_anchor_name(&ev)?;
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -745,7 +816,7 @@ impl<'s> Builder<'s> {
             }
         }
         let result = match ev.event {
-            Event::Scalar(..) => self.scalar(ev, parent_col),
+            Event::Scalar(..) => self.scalar(ev, parent_col, entry_value),
             Event::Alias(id) => self.alias(&ev, id),
             Event::MappingStart(anchor, _) => self.mapping(&ev, parent_col).map(|r| self.remember(anchor, r)),
             Event::SequenceStart(anchor, _) => self.sequence(&ev, parent_col).map(|r| self.remember(anchor, r)),
@@ -771,7 +842,12 @@ impl<'s> Builder<'s> {
         r
     }
 
-    fn scalar(&mut self, ev: Ev<'s>, parent_col: Option<usize>) -> Result<(Node, usize), ParseError> {
+    fn scalar(
+        &mut self,
+        ev: Ev<'s>,
+        parent_col: Option<usize>,
+        entry_value: bool,
+    ) -> Result<(Node, usize), ParseError> {
         let (start, end, header) = (ev.start, ev.end, ev.header);
         let ev_start = start;
         let Event::Scalar(text, style, anchor, tag) = ev.event else { unreachable!("checked by caller") };
@@ -874,6 +950,19 @@ impl<'s> Builder<'s> {
             Style::Literal | Style::Folded => eof_chomped(self.src, header.unwrap_or(start), end, indent, text),
             _ => text,
         };
+        if entry_value && anchor == 0 && tag_suffix.is_none() && self.token_in_source(&text, st, span) {
+            let leaf = Leaf {
+                value: Scalar::Str(String::new()),
+                span,
+                style: st,
+                indent,
+                changed: false,
+                in_flow: self.flow > 0,
+                literal: None,
+                token_in_source: true,
+            };
+            return Ok((Node::Leaf(leaf), span.end));
+        }
         let value = self.typed(text, st, tag_suffix.as_ref(), start)?;
         let literal = match (&value, st, &tag_suffix) {
             (Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_), Style::Plain, None) => {
@@ -881,7 +970,8 @@ impl<'s> Builder<'s> {
             }
             _ => None,
         };
-        let leaf = Leaf { value, span, style: st, indent, changed: false, in_flow: self.flow > 0, literal };
+        let in_flow = self.flow > 0;
+        let leaf = Leaf { value, span, style: st, indent, changed: false, in_flow, literal, token_in_source: false };
         let node = Node::Leaf(leaf);
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -889,9 +979,23 @@ impl<'s> Builder<'s> {
         Ok((node, span.end))
     }
 
+    /// Whether a mapping entry's untagged, unanchored scalar `text` with `style` and `span` is
+    /// left in the source (see [`Values::TokensInSource`]): a plain sops value token that the
+    /// line scanner read as the source text at `span`, outside the top-level `sops` entry.
+    fn token_in_source(&self, text: &str, style: Style, span: Span) -> bool {
+        self.values == Values::TokensInSource
+            && style == Style::Plain
+            && matches!(self.events.raw, Raw::Fast(_))
+            && self.events.shield.is_none()
+            && text.starts_with("ENC[AES256_GCM,data:")
+            // The scanner's text is the source's own (not a copy that was unescaped or unfolded).
+            && self.src.get(span.start..span.end).is_some_and(|s| std::ptr::eq(text, s))
+            && !self.in_metadata
+    }
+
     /// A string value; empty when only checking.
     fn string(&self, text: Cow<'_, str>) -> Scalar {
-        Scalar::Str(if self.values { text.into_owned() } else { String::new() })
+        Scalar::Str(if self.values == Values::Check { String::new() } else { text.into_owned() })
     }
 
     fn typed(
@@ -951,6 +1055,8 @@ impl<'s> Builder<'s> {
                     changed: false,
                     in_flow: self.flow > 0,
                     literal: l.literal.clone(),
+                    // An anchored value is never left in the source.
+                    token_in_source: false,
                 };
                 Ok((Node::Leaf(leaf), end))
             }
@@ -1040,6 +1146,10 @@ impl<'s> Builder<'s> {
                 self.map_items.extend(comments.into_iter().map(MapItem::Comment));
             }
             self.path.push((kstart, kend));
+            self.entry_value = true;
+            if self.depth == 1 {
+                self.in_metadata = key == "sops";
+            }
             let built = self.node(v, Some(col));
             self.path.pop();
             let (mut value, vend) = built?;

@@ -54,6 +54,7 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         changed: true,
         in_flow: leaf.in_flow,
         literal: payload.filter(|p| !crate::is_canonical_bool_payload(p)).map(str::to_string),
+        token_in_source: false,
     };
     render_leaf(&reread, &leaf.value, &line_indent, step).into_owned()
 }

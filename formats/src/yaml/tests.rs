@@ -414,12 +414,17 @@ fn a_parse_in_halves_gives_the_whole_parse() {
     let services = services(12);
     assert_eq!(super::scanners_agree(&services), Ok(true), "the line scanner reads the services sample");
     let cuts = super::fast::seams(&services);
-    let joined =
-        cuts.iter().filter(|(pos, open)| super::halves::in_halves(&services, *pos, open, true).is_some()).count();
+    let joined = cuts
+        .iter()
+        .filter(|(pos, open)| super::halves::in_halves(&services, *pos, open, super::parse::Values::All).is_some())
+        .count();
     assert!(joined > 50 && cuts.iter().any(|(_, open)| open.len() == 4), "{joined} of {} cuts joined", cuts.len());
     for src in HALVES_DECLINE {
         for (pos, open) in super::fast::seams(src) {
-            assert!(super::halves::in_halves(src, pos, &open, true).is_none(), "{src:?} cut at {pos}");
+            assert!(
+                super::halves::in_halves(src, pos, &open, super::parse::Values::All).is_none(),
+                "{src:?} cut at {pos}"
+            );
         }
     }
 }
@@ -631,4 +636,49 @@ fn the_quick_read_back_check_never_passes_what_the_parse_refuses() {
         }
     });
     parses.unwrap().join().unwrap();
+}
+
+/// A sops-encrypted file of the shapes decryption meets: tokens as mapping values at every
+/// depth, in sequences, quoted, after comments, and in the metadata.
+fn encrypted_sample() -> String {
+    let t = |d: &str| format!("ENC[AES256_GCM,data:{d}=,iv:aXY=,tag:dGFn,type:str]");
+    format!(
+        "# services\ntop: {}\nquoted: \"{}\"\nsingle: '{}'\nnested:\n    deeper:\n        k: {} # note\n    list:\n        - {}\n        - item: {}\n          other: 12\n    clear_unencrypted: plain text\n    empty: \"\"\nsops:\n    mac: {}\n    version: 3.13.2\n",
+        t("dG9w"),
+        t("cXVv"),
+        t("c2lu"),
+        t("aw"),
+        t("bGk"),
+        t("aXQ"),
+        t("bWFj")
+    )
+}
+
+/// A parse for decryption leaves the plain tokens of mapping values in the source, and only
+/// those (not quoted ones, sequence items or the metadata's); read back from there, the tree
+/// is the whole parse's. Where the line scanner does not read the file (a tag sends it to
+/// saphyr), nothing is left there.
+#[test]
+fn a_parse_for_decryption_leaves_tokens_in_the_source() {
+    let src = encrypted_sample();
+    assert_eq!(super::tokens_agree(&src), Ok(3));
+    let doc = super::parse_encrypted(&src).unwrap();
+    let top = leaf_of(&doc.roots[0].node, "top");
+    assert!(top.token_in_source && matches!(&top.value, Scalar::Str(s) if s.is_empty()));
+    assert!(src[top.span.start..top.span.end].starts_with("ENC[AES256_GCM,data:dG9w=,"));
+    assert!(!leaf_of(&doc.roots[0].node, "quoted").token_in_source);
+    let tagged = src.replace("clear_unencrypted: plain text", "clear_unencrypted: !!str plain text");
+    assert_eq!(super::tokens_agree(&tagged), Ok(0));
+    // Every cut of the file in halves leaves the same tokens there as the whole parse.
+    assert!(super::halves::agree(&src).unwrap() > 3);
+    for (name, src) in samples() {
+        assert!(super::tokens_agree(&src).is_ok(), "{name}");
+    }
+}
+
+fn leaf_of<'a>(node: &'a Node, key: &str) -> &'a crate::Leaf {
+    match node.get(key).map(|e| &e.value) {
+        Some(Node::Leaf(l)) => l,
+        _ => panic!("no leaf {key}"),
+    }
 }
