@@ -273,6 +273,9 @@ fn a_clear_value_that_looks_encrypted_stays_as_it_is() {
         work.write("two.enc.yaml", &enc);
         let out = must(work.gitseal_with_key().args(["decrypt", "two.enc.yaml"]), None);
         same_bytes(plain.as_bytes(), &out).unwrap_or_else(|e| panic!("{extra:?}: {e}"));
+        // Written anew in another format, from the value.
+        let json = must(work.gitseal_with_key().args(["decrypt", "--output-type", "json", "two.enc.yaml"]), None);
+        assert!(String::from_utf8_lossy(&json).contains(&token), "{extra:?}: {}", String::from_utf8_lossy(&json));
         let Some(sops) = find_peer("sops") else { continue };
         let json = must(work.peer_with_key(&sops).args(["decrypt", "--output-type", "json", "two.enc.yaml"]), None);
         assert!(String::from_utf8_lossy(&json).contains(&token), "{extra:?}: {}", String::from_utf8_lossy(&json));
