@@ -682,3 +682,38 @@ fn leaf_of<'a>(node: &'a Node, key: &str) -> &'a crate::Leaf {
         _ => panic!("no leaf {key}"),
     }
 }
+
+/// The check for characters YAML forbids reads whole blocks of plain text at once: a
+/// forbidden character is found wherever it stands (in a block, at its edges, in the short
+/// tail), the first of several, and the allowed ones that leave the plain-text path (tab,
+/// carriage return, non-ASCII, NEL) pass.
+#[test]
+fn forbidden_characters_are_found_wherever_they_stand() {
+    fn reference(src: &str) -> Option<(usize, char)> {
+        src.char_indices().find(|&(_, c)| {
+            let u = c as u32;
+            (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || ((0x7f..=0x9f).contains(&u) && u != 0x85)
+                || u == 0xfffe
+                || u == 0xffff
+        })
+    }
+    let base: String = (0..10).map(|i| format!("key{i}: value number {i} here\n")).collect();
+    assert!(base.len() > 200);
+    let mut found = 0;
+    for c in
+        ['\u{1}', '\u{1f}', '\u{7f}', '\u{80}', '\u{9f}', '\u{fffe}', '\u{ffff}', '\t', '\r', 'é', '\u{85}', '\u{a0}']
+    {
+        for at in 0..=base.len() {
+            let mut src = base.clone();
+            src.insert(at, c);
+            let want = reference(&src);
+            assert_eq!(super::parse::forbidden_char(&src), want, "{c:?} at {at}");
+            found += usize::from(want.is_some());
+            // A second one further on: the first is reported.
+            src.push(c);
+            assert_eq!(super::parse::forbidden_char(&src), reference(&src), "{c:?} at {at} and the end");
+        }
+    }
+    assert_eq!(found, 7 * (base.len() + 1));
+}
