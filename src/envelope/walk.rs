@@ -227,7 +227,7 @@ impl<'k> Walk<'k> {
     }
 
     fn stash_record(&mut self, plaintext: &[u8], ty: ValueType, encrypted: &str) {
-        let aad = if self.aad.is_empty() { ":" } else { &self.aad };
+        let aad = aad_text(&self.aad);
         if let Some(stash) = self.stash.as_mut() {
             stash.record(aad, plaintext, ty, encrypted);
         }
@@ -283,11 +283,7 @@ impl<'k> Walk<'k> {
     }
 
     fn aad(&self) -> &str {
-        if self.aad.is_empty() {
-            ":"
-        } else {
-            &self.aad
-        }
+        aad_text(&self.aad)
     }
 
     fn path_text(&self) -> String {
@@ -728,7 +724,8 @@ impl<'k> Walk<'k> {
                         Scalar::Str(s) if s.is_empty() && !leaf.token_in_source => None,
                         Scalar::Str(s) => {
                             let s = if leaf.token_in_source { self.token_in(source, leaf)? } else { s };
-                            let aad = if self.aad.is_empty() { ":" } else { &self.aad };
+                            // (The field, not `self.aad()`: the buffer below is borrowed mutably.)
+                            let aad = aad_text(&self.aad);
                             let ty = match self.cipher.decrypt_into(s, aad, &mut self.plain) {
                                 Ok(ty) => ty,
                                 Err(e) => return Err(self.fail(e.to_string())),
@@ -779,6 +776,15 @@ impl Walk<'_> {
         source.get(leaf.span.start..leaf.span.end).filter(|t| cipher::is_encrypted(t)).ok_or_else(|| {
             self.fail("the value's encrypted text is not at its place in the file (the walk was given another text)")
         })
+    }
+}
+
+/// The additional data a value is encrypted with: its key path, or `:` at the top level.
+fn aad_text(path: &str) -> &str {
+    if path.is_empty() {
+        ":"
+    } else {
+        path
     }
 }
 
