@@ -62,7 +62,7 @@ pub(crate) fn apply_checked<T: text::EditText>(
     mut edits: Vec<(Span, T)>,
     format: &'static str,
 ) -> Result<String, EmitError> {
-    edits.sort_by_key(|(s, _)| (s.start, s.end));
+    text::sort_edits(&mut edits, |s| (s.start, s.end));
     let mut pos = 0;
     for (s, _) in &edits {
         let fits = s.start >= pos && s.start <= s.end && s.end <= src.len();

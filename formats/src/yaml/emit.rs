@@ -65,7 +65,7 @@ pub(crate) fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result
 /// Drops the edits that lie inside another edit's span: a block scalar's header comment is
 /// part of the scalar's span, and goes (and comes back) with its value when that is replaced.
 fn drop_contained(edits: &mut Vec<(Span, Cow<'_, str>)>) {
-    edits.sort_by_key(|(s, _)| (s.start, std::cmp::Reverse(s.end)));
+    crate::text::sort_edits(edits, |s| (s.start, std::cmp::Reverse(s.end)));
     let mut reach = 0;
     edits.retain(|(s, _)| {
         let inside = s.start < reach && s.end <= reach;
