@@ -514,7 +514,17 @@ fn line_end(b: &[u8], from: usize) -> usize {
     memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |i| from + i)
 }
 
+/// The first byte at or after `i` (and before `end`) that is not a space. Eight bytes at a
+/// time: indentation is most of the bytes before a nested file's keys (sops indents by four).
 fn skip_spaces(b: &[u8], mut i: usize, end: usize) -> usize {
+    while let Some(chunk) = b.get(i..end).and_then(<[u8]>::first_chunk::<8>) {
+        // Bytes that are spaces become zero; the lowest byte that is not ends the run.
+        let blanks = (u64::from_le_bytes(*chunk) ^ 0x2020_2020_2020_2020).trailing_zeros() as usize / 8;
+        i += blanks;
+        if blanks < 8 {
+            return i;
+        }
+    }
     while i < end && b[i] == b' ' {
         i += 1;
     }
@@ -651,6 +661,23 @@ fn key_end(src: &str, p: usize, le: usize) -> Result<Option<(Cow<'_, str>, Scala
 
 #[cfg(test)]
 mod tests {
+    /// Runs of every length, shorter and longer than a word, stop at the first other byte and
+    /// never pass the end they are given.
+    #[test]
+    fn spaces_are_skipped_to_the_first_other_byte_or_the_end() {
+        for run in 0..40 {
+            for tail in ["", "x", "\n", "\t", "#"] {
+                let line = format!("{}{tail}", " ".repeat(run));
+                let b = line.as_bytes();
+                assert_eq!(super::skip_spaces(b, 0, b.len()), run, "{line:?}");
+                for end in 0..=run {
+                    assert_eq!(super::skip_spaces(b, 0, end), end, "{line:?} to {end}");
+                }
+                assert_eq!(super::skip_spaces(b, run.min(3), b.len()), run, "{line:?} from 3");
+            }
+        }
+    }
+
     #[test]
     fn line_breaks_of_yaml_1_1_and_the_byte_order_mark_are_found_among_other_characters() {
         for (src, odd) in [
