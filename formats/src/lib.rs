@@ -194,18 +194,19 @@ pub fn emit(doc: &Document, format: Format, opts: WriteOptions<'_>) -> Result<St
 /// For a leaf about to be encrypted in a document of `format` whose indentation step is
 /// `indent`: the text decrypting will write in its place (see the envelope's layout memory).
 /// `payload` is the text its value is encrypted as. `None` for formats whose output already
-/// reproduces every value's source text.
-pub fn decrypted_text(
+/// reproduces every value's source text. The text may be borrowed from the leaf's value; an
+/// owned one may hold a secret (the caller wipes it).
+pub fn decrypted_text<'a>(
     format: Format,
     indent: Option<usize>,
     src: &str,
-    leaf: &Leaf,
+    leaf: &'a Leaf,
     payload: Option<&str>,
-) -> Option<String> {
+) -> Option<std::borrow::Cow<'a, str>> {
     match format {
         Format::Yaml => Some(yaml::decrypted_text(src, indent.unwrap_or(4), leaf, payload)),
-        Format::Json => json::decrypted_text(leaf, payload),
-        Format::Ini => ini::decrypted_text(src, leaf),
+        Format::Json => json::decrypted_text(leaf, payload).map(std::borrow::Cow::Owned),
+        Format::Ini => ini::decrypted_text(src, leaf).map(std::borrow::Cow::Owned),
         _ => None,
     }
 }

@@ -2,6 +2,8 @@
 //! document order, list items under their list's path, comments under their parent's path,
 //! the MAC over the plaintext values in walk order.
 
+use std::borrow::Cow;
+
 use gitseal_formats::{Comment, Format, Leaf, MapItem, Node, Scalar, SeqItem, Span};
 use gitseal_keys::DataKey;
 use sha2::{Digest, Sha512};
@@ -631,9 +633,13 @@ impl<'k> Walk<'k> {
         let source = &src[leaf.span.start..leaf.span.end];
         let as_number = !matches!(leaf.value, Scalar::Str(_) | Scalar::Time(_));
         let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
-        // The text is the value as decryption will write it: wiped once compared.
-        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload).map(Zeroizing::new) {
-            if *text != source {
+        // The text is the value as decryption will write it: a copy is wiped once compared.
+        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
+            let differs = text != source;
+            if let Cow::Owned(copy) = text {
+                drop(Zeroizing::new(copy));
+            }
+            if differs {
                 self.layout.entries.push((
                     index,
                     source.to_string(),
@@ -702,7 +708,7 @@ impl<'k> Walk<'k> {
                             leaf.changed = true;
                             let text =
                                 gitseal_formats::decrypted_text(Format::Yaml, indent, src, leaf, payload.as_deref());
-                            if let Some(text) = text {
+                            if let Some(text) = text.map(Cow::into_owned) {
                                 self.remember_alias(src, text, leaf.span);
                             }
                         }

@@ -34,7 +34,7 @@ pub(crate) fn render_leaf<'a>(
 /// read it back: the encrypted form keeps the leaf's style (quotes, block indicator and
 /// indentation), and `payload` is the text the value was encrypted as (numbers keep their
 /// spelling). The envelope compares this with the source to know which layouts to remember.
-pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Option<&str>) -> String {
+pub(crate) fn decrypted_text<'a>(src: &str, step: usize, leaf: &'a Leaf, payload: Option<&str>) -> Cow<'a, str> {
     // Measured as the writer measures it, so the prediction matches what decryption writes.
     let line_indent = || if needs_line_indent(leaf) { line_indent(src, leaf.span.start) } else { 0 };
     let (style, indent) = match leaf.style {
@@ -46,6 +46,12 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         Style::Literal | Style::Folded => (Style::DoubleQuoted, 0),
         other => (other, 0),
     };
+    let literal = payload.filter(|p| !crate::is_canonical_bool_payload(p));
+    if let (Scalar::Str(s), None) = (&leaf.value, literal) {
+        // What `render_leaf` writes for a string with no literal, borrowed from the value: a
+        // large file's strings are mostly written as they are, and need no copy to compare.
+        return render_str(s, style, leaf.in_flow, indent, &line_indent, step);
+    }
     let reread = Leaf {
         value: Scalar::Null,
         span: leaf.span,
@@ -53,10 +59,10 @@ pub(crate) fn decrypted_text(src: &str, step: usize, leaf: &Leaf, payload: Optio
         indent,
         changed: true,
         in_flow: leaf.in_flow,
-        literal: payload.filter(|p| !crate::is_canonical_bool_payload(p)).map(str::to_string),
+        literal: literal.map(str::to_string),
         token_in_source: false,
     };
-    render_leaf(&reread, &leaf.value, &line_indent, step).into_owned()
+    Cow::Owned(render_leaf(&reread, &leaf.value, &line_indent, step).into_owned())
 }
 
 /// Only block scalars (kept or new) depend on the indentation of the leaf's line.
