@@ -2,7 +2,8 @@
 //! raw data key (or share) with the key's ARN and encryption context, `kms:Decrypt` with the same
 //! ARN and context; the region comes from the ARN; `aws_profile` picks a shared-config profile; a
 //! role (`ARN+arn:aws:iam::...:role/R`) is assumed through STS. Credentials, and the endpoint
-//! overrides `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_KMS`, come from the AWS SDK's standard chain.
+//! overrides `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_KMS`, come from the AWS SDK's standard chain;
+//! its requests go through gitseal's own HTTP client (`kms::http`).
 //!
 //! The SDK is async; the callers are not. With the `kms` feature, the first KMS call creates one
 //! current-thread tokio runtime for the process and one client per region, profile and role
@@ -18,6 +19,8 @@ use crate::KeyError;
 
 #[cfg(feature = "kms")]
 mod client;
+#[cfg(feature = "kms")]
+pub(crate) mod http;
 
 /// What a KMS client is made for: region, profile and role.
 #[cfg(feature = "kms")]

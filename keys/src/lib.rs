@@ -11,6 +11,8 @@
 
 pub mod age;
 mod data_key;
+#[cfg(any(feature = "kms", feature = "vault"))]
+mod http;
 pub mod kms;
 pub mod pgp;
 pub mod redact;

@@ -1,6 +1,6 @@
 //! The connections the remote master keys (AWS KMS, Vault transit) and `publish`'s uploads
 //! (Vault KV, S3) use: a current-thread tokio runtime, the KMS clients (one per region, profile
-//! and role) and the HTTPS client, each made on first use and kept as long as the [`Remote`]
+//! and role), the AWS SDK's HTTP client and the HTTPS client, each made on first use and kept as long as the [`Remote`]
 //! (or a clone of it) lives. Nothing of it is process-wide: an embedder that opens files for
 //! several tenants gives each its own `Remote`, and dropping it closes the connections.
 //!
@@ -29,8 +29,10 @@ struct Inner {
     runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
     #[cfg(feature = "kms")]
     kms: Mutex<std::collections::HashMap<crate::kms::ClientId, aws_sdk_kms::Client>>,
+    #[cfg(feature = "kms")]
+    aws_http: OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient>,
     #[cfg(feature = "vault")]
-    https: OnceLock<Result<crate::vault::HttpsClient, String>>,
+    https: OnceLock<Result<crate::http::HttpsClient, String>>,
 }
 
 // Dropping a tokio runtime blocks, which panics inside an async context (an embedder that drops
@@ -99,9 +101,16 @@ impl Remote {
         }
     }
 
+    /// The HTTP client the AWS SDK sends requests through, shared by every KMS client and by
+    /// the credential providers.
+    #[cfg(feature = "kms")]
+    pub(crate) fn aws_http(&self) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+        self.inner.aws_http.get_or_init(crate::kms::http::client).clone()
+    }
+
     /// The HTTPS client (system roots plus `VAULT_CACERT`/`VAULT_CAPATH`, read when it is made).
     #[cfg(feature = "vault")]
-    pub(crate) fn https(&self) -> Result<&crate::vault::HttpsClient, String> {
+    pub(crate) fn https(&self) -> Result<&crate::http::HttpsClient, String> {
         self.inner.https.get_or_init(crate::vault::build_client).as_ref().map_err(Clone::clone)
     }
 }

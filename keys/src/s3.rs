@@ -1,8 +1,9 @@
 //! S3 PutObject for `publish` (the re-encrypted file goes to `s3_bucket`/`s3_prefix`), without
 //! the large S3 SDK: credentials and region come from aws-config (as for KMS keys: environment,
 //! shared config and profiles, SSO, instance roles), the request is signed with SigV4 by
-//! aws-sigv4, and sent by the HTTP client of the Vault module. `AWS_ENDPOINT_URL_S3` or
-//! `AWS_ENDPOINT_URL` selects another endpoint (path-style addressing, as for MinIO or moto).
+//! aws-sigv4, and sent by gitseal's HTTPS client (`crate::http`, as Vault's requests are).
+//! `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` selects another endpoint (path-style addressing,
+//! as for MinIO or moto).
 
 use std::time::SystemTime;
 
@@ -18,11 +19,17 @@ use sha2::{Digest, Sha256};
 /// Uploads `body` as `s3://bucket/key`, through `remote`'s connections.
 pub fn put_object(remote: &crate::Remote, bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
     let client = remote.https().map_err(|e| format!("cannot set up TLS: {e}"))?;
-    remote.block_on(put(client, bucket, key, body))?
+    remote.block_on(put(client, remote, bucket, key, body))?
 }
 
-async fn put(client: &crate::vault::HttpsClient, bucket: &str, key: &str, body: &[u8]) -> Result<(), String> {
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+async fn put(
+    client: &crate::http::HttpsClient,
+    remote: &crate::Remote,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    let config = aws_config::defaults(BehaviorVersion::latest()).http_client(remote.aws_http()).load().await;
     let region = config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".to_string());
     let provider =
         config.credentials_provider().ok_or("no AWS credentials found (AWS_ACCESS_KEY_ID, a profile, ...)")?;

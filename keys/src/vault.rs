@@ -197,20 +197,9 @@ fn call(_remote: &Remote, address: &str, _method: &str, _url: &str, _body: Optio
     Err("this gitseal was built without Vault support (feature `vault`)".into())
 }
 
-#[cfg(feature = "vault")]
-pub(crate) type HttpsClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Full<hyper::body::Bytes>,
->;
-
 /// The HTTPS client a [`Remote`] keeps: the system roots plus `VAULT_CACERT`/`VAULT_CAPATH`.
 #[cfg(feature = "vault")]
-pub(crate) fn build_client() -> Result<HttpsClient, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
+pub(crate) fn build_client() -> Result<crate::http::HttpsClient, String> {
     let mut extra: Vec<std::path::PathBuf> = Vec::new();
     if let Some(f) = std::env::var_os("VAULT_CACERT").filter(|v| !v.is_empty()) {
         extra.push(f.into());
@@ -219,30 +208,7 @@ pub(crate) fn build_client() -> Result<HttpsClient, String> {
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("VAULT_CAPATH {}: {e}", dir.to_string_lossy()))?;
         extra.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_file()));
     }
-    for path in extra {
-        use rustls::pki_types::pem::PemObject;
-        let certs =
-            rustls::pki_types::CertificateDer::pem_file_iter(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
-            roots.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.set_connect_timeout(Some(Duration::from_secs(5)));
-    http.enforce_http(false);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+    crate::http::client(&extra, Duration::from_secs(5))
 }
 
 /// One authenticated JSON call; the body of a 2xx answer, else why not (never the token).
@@ -270,7 +236,7 @@ fn call(remote: &Remote, address: &str, method: &str, url: &str, body: Option<&[
 /// bounded); the status and body of the last answer.
 #[cfg(feature = "vault")]
 pub(crate) async fn send(
-    client: &HttpsClient,
+    client: &crate::http::HttpsClient,
     method: &str,
     url: &str,
     headers: &[(&str, &str)],

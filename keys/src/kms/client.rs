@@ -40,6 +40,7 @@ fn client(remote: &Remote, key: &KmsKey) -> Result<Client, String> {
     }
     let client = remote.block_on(async {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(remote.aws_http())
             .region(Region::new(key.region().to_string()))
             .timeout_config(
                 TimeoutConfig::builder()
