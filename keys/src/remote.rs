@@ -1,7 +1,7 @@
 //! The connections the remote master keys (AWS KMS, Vault transit) and `publish`'s uploads
 //! (Vault KV, S3) use: a current-thread tokio runtime, the KMS clients (one per region, profile
-//! and role), the AWS SDK's HTTP client and the HTTPS client, each made on first use and kept as long as the [`Remote`]
-//! (or a clone of it) lives. Nothing of it is process-wide: an embedder that opens files for
+//! and role), the AWS SDK's HTTP client and the HTTPS client, each made on first use and kept as
+//! long as the [`Remote`] (or a clone of it) lives. Nothing of it is process-wide: an embedder that opens files for
 //! several tenants gives each its own `Remote`, and dropping it closes the connections.
 //!
 //! The callers are synchronous. A caller that is itself inside a tokio runtime (the in-cluster

@@ -42,7 +42,7 @@ impl HttpClient for Client {
         let read = settings.read_timeout();
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         let pool = pools.entry((connect, read)).or_insert_with(|| {
-            let client = ca_bundle().and_then(|extra| crate::http::client(&extra, connect)).map_err(Arc::from);
+            let client = crate::http::client(&ca_bundle(), connect).map_err(Arc::from);
             SharedHttpConnector::new(Connector { client, read })
         });
         pool.clone()
@@ -50,8 +50,8 @@ impl HttpClient for Client {
 }
 
 /// `AWS_CA_BUNDLE`, when set.
-fn ca_bundle() -> Result<Vec<std::path::PathBuf>, String> {
-    Ok(std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()).map(Into::into).into_iter().collect())
+fn ca_bundle() -> Vec<std::path::PathBuf> {
+    std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()).map(Into::into).into_iter().collect()
 }
 
 /// Sends requests through one pool; a client that could not be made (a bad `AWS_CA_BUNDLE`)
