@@ -227,6 +227,17 @@ impl PathRegex {
     }
 }
 
+/// A rule's selection key as the config writes it: a regex's syntax is checked when the config
+/// is read, the regex built when the rule is used. Decryption reads the config for its `stores`
+/// settings only, and building `^(data|stringData)$` was a twentieth of a small file's
+/// decryption.
+#[derive(Clone, Debug)]
+struct SelectionText {
+    field: &'static str,
+    text: String,
+    line: usize,
+}
+
 /// One entry of `creation_rules`.
 #[derive(Debug)]
 pub struct CreationRule {
@@ -244,8 +255,8 @@ pub struct CreationRule {
     unsupported: Vec<(String, usize)>,
     /// `shamir_threshold`.
     pub shamir_threshold: Option<usize>,
-    /// The selection key (at most one of the six).
-    pub selection: Option<Rule>,
+    /// The selection key (at most one of the six), built by [`CreationRule::selection`].
+    selection: Option<SelectionText>,
     /// `mac_only_encrypted`.
     pub mac_only_encrypted: bool,
 }
@@ -342,6 +353,17 @@ impl CreationRule {
     /// The rule's `path_regex` as written; `None` when the rule matches every file.
     pub fn path_regex(&self) -> Option<&str> {
         self.path_regex.as_ref().map(|re| re.text.as_str())
+    }
+
+    /// The rule's selection key (at most one of the six), its regex built now. `config` names
+    /// the config file in the error of a regex that cannot be built.
+    pub fn selection(&self, config: &str) -> Result<Option<Rule>, ConfigError> {
+        let Some(sel) = &self.selection else { return Ok(None) };
+        Rule::from_field(sel.field, &sel.text).map_err(|e| ConfigError {
+            file: config.into(),
+            line: Some(sel.line),
+            message: format!("invalid {}: {}", sel.field, crate::selection::regex_error(&e)),
+        })
     }
 
     /// Where the rule is, for messages: `creation rule 2 (line 7)`.
@@ -553,9 +575,14 @@ impl Parser<'_> {
                 },
                 k if Rule::FIELDS.contains(&k) => {
                     let text = self.string(value, l, k)?;
-                    let r = Rule::from_field(k, &text)
-                        .map_err(|e| self.err(l, format!("invalid {k}: {}", crate::selection::regex_error(&e))))?;
-                    rule.selection = r;
+                    let field = Rule::FIELDS.into_iter().find(|f| *f == k).unwrap_or_default();
+                    if field.ends_with("_regex") && regex_syntax::Parser::new().parse(&text).is_err() {
+                        // The regex crate's own error, as when the rule was built here.
+                        if let Err(e) = Rule::from_field(k, &text) {
+                            return Err(self.err(l, format!("invalid {k}: {}", crate::selection::regex_error(&e))));
+                        }
+                    }
+                    rule.selection = Some(SelectionText { field, text, line: l });
                     selection.push((k, l));
                 }
                 k if UNSUPPORTED_KINDS.contains(&k) => rule.unsupported.push((k.to_string(), l)),
@@ -844,6 +871,23 @@ mod tests {
         let e = Config::parse("creation_rules:\n  - encrypted_regex: a\n    encrypted_suffix: b\n", "c", "/".into())
             .unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    /// A selection regex's syntax is checked when the config is read; the regex is built when
+    /// the rule is used, and one too large to build is then an error naming the config and line.
+    #[test]
+    fn selection_regexes_are_checked_when_read_and_built_when_used() {
+        let c = Config::parse("creation_rules:\n  - encrypted_regex: ^(data|stringData)$\n", "c", "/".into()).unwrap();
+        let Some(Rule::EncryptedRegex(re)) = c.rules[0].selection("c").unwrap() else { panic!("not the regex rule") };
+        assert!(re.is_match("stringData") && !re.is_match("metadata"));
+        let e = Config::parse("creation_rules:\n  - age: x\n    encrypted_regex: '(x'\n", "c", "/".into()).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (Some(3), "invalid encrypted_regex: unclosed group"), "{e}");
+        let huge =
+            Config::parse("creation_rules:\n  - unencrypted_regex: '(\\w{100}){100}'\n", "c", "/".into()).unwrap();
+        let e = huge.rules[0].selection("c.yaml").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("c.yaml", Some(2)), "{e}");
+        assert!(e.message.starts_with("invalid unencrypted_regex: ") && !e.message.contains('\n'), "{e}");
+        assert!(cfg("creation_rules:\n  - age: x\n").rules[0].selection("c").unwrap().is_none());
     }
 
     #[test]

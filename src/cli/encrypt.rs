@@ -129,8 +129,14 @@ fn encrypt_one(a: &EncryptArgs, io: &IoArgs, plan: &Plan) -> Result<(), Failure>
         ));
     }
     let rule_of_config = creation.map(|(_, r)| r);
+    let selection_of_config = match (&plan.rule, creation) {
+        (None, Some((cfg, r))) => {
+            r.selection(&cfg.name).map_err(|e| Failure::new(exit::GENERIC, format!("{}: {e}", input.name)))?
+        }
+        _ => None,
+    };
     let opts = EncryptOptions {
-        rule: plan.rule.clone().or_else(|| rule_of_config.and_then(|r| r.selection.clone())),
+        rule: plan.rule.clone().or(selection_of_config),
         mac_only_encrypted: a.mac_only_encrypted || rule_of_config.is_some_and(|r| r.mac_only_encrypted),
         key_groups,
         shamir_threshold: a
