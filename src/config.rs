@@ -195,8 +195,10 @@ struct PathRegex {
     /// matches exactly where the Unicode automaton does (`.`, `\w`, `\b`, case folding and
     /// classes differ only on other characters), and building it costs a fraction (a Unicode
     /// `.` is an automaton over UTF-8). `None` when the pattern needs Unicode (`\p{..}`, a
-    /// class of other characters): then the Unicode automaton answers.
-    ascii: std::sync::OnceLock<Option<regex::bytes::Regex>>,
+    /// class of other characters): then the Unicode automaton answers. It is built with only the
+    /// engines one short path needs (no lazy or full DFA, no one-pass DFA), whose setup was most
+    /// of its cost; the engines differ in speed, never in what they match.
+    ascii: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
 }
 
 impl PathRegex {
@@ -215,7 +217,13 @@ impl PathRegex {
         // patterns are the repository's, and were accepted as syntax.
         if path.is_ascii() {
             let ascii = self.ascii.get_or_init(|| {
-                regex::bytes::RegexBuilder::new(&self.text).unicode(false).size_limit(1 << 30).build().ok()
+                use regex_automata::{meta, util::syntax};
+                let engines = meta::Config::new().nfa_size_limit(Some(1 << 30)).hybrid(false).dfa(false).onepass(false);
+                meta::Builder::new()
+                    .configure(engines)
+                    .syntax(syntax::Config::new().unicode(false).utf8(false))
+                    .build(&self.text)
+                    .ok()
             });
             if let Some(re) = ascii {
                 return re.is_match(path.as_bytes());
