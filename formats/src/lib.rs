@@ -63,12 +63,48 @@ pub fn yaml_readback_agrees(src: &str) -> Result<bool, String> {
     yaml::readback_agrees(src)
 }
 
-/// Whether [`parse_encrypted`] reads YAML `src` as [`parse`] does once every value token it
-/// left in the source is read from there: how many it left, or an error naming the first
-/// difference. For tests and fuzz targets; the error may quote the input.
+/// Whether [`parse_encrypted`] reads `src` as [`parse`] does once every value token it left in
+/// the source is read from there: how many it left, or an error naming the first difference.
+/// For tests and fuzz targets; the error may quote the input.
 #[doc(hidden)]
-pub fn yaml_tokens_in_source_agree(src: &str) -> Result<usize, String> {
-    yaml::tokens_agree(src)
+pub fn tokens_in_source_agree(format: Format, src: &str) -> Result<usize, String> {
+    fn fill(node: &mut Node, src: &str, left: &mut usize) {
+        match node {
+            Node::Leaf(l) if l.token_in_source => {
+                *left += 1;
+                let text = &src[l.span.start..l.span.end];
+                let token = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+                l.value = Scalar::Str(token.to_string());
+                l.token_in_source = false;
+            }
+            Node::Leaf(_) => {}
+            Node::Map(items) => items.iter_mut().for_each(|i| {
+                if let MapItem::Entry(e) = i {
+                    fill(&mut e.value, src, left)
+                }
+            }),
+            Node::Seq(items) => items.iter_mut().for_each(|i| {
+                if let SeqItem::Node { node, .. } = i {
+                    fill(node, src, left)
+                }
+            }),
+            Node::Alias(a) => fill(&mut a.node, src, left),
+        }
+    }
+    match (parse(format, src), parse_encrypted(format, src)) {
+        (Ok(whole), Ok(mut tokens)) => {
+            let mut left = 0;
+            tokens.roots.iter_mut().for_each(|r| fill(&mut r.node, src, &mut left));
+            let (a, b) = (yaml::tree_text(&whole), yaml::tree_text(&tokens));
+            if a == b {
+                Ok(left)
+            } else {
+                Err(format!("parse:\n{a}\nwith tokens left in the source, read back:\n{b}"))
+            }
+        }
+        (Err(a), Err(b)) if a.to_string() == b.to_string() => Ok(0),
+        (a, b) => Err(format!("parse: {:?}; with tokens left in the source: {:?}", a.err(), b.err())),
+    }
 }
 
 /// A file that could not be parsed. Messages name the line and column, never a value.
@@ -133,13 +169,15 @@ pub fn parse(format: Format, src: &str) -> Result<Document, ParseError> {
     }
 }
 
-/// Parses an encrypted file for decryption: [`parse`], except that in YAML a sops value token
-/// written as a plain scalar (as sops writes them) may be left in `src` rather than copied
-/// ([`Leaf::token_in_source`]). The caller reads every such token from `src` at the leaf's span
-/// before the tree is written or its values are used.
+/// Parses an encrypted file for decryption: [`parse`], except that a sops value token written
+/// as sops writes them (in YAML a plain scalar, in JSON a string without escapes, the value of a
+/// mapping entry) may be left in `src` rather than copied ([`Leaf::token_in_source`]). The
+/// caller reads every such token from `src` at the leaf's span (in JSON, between its quotes)
+/// before the tree is written or its values are used. A binary file's value is always copied.
 pub fn parse_encrypted(format: Format, src: &str) -> Result<Document, ParseError> {
     match format {
         Format::Yaml => yaml::parse_encrypted(src),
+        Format::Json => json::parse_encrypted(src),
         other => parse(other, src),
     }
 }

@@ -172,9 +172,9 @@ pub struct Leaf {
     /// `,[]{}`.
     pub in_flow: bool,
     /// True when the value is a sops value token (`ENC[AES256_GCM,...]`) that the parse left in
-    /// the source text at `span` instead of copying it: `value` is an empty string until the
-    /// token is read from there. Only [`crate::parse_encrypted`] leaves tokens there, for
-    /// decryption, which reads every one.
+    /// the source text at `span` (in JSON, between the quotes there) instead of copying it:
+    /// `value` is an empty string until the token is read from there. Only
+    /// [`crate::parse_encrypted`] leaves tokens there, for decryption, which reads every one.
     pub token_in_source: bool,
 }
 

@@ -12,8 +12,9 @@
 //! same offsets, on every input it reads, and a parse cut in two halves (as large files are
 //! parsed) must give the whole parse's tree at every line where it cuts. The read-back check of
 //! encryption, when it passes a text from the line scanner's events alone, must agree with the
-//! parse (which reads the text and finds the metadata), and the parse for decryption, which
-//! leaves value tokens in the text, must give the parse's tree once they are read from there.
+//! parse (which reads the text and finds the metadata). For YAML and JSON, the parse for
+//! decryption, which leaves value tokens in the text, must give the parse's tree once they are
+//! read from there.
 
 use gitseal::envelope::{self, DecryptOptions};
 use gitseal::formats::{self, Format, WriteOptions};
@@ -30,7 +31,7 @@ pub fn yaml(data: &[u8]) {
         if let Err(e) = formats::yaml_halves_agree(text) {
             panic!("a YAML parse in halves and the whole parse disagree: {e}");
         }
-        if let Err(e) = formats::yaml_tokens_in_source_agree(text) {
+        if let Err(e) = formats::tokens_in_source_agree(Format::Yaml, text) {
             panic!("a YAML parse for decryption and the whole parse disagree: {e}");
         }
         // The read-back check from events alone passes only what the parse reads, with the
@@ -47,6 +48,11 @@ pub fn yaml(data: &[u8]) {
 
 /// JSON: see the module documentation.
 pub fn json(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Err(e) = formats::tokens_in_source_agree(Format::Json, text) {
+            panic!("a JSON parse for decryption and the whole parse disagree: {e}");
+        }
+    }
     codec(Format::Json, "fuzz.json", data);
 }
 

@@ -129,6 +129,8 @@ fn open_as<'a>(input: &'a [u8], input_format: Format, file: &str, tokens_in_sour
         return Err(Error::NotEncrypted { file: file.into() });
     }
     let parse_format = if input_format == Format::Binary { Format::Json } else { input_format };
+    // A binary file's one value is read from the tree (see `Opened::binary_plaintext`).
+    let tokens_in_source = tokens_in_source && input_format != Format::Binary;
     let doc = parse_as(parse_format, src, file, tokens_in_source).map_err(|e| match e {
         Error::Parse { file, message, source } if input_format == Format::Binary => Error::Parse {
             file,

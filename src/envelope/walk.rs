@@ -757,6 +757,14 @@ impl<'k> Walk<'k> {
                         leaf.value = v;
                         leaf.changed = true;
                         leaf.token_in_source = false;
+                        if mac_text_as_decrypted(&leaf.value, &self.plain) {
+                            // A decrypted value is in the MAC; a number's MAC text is here the
+                            // decrypted text itself, fed as it is rather than written out again.
+                            let plain = std::mem::take(&mut self.plain);
+                            self.hash_value(&plain, None);
+                            self.plain = plain;
+                            return Ok(());
+                        }
                     }
                 }
                 if !self.mac_only || selected {
@@ -779,7 +787,9 @@ impl Walk<'_> {
     /// The token of a leaf that the parse left in `source`; an error when the walk was not
     /// given the text the tree was parsed from.
     fn token_in<'s>(&self, source: &'s str, leaf: &Leaf) -> Result<&'s str, WalkError> {
-        source.get(leaf.span.start..leaf.span.end).filter(|t| cipher::is_encrypted(t)).ok_or_else(|| {
+        // A JSON string's span holds its quotes.
+        let unquoted = |t: &'s str| t.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(t);
+        source.get(leaf.span.start..leaf.span.end).map(unquoted).filter(|t| cipher::is_encrypted(t)).ok_or_else(|| {
             self.fail("the value's encrypted text is not at its place in the file (the walk was given another text)")
         })
     }
@@ -886,6 +896,37 @@ fn typed(plain: &[u8], ty: ValueType) -> Result<Scalar, String> {
         }
         ValueType::Comment => return Err("a comment was found where a value belongs".into()),
     })
+}
+
+/// Whether `payload`, the decrypted text that `value` (a number) was read from, is already the
+/// value's MAC text ([`plaintext`]: Rust's `Display`, Go's `FormatFloat(v, 'f', -1, 64)` for a
+/// float), as the numbers sops writes are. True only for plain decimals: an optional `-`, no
+/// leading zeros, no `+`, no exponent; for a float also no trailing zeros after its `.`, at most
+/// 15 significant digits and at most 32 characters. A decimal of 15 significant digits or fewer
+/// is the only one of that length that reads back as the double it reads as (binary64 keeps 15
+/// decimal digits, far from the subnormal range), so it is that double's shortest text. A
+/// negative zero is left to the formatting.
+fn mac_text_as_decrypted(value: &Scalar, payload: &[u8]) -> bool {
+    let digits = payload.strip_prefix(b"-").unwrap_or(payload);
+    let plain_int = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit) && (d.len() == 1 || d[0] != b'0');
+    let negative_zero = payload.len() > digits.len() && digits.iter().all(|&c| c == b'0' || c == b'.');
+    if negative_zero {
+        return false;
+    }
+    match value {
+        Scalar::Int(_) => plain_int(digits),
+        Scalar::Float(_) => {
+            let (int, frac) = match memchr::memchr(b'.', digits) {
+                Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+                None => (digits, &[][..]),
+            };
+            let frac_ok = frac.is_empty() || (frac.iter().all(u8::is_ascii_digit) && frac.last() != Some(&b'0'));
+            let has_dot = int.len() < digits.len();
+            let significant = int.iter().chain(frac).skip_while(|&&c| c == b'0').count();
+            payload.len() <= 32 && plain_int(int) && frac_ok && !(has_dot && frac.is_empty()) && significant <= 15
+        }
+        _ => false,
+    }
 }
 
 fn parse_go_float(s: &str) -> Option<f64> {
@@ -1108,6 +1149,80 @@ mod tests {
         for bad in ["", "in", "infinit", "1.5x", "nanx", "-"] {
             assert_eq!(parse_go_float(bad), None, "{bad}");
         }
+    }
+
+    /// A decrypted number's text is fed into the MAC as it is only when it is the text the
+    /// value would be written as for the MAC: over numbers of every shape (signs, leading and
+    /// trailing zeros, 1 to 34 digits, fractions, exponents), and the plain decimals sops writes.
+    #[test]
+    fn a_decrypted_number_is_its_own_mac_text_only_when_it_is_the_canonical_text() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(0x0123_4567_89ab_cdef);
+        let digits = |rng: &mut StdRng, n: usize| -> String {
+            (0..n).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
+        };
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "5",
+            "5.",
+            ".5",
+            "05",
+            "+5",
+            "-5",
+            "1e5",
+            "1E5",
+            "393.3",
+            "0.000001",
+            "1e-7",
+            "0.30000000000000004",
+            "123456789012345",
+            "1234567890123456",
+            "9007199254740993",
+            "0.10",
+            "inf",
+            "NaN",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1.7976931348623157e308",
+            "5e-324",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            if rng.gen_bool(0.3) {
+                t.push('-');
+            }
+            let int_len = rng.gen_range(0..18);
+            t.push_str(&digits(&mut rng, int_len));
+            if rng.gen_bool(0.6) {
+                t.push('.');
+                let frac_len = rng.gen_range(0..18);
+                t.push_str(&digits(&mut rng, frac_len));
+            }
+            if rng.gen_bool(0.05) {
+                t.push_str(&format!("e{}", rng.gen_range(-30..30)));
+            }
+            texts.push(t);
+        }
+        let mut taken = [0usize; 2];
+        for text in &texts {
+            for (n, ty) in [ValueType::Int, ValueType::Float].into_iter().enumerate() {
+                let Ok(value) = typed(text.as_bytes(), ty) else { continue };
+                if mac_text_as_decrypted(&value, text.as_bytes()) {
+                    assert_eq!(&plaintext(&value).0[..], text.as_bytes(), "{text} as {ty:?}");
+                    taken[n] += 1;
+                }
+            }
+        }
+        assert!(taken[0] > 1000 && taken[1] > 2000, "too few texts taken: {taken:?}");
+        let float = |t: &str| mac_text_as_decrypted(&typed(t.as_bytes(), ValueType::Float).unwrap(), t.as_bytes());
+        assert!(float("393.3") && float("0.000001") && float("123456789012345") && float("-5") && float("0"));
+        assert!(!float("-0") && !float("5.") && !float("1e5") && !float("0.10") && !float("05"));
     }
 
     #[test]

@@ -11,5 +11,5 @@ mod parse;
 mod tests;
 mod write;
 
-pub(crate) use parse::parse;
+pub(crate) use parse::{parse, parse_encrypted};
 pub(crate) use write::{apply_checked, decrypted_text, emit, value_text, write};

@@ -10,7 +10,20 @@ pub(super) const UTF8_BOM: &str = "\u{FEFF}";
 
 /// Parses a JSON file whose top level must be an object.
 pub(crate) fn parse(src: &str) -> Result<Document, ParseError> {
-    let mut p = Parser { src, b: src.as_bytes(), pos: 0, stack: Vec::new() };
+    parse_with(src, false)
+}
+
+/// [`parse`] for decryption: a sops value token (`"ENC[AES256_GCM,data:...]"`) that is the
+/// value of an object member outside the top-level `sops` member, and has no escapes, is left
+/// in `src`: its leaf holds an empty string and says so ([`crate::Leaf::token_in_source`]; the
+/// token is the text between the quotes of the leaf's span). Decryption reads it from there;
+/// the copy of every token a large file holds is saved.
+pub(crate) fn parse_encrypted(src: &str) -> Result<Document, ParseError> {
+    parse_with(src, true)
+}
+
+fn parse_with(src: &str, tokens_in_source: bool) -> Result<Document, ParseError> {
+    let mut p = Parser { src, b: src.as_bytes(), pos: 0, stack: Vec::new(), tokens_in_source };
     p.pos = src.strip_prefix(UTF8_BOM).map_or(0, |_| UTF8_BOM.len());
     p.skip_ws();
     if p.peek() != Some(b'{') {
@@ -50,6 +63,8 @@ struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     stack: Vec<Frame>,
+    /// Leave value tokens in the source (see [`parse_encrypted`]).
+    tokens_in_source: bool,
 }
 
 impl Parser<'_> {
@@ -200,6 +215,12 @@ impl Parser<'_> {
 
     fn scalar(&mut self) -> Result<Node, ParseError> {
         let start = self.pos;
+        if self.peek() == Some(b'"') && self.token_in_source() {
+            let value = Scalar::Str(String::new());
+            let mut leaf = Leaf::new(value);
+            (leaf.span, leaf.style, leaf.token_in_source) = (Span::new(start, self.pos), Style::DoubleQuoted, true);
+            return Ok(Node::Leaf(leaf));
+        }
         let (value, style) = match self.peek() {
             Some(b'"') => (Scalar::Str(self.string()?), Style::DoubleQuoted),
             Some(b't') => (self.literal("true", Scalar::Bool(true))?, Style::Plain),
@@ -294,6 +315,28 @@ impl Parser<'_> {
         }
     }
 
+    /// At a string's opening quote: when the string is a value token to leave in the source
+    /// (see [`parse_encrypted`]), moves past its closing quote and says so.
+    fn token_in_source(&mut self) -> bool {
+        if !self.tokens_in_source {
+            return false;
+        }
+        // The value of an object member (an array's items are read as they are), outside the
+        // top-level `sops` member.
+        match (self.stack.first(), self.stack.last()) {
+            (Some(Frame::Map { key, .. }), Some(Frame::Map { .. })) if key != "sops" => {}
+            _ => return false,
+        }
+        let from = self.pos + 1;
+        let Some(close) = memchr::memchr2(b'"', b'\\', &self.b[from..]).map(|o| from + o) else { return false };
+        let text = &self.b[from..close];
+        if self.b[close] != b'"' || !text.starts_with(b"ENC[AES256_GCM,data:") || first_control(text).is_some() {
+            return false;
+        }
+        self.pos = close + 1;
+        true
+    }
+
     /// Reads a string at its opening quote, decoding escapes.
     fn string(&mut self) -> Result<String, ParseError> {
         let open = self.pos;
@@ -383,9 +426,12 @@ pub(super) fn indent_unit(src: &str) -> Option<&str> {
     })
 }
 
-/// True when `literal` is a JSON number with exactly this value (and type).
+/// True when `literal` is a JSON number with exactly this value (and type), or an integer that
+/// a float value is exactly, up to 2^53: there the float's text ([`super::write::scalar_json`])
+/// is that integer's digits. (sops before 3.13.2 read every JSON number as a float: the files it
+/// encrypted hold integers as floats. `-0` reads as a float, never as this integer.)
 pub(super) fn same_number(literal: &str, value: &Scalar) -> bool {
-    let mut p = Parser { src: literal, b: literal.as_bytes(), pos: 0, stack: Vec::new() };
+    let mut p = Parser { src: literal, b: literal.as_bytes(), pos: 0, stack: Vec::new(), tokens_in_source: false };
     let Ok(doc) = p.scalar() else { return false };
     if p.pos != literal.len() {
         return false;
@@ -393,6 +439,9 @@ pub(super) fn same_number(literal: &str, value: &Scalar) -> bool {
     match (doc, value) {
         (Node::Leaf(Leaf { value: Scalar::Int(a), .. }), Scalar::Int(b)) => a == *b,
         (Node::Leaf(Leaf { value: Scalar::Float(a), .. }), Scalar::Float(b)) => a.to_bits() == b.to_bits(),
+        (Node::Leaf(Leaf { value: Scalar::Int(a), .. }), Scalar::Float(b)) => {
+            a.unsigned_abs() <= 1 << 53 && (a as f64).to_bits() == b.to_bits()
+        }
         _ => false,
     }
 }

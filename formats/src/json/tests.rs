@@ -429,3 +429,76 @@ fn a_nan_in_place_is_an_error_naming_its_key_path() {
     set(&mut doc, "c", Scalar::Str("x".into()));
     assert!(write(&doc, src, opts()).is_err());
 }
+
+/// An integer literal is taken for a float value only where writing the literal gives the text
+/// the float would be written as: every integer up to 2^53 either way, none beyond (where the
+/// float is often not that integer; where it is, the float is formatted); a negative zero is
+/// written as the float it reads as.
+#[test]
+fn an_integer_literal_stands_for_a_float_exactly_where_it_is_the_floats_text() {
+    let limit = 1i64 << 53;
+    let mut ints: Vec<i64> = (-1100..1100).collect();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..4000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let magnitude = (x >> (x % 64)) as i64 & ((1i64 << 62) - 1);
+        ints.push(if x & 1 == 0 { magnitude } else { -magnitude });
+    }
+    ints.extend([limit - 1, limit, limit + 1, -limit, -limit - 1, i64::MAX, i64::MIN + 1]);
+    let mut taken = 0;
+    for a in ints {
+        let literal = a.to_string();
+        let value = Scalar::Float(a as f64);
+        let same = super::parse::same_number(&literal, &value);
+        let written = scalar_json(&value, &[]).unwrap();
+        assert!(!same || written == literal, "{literal} taken, but the float is written {written}");
+        assert_eq!(same, a.unsigned_abs() <= 1 << 53, "{literal}");
+        taken += usize::from(same);
+    }
+    assert!(taken > 2000, "only {taken} literals taken");
+    // The integer differs from the float it reads as: not taken.
+    assert!(!super::parse::same_number("9007199254740993", &Scalar::Float(9007199254740992.0)));
+    // `-0` reads as a float (a negative zero), which is written `-0`; a float zero is `0`.
+    assert!(!super::parse::same_number("-0", &Scalar::Float(0.0)));
+    assert_eq!(scalar_json(&Scalar::Float(-0.0), &[]).unwrap(), "-0");
+    assert!(super::parse::same_number("0", &Scalar::Float(0.0)));
+    assert!(!super::parse::same_number("0", &Scalar::Float(-0.0)));
+    assert!(!super::parse::same_number("5", &Scalar::Float(5.5)));
+}
+
+/// A parse for decryption leaves in the source the tokens that are the values of object
+/// members, at every depth, and only those: not an array's items, not one with an escape, not
+/// the top-level `sops` member's (the metadata, read from the tree), not a string that is no
+/// token. Read back from there, the tree is the whole parse's; a file without tokens, and a
+/// refused one, read the same either way.
+#[test]
+fn a_parse_for_decryption_leaves_tokens_in_the_source() {
+    let t = |d: &str| format!("ENC[AES256_GCM,data:{d}=,iv:aXY=,tag:dGFn,type:str]");
+    let src = format!(
+        "{{\n  \"top\": \"{}\",\n  \"nested\": {{\"deeper\": {{\"k\": \"{}\", \"n\": 12}}, \"list\": [\"{}\", {{\"item\": \"{}\"}}]}},\n  \"escaped\": \"{}\",\n  \"plain\": \"text\",\n  \"inner\": {{\"sops\": \"{}\"}},\n  \"sops\": {{\"mac\": \"{}\", \"version\": \"3.13.2\"}}\n}}\n",
+        t("dG9w"),
+        t("aw"),
+        t("bGk"),
+        t("aXQ"),
+        t("ZXNj").replace("data:", "data\\u003a"),
+        t("aW4"),
+        t("bWFj"),
+    );
+    // top, nested.deeper.k, nested.list[1].item, inner.sops.
+    assert_eq!(crate::tokens_in_source_agree(Format::Json, &src), Ok(4));
+    let doc = crate::parse_encrypted(Format::Json, &src).unwrap();
+    let top = leaf(&doc, "top");
+    assert!(top.token_in_source && matches!(&top.value, Scalar::Str(s) if s.is_empty()));
+    assert_eq!(&src[top.span.start..top.span.end], format!("\"{}\"", t("dG9w")));
+    assert!(!leaf(&doc, "escaped").token_in_source && !leaf(&doc, "plain").token_in_source);
+    let Some(Node::Map(meta)) = doc.roots[0].node.get("sops").map(|e| &e.value) else { panic!("no metadata") };
+    assert!(meta.iter().filter_map(MapItem::entry).all(|e| matches!(&e.value, Node::Leaf(l) if !l.token_in_source)));
+    // What the plain parse refuses, this one refuses alike.
+    for bad in [src.replace("\"plain\": \"text\"", "\"plain\": \"te\u{1}xt\""), src.replace("dG9w=", "dG9w=\u{1}")] {
+        assert!(crate::parse(Format::Json, &bad).is_err());
+        assert_eq!(crate::tokens_in_source_agree(Format::Json, &bad), Ok(0));
+    }
+    assert_eq!(crate::tokens_in_source_agree(Format::Json, "{\"a\": [1, \"x\"], \"b\": {}}\n"), Ok(0));
+}

@@ -126,7 +126,7 @@ pub(crate) fn agree(src: &str) -> Result<usize, String> {
 }
 
 /// Everything a parsed document holds, values, spans and comments included, as text.
-pub(super) fn tree_text(doc: &Document) -> String {
+pub(crate) fn tree_text(doc: &Document) -> String {
     use crate::model::{MapItem, Node, Scalar, SeqItem};
     fn node(n: &Node, out: &mut String) {
         match n {

@@ -129,47 +129,6 @@ pub(crate) fn parse_encrypted(src: &str) -> Result<Document, ParseError> {
     parse_with(src, Values::TokensInSource)
 }
 
-/// Whether [`parse_encrypted`] reads `src` as [`parse`] does once every token it left in the
-/// source is read from there: how many it left, or the first difference (which may quote the
-/// input). For tests and fuzz targets.
-pub(crate) fn tokens_agree(src: &str) -> Result<usize, String> {
-    fn fill(node: &mut Node, src: &str, left: &mut usize) {
-        match node {
-            Node::Leaf(l) if l.token_in_source => {
-                *left += 1;
-                l.value = Scalar::Str(src[l.span.start..l.span.end].to_string());
-                l.token_in_source = false;
-            }
-            Node::Leaf(_) => {}
-            Node::Map(items) => items.iter_mut().for_each(|i| {
-                if let MapItem::Entry(e) = i {
-                    fill(&mut e.value, src, left)
-                }
-            }),
-            Node::Seq(items) => items.iter_mut().for_each(|i| {
-                if let SeqItem::Node { node, .. } = i {
-                    fill(node, src, left)
-                }
-            }),
-            Node::Alias(a) => fill(&mut a.node, src, left),
-        }
-    }
-    match (parse(src), parse_encrypted(src)) {
-        (Ok(whole), Ok(mut tokens)) => {
-            let mut left = 0;
-            tokens.roots.iter_mut().for_each(|r| fill(&mut r.node, src, &mut left));
-            let (a, b) = (super::halves::tree_text(&whole), super::halves::tree_text(&tokens));
-            if a == b {
-                Ok(left)
-            } else {
-                Err(format!("parse:\n{a}\nwith tokens left in the source, read back:\n{b}"))
-            }
-        }
-        (Err(a), Err(b)) if a.to_string() == b.to_string() => Ok(0),
-        (a, b) => Err(format!("parse: {:?}; with tokens left in the source: {:?}", a.err(), b.err())),
-    }
-}
-
 /// What a parse keeps of the values it reads.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Values {
