@@ -108,6 +108,18 @@ pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
     loop {
         let ls = line_start(src, end);
         let line = &src[ls..end];
+        // Nearly every key's line starts with spaces alone, and the line above holds code and
+        // no `?` (a parent's `key:`): decided from the bytes, without the trims below.
+        let b = line.as_bytes();
+        match b.iter().position(|&c| c != b' ') {
+            None if ls > 0 => {
+                end = ls - 1;
+                continue;
+            }
+            None => return None,
+            Some(i) if b[i].is_ascii_graphic() && b[i] != b'#' && memchr::memchr(b'?', b).is_none() => return None,
+            Some(_) => {}
+        }
         let code = code_of(line).trim_end();
         if code.ends_with('?') {
             return Some(ls + code.len() - 1);
@@ -122,6 +134,43 @@ pub(crate) fn explicit_key_indicator(src: &str, key: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `?` search as it was written before its fast path: the reference.
+    fn explicit_key_indicator_by_trims(src: &str, key: usize) -> Option<usize> {
+        let mut end = key;
+        loop {
+            let ls = line_start(src, end);
+            let code = code_of(&src[ls..end]).trim_end();
+            if code.ends_with('?') {
+                return Some(ls + code.len() - 1);
+            }
+            if !code.trim().is_empty() || ls == 0 {
+                return None;
+            }
+            end = ls - 1;
+        }
+    }
+
+    /// Before every position of texts built from lines of keys, `?`, comments, blanks, tabs and
+    /// other whitespace, the fast path finds what the trims find.
+    #[test]
+    fn the_explicit_key_search_finds_what_the_trims_find() {
+        let pieces = ["", "  ", "\t", "?", "? ", "a", "a:", "#", " # c ?", "x?", "\u{a0}", "- ", "?#", "é"];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let src = format!("{a}{b}\n{c}{a}\n{b}{c}k: v\n");
+                    for key in (0..=src.len()).filter(|&k| src.is_char_boundary(k)) {
+                        let expected = explicit_key_indicator_by_trims(&src, key);
+                        assert_eq!(explicit_key_indicator(&src, key), expected, "{src:?} at {key}");
+                        checked += usize::from(expected.is_some());
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} indicators found");
+    }
 
     #[test]
     fn edits_are_applied_into_a_buffer_of_the_exact_length() {
