@@ -276,6 +276,17 @@ pub struct CreationRule {
 impl Config {
     /// Reads and parses the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_parts(path, false)
+    }
+
+    /// Reads the config file at `path` for its `stores` settings alone, as sops's decryption
+    /// does: the file must be YAML with a mapping at the top; the rules are not read (nor
+    /// checked), and hold none.
+    pub fn load_stores(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_parts(path, true)
+    }
+
+    fn load_parts(path: &Path, stores_only: bool) -> Result<Config, ConfigError> {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| ConfigError {
             file: name.clone(),
@@ -291,11 +302,17 @@ impl Config {
             message: "the config file is not UTF-8".into(),
         })?;
         let dir = absolute(path).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
-        Config::parse(&src, &name, dir)
+        Config::parse_parts(&src, &name, dir, stores_only)
     }
 
     /// Parses config text; `name` is used in messages, `dir` anchors relative rule paths.
     pub fn parse(src: &str, name: &str, dir: PathBuf) -> Result<Config, ConfigError> {
+        Config::parse_parts(src, name, dir, false)
+    }
+
+    /// [`Config::parse`], or with `stores_only` the `stores` settings alone (see
+    /// [`Config::load_stores`]).
+    fn parse_parts(src: &str, name: &str, dir: PathBuf, stores_only: bool) -> Result<Config, ConfigError> {
         let p = Parser { src, file: name };
         let doc = gitseal_formats::parse(Format::Yaml, src).map_err(|e| ConfigError {
             file: name.into(),
@@ -317,6 +334,9 @@ impl Config {
             _ => return Err(p.err(1, "the top level must be a mapping (creation_rules, stores, ...)")),
         };
         for (key, value, line) in entries(items, src) {
+            if stores_only && key != "stores" {
+                continue;
+            }
             match key {
                 "creation_rules" => {
                     for (i, (node, line)) in p.list(value, line, "creation_rules")?.into_iter().enumerate() {

@@ -34,8 +34,9 @@ pub(crate) fn run(a: DecryptArgs) -> Result<(), Failure> {
             return Err(Failure::new(exit::CONFLICT, "--extract takes one file; run once per file"));
         }
     }
-    // Decrypt needs only `stores` from the config: a broken one is a warning, not an error.
-    let config = files::load_config(false)?;
+    // Decrypt reads only `stores` from the config (as sops): one that cannot be read is a
+    // warning, not an error; its rules are not read.
+    let config = files::load_stores_config()?;
     let mut d = Decryptor { a: &a, keys, steps: steps.as_deref(), config };
     let Some(files) = files else {
         let (input, output) = d.one(&a.io)?;

@@ -39,13 +39,26 @@ pub(crate) fn keyring(decryption_order: Option<&str>) -> Result<Keyring, Failure
 /// the working directory), printing its warnings. With `required`, a broken config is an error;
 /// without (decrypt only reads `stores`), it is a warning and no config is used.
 pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
+    load_config_with(required, Config::load)
+}
+
+/// The config found for this run, read for its `stores` settings alone (decryption, as sops);
+/// one that cannot be read is a warning.
+pub(crate) fn load_stores_config() -> Result<Option<Config>, Failure> {
+    load_config_with(false, Config::load_stores)
+}
+
+fn load_config_with(
+    required: bool,
+    load: fn(&Path) -> Result<Config, config::ConfigError>,
+) -> Result<Option<Config>, Failure> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let located = config::locate(EXPLICIT.get().and_then(|p| p.as_deref()), &cwd);
     for w in &located.warnings {
         warn(w);
     }
     let Some(path) = located.path else { return Ok(None) };
-    match Config::load(&path) {
+    match load(&path) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 warn(w);
