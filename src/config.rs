@@ -189,6 +189,11 @@ pub enum Destination {
 #[derive(Debug)]
 struct PathRegex {
     text: String,
+    /// The literals that every match starts with (`regex_syntax`'s prefix extraction from the
+    /// parsed pattern): a path that holds none of them cannot match, and is answered without
+    /// an automaton (a path is tried against each rule until one matches: most do not). `None`
+    /// when the pattern has no such finite set.
+    starts: Option<Vec<Vec<u8>>>,
     /// `None` only if building fails after the syntax was accepted (then nothing matches).
     compiled: std::sync::OnceLock<Option<Regex>>,
     /// The same pattern without Unicode, for ASCII paths (nearly all): on an ASCII text it
@@ -202,21 +207,30 @@ struct PathRegex {
 }
 
 /// Checks a config pattern's syntax as the regex crate reads it, without building the regex
-/// (a fraction of the cost); a pattern refused is handed to the regex crate for its own error.
-fn check_syntax(text: &str) -> Result<(), regex::Error> {
-    if regex_syntax::Parser::new().parse(text).is_ok() {
-        return Ok(());
+/// (a fraction of the cost), and gives the pattern parsed; a pattern refused is handed to the
+/// regex crate, for its own error (or, should the crate accept it, no parsed pattern).
+fn check_syntax(text: &str) -> Result<Option<regex_syntax::hir::Hir>, regex::Error> {
+    match regex_syntax::Parser::new().parse(text) {
+        Ok(hir) => Ok(Some(hir)),
+        Err(_) => Regex::new(text).map(|_| None),
     }
-    Regex::new(text).map(drop)
 }
 
 impl PathRegex {
     fn new(text: String) -> Result<PathRegex, regex::Error> {
-        check_syntax(&text)?;
-        Ok(PathRegex { text, compiled: std::sync::OnceLock::new(), ascii: std::sync::OnceLock::new() })
+        let starts = check_syntax(&text)?.and_then(|hir| {
+            let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+            prefixes.literals().map(|lits| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+        });
+        Ok(PathRegex { text, starts, compiled: std::sync::OnceLock::new(), ascii: std::sync::OnceLock::new() })
     }
 
     fn is_match(&self, path: &str) -> bool {
+        if let Some(starts) = &self.starts {
+            if !starts.iter().any(|s| memchr::memmem::find(path.as_bytes(), s).is_some()) {
+                return false;
+            }
+        }
         // The size limit guards against patterns from untrusted input; a config's own path
         // patterns are the repository's, and were accepted as syntax.
         if path.is_ascii() {
@@ -610,6 +624,7 @@ impl Parser<'_> {
                     let field = Rule::FIELDS.into_iter().find(|f| *f == k).unwrap_or_default();
                     if field.ends_with("_regex") {
                         check_syntax(&text)
+                            .map(drop)
                             .map_err(|e| self.err(l, format!("invalid {k}: {}", crate::selection::regex_error(&e))))?;
                     }
                     rule.selection = Some(SelectionText { field, text, line: l });
@@ -879,6 +894,9 @@ mod tests {
                 assert_eq!(re.is_match(path), unicode.is_match(path), "{p:?} on {path:?}");
             }
         }
+        // A path without a literal every match starts with is answered without an automaton.
+        let re = PathRegex::new(r"examples/.*secret.*\.yaml$".into()).unwrap();
+        assert!(!re.is_match("k8s/examples.yaml") && re.ascii.get().is_none() && re.compiled.get().is_none());
         // The ASCII automaton is what answered where it could be built.
         let re = PathRegex::new(r"examples/.*secret.*\.yaml$".into()).unwrap();
         assert!(re.is_match("examples/db-secret.yaml"));
