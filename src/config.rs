@@ -906,6 +906,20 @@ mod tests {
         assert!(re.ascii.get().is_some_and(Option::is_none) && re.compiled.get().is_some());
     }
 
+    /// Read for its stores alone, a config gives its stores and no rules, whatever its rules
+    /// hold; a config that is no YAML, or whose stores are wrong, is still refused.
+    #[test]
+    fn a_config_read_for_its_stores_reads_nothing_else() {
+        let text = "creation_rules:\n  - path_regex: '('\n    shamir_threshold: two\nunknown: 1\nstores:\n  yaml:\n    indent: 2\n";
+        assert!(Config::parse(text, "c", PathBuf::from("/")).is_err());
+        let c = Config::parse_parts(text, "c", PathBuf::from("/"), true).unwrap();
+        assert_eq!(c.stores.indent_for(Format::Yaml), Some(2));
+        assert!(c.rules.is_empty() && c.warnings.is_empty(), "{:?}", c.warnings);
+        for bad in ["creation_rules: [\n", "stores:\n  yaml:\n    indent: -2\n", "- a\n"] {
+            assert!(Config::parse_parts(bad, "c", PathBuf::from("/"), true).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn errors_name_the_line() {
         let e = Config::parse("creation_rules:\n  - path_regex: '('\n", ".sops.yaml", PathBuf::from("/")).unwrap_err();

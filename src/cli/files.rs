@@ -37,7 +37,7 @@ pub(crate) fn keyring(decryption_order: Option<&str>) -> Result<Keyring, Failure
 
 /// Finds and reads `.sops.yaml` (from `--config`/`SOPS_CONFIG`, else by searching upwards from
 /// the working directory), printing its warnings. With `required`, a broken config is an error;
-/// without (decrypt only reads `stores`), it is a warning and no config is used.
+/// without, it is a warning and no config is used.
 pub(crate) fn load_config(required: bool) -> Result<Option<Config>, Failure> {
     load_config_with(required, Config::load)
 }
