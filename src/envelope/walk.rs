@@ -907,6 +907,10 @@ fn typed(plain: &[u8], ty: ValueType) -> Result<Scalar, String> {
 /// decimal digits, far from the subnormal range), so it is that double's shortest text. A
 /// negative zero is left to the formatting.
 fn mac_text_as_decrypted(value: &Scalar, payload: &[u8]) -> bool {
+    // Most decrypted values are strings: they leave at once.
+    if !matches!(value, Scalar::Int(_) | Scalar::Float(_)) {
+        return false;
+    }
     let digits = payload.strip_prefix(b"-").unwrap_or(payload);
     let plain_int = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit) && (d.len() == 1 || d[0] != b'0');
     let negative_zero = payload.len() > digits.len() && digits.iter().all(|&c| c == b'0' || c == b'.');
