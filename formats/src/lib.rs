@@ -194,6 +194,19 @@ pub fn check(format: Format, src: &str) -> Result<bool, ParseError> {
     }
 }
 
+/// [`check`], with `beside` run on this thread meanwhile (encryption releases the tree it
+/// wrote its output from while the output is checked). A large YAML file's check is split
+/// between the two threads.
+pub fn check_beside(format: Format, src: &str, beside: impl FnOnce()) -> Result<bool, ParseError> {
+    match format {
+        Format::Yaml => yaml::check_beside(src, beside),
+        other => {
+            beside();
+            check(other, src)
+        }
+    }
+}
+
 /// Writes `doc` (parsed from `src`) back in its own format, replacing the spans of changed
 /// leaves and comments, and adding or removing the `sops` metadata as `opts` says.
 pub fn write(doc: &Document, src: &str, opts: WriteOptions<'_>) -> Result<String, EmitError> {

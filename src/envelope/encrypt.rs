@@ -136,16 +136,7 @@ pub fn encrypt_with(
     if out_format == Format::Yaml && out.len() >= 1 << 20 {
         // A large file's read-back check runs beside the release of the tree (every string in
         // it is zeroized on drop), which would otherwise follow it.
-        std::thread::scope(|s| {
-            let check = std::thread::Builder::new().stack_size(formats::TREE_STACK);
-            match check.spawn_scoped(s, || readable(out_format, &out, file)) {
-                Ok(check) => {
-                    drop(doc);
-                    check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                }
-                Err(_) => readable(out_format, &out, file),
-            }
-        })?;
+        read_back(formats::check_beside(out_format, &out, move || drop(doc)), file)?;
     } else {
         readable(out_format, &out, file)?;
     }
@@ -179,7 +170,12 @@ pub(crate) fn readable(format: Format, out: &str, file: &str) -> Result<(), Erro
     if format != Format::Yaml {
         return Ok(());
     }
-    match formats::check(format, out) {
+    read_back(formats::check(format, out), file)
+}
+
+/// The error for an encrypted file whose check ([`formats::check`]) found it unreadable.
+fn read_back(check: Result<bool, formats::ParseError>, file: &str) -> Result<(), Error> {
+    match check {
         Ok(true) => Ok(()),
         // Written in the wrong place (inside a value), the metadata would not be found.
         Ok(false) => Err(Error::Emit {

@@ -26,8 +26,10 @@ use std::borrow::Cow;
 use saphyr_parser::{Event, ScalarStyle};
 
 use super::fast::{self, is_dash, key_end, line_end, quoted, rest_of_line, skip_spaces};
-use super::parse::{forbidden_char, repeated, MAX_DEPTH};
+use super::parse::{forbidden_char, parse_check, repeated, MAX_DEPTH};
+use super::render::is_value_token;
 use super::resolve::{plain_is_unsigned, plain_reads_as_str};
+use crate::ParseError;
 
 /// True when the parse of `src` certainly succeeds and finds a top-level `sops` entry in its
 /// one document; false when neither pass can tell (the parse then decides). (Read in halves on
@@ -35,6 +37,30 @@ use super::resolve::{plain_is_unsigned, plain_reads_as_str};
 /// check already runs beside the release of the tree.)
 pub(super) fn readable(src: &str) -> bool {
     looked_at(src) && (by_lines(src) || by_events(src))
+}
+
+/// [`super::check`], with `beside` run on this thread while the pass by lines runs on another;
+/// this thread then looks at the text. What they leave is decided as `check` decides it, on a
+/// thread with the stack the deepest tree needs.
+pub(crate) fn check_beside(src: &str, beside: impl FnOnce()) -> Result<bool, ParseError> {
+    let (seen, lines) = std::thread::scope(|s| {
+        let lines = std::thread::Builder::new().spawn_scoped(s, || by_lines(src));
+        beside();
+        let seen = looked_at(src);
+        let lines = match lines {
+            Ok(lines) => lines.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => by_lines(src),
+        };
+        (seen, lines)
+    });
+    if seen && lines {
+        return Ok(true);
+    }
+    let rest = || if seen && by_events(src) { Ok(true) } else { parse_check(src) };
+    std::thread::scope(|s| match std::thread::Builder::new().stack_size(crate::TREE_STACK).spawn_scoped(s, rest) {
+        Ok(rest) => rest.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        Err(_) => rest(),
+    })
 }
 
 /// What both passes refuse at a glance: what the parse refuses before it reads a token, and
@@ -248,6 +274,9 @@ impl<'s> Lines<'s> {
                 }
                 r + 2
             }
+            // A value token to the end of the line: a plain scalar, a string (most lines of an
+            // encrypted file end with one).
+            _ if is_value_token(&src[r..le]) => le,
             _ => {
                 let end = fast::plain_end(b, r, le).ok()?;
                 if plain_is_unsigned(&src[r..end]) {
@@ -386,7 +415,7 @@ pub(crate) fn agree(src: &str) -> Result<bool, String> {
         (true, false) => "the lines",
         (false, true) => "the events",
     };
-    match super::parse::parse_check(src) {
+    match parse_check(src) {
         Ok(true) => Ok(true),
         Ok(false) => Err(format!("passed by {by}, but the parse finds no top-level sops entry")),
         Err(e) => Err(format!("passed by {by}, but the parse refuses it: {e}")),

@@ -186,7 +186,7 @@ pub(crate) fn render_str<'s>(
 /// in block context such a text is a plain scalar that reads as this string (it starts with a
 /// letter, ends with `]`, and without a space or tab it holds no `: ` and no ` #`). Most values
 /// a file holds once it is encrypted are these, hence the quick check.
-fn is_value_token(s: &str) -> bool {
+pub(crate) fn is_value_token(s: &str) -> bool {
     // One range test per byte and no early exit: the loop runs on vectors.
     s.starts_with("ENC[AES256_GCM,data:")
         && s.ends_with(']')

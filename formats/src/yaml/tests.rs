@@ -613,6 +613,18 @@ fn the_quick_read_back_check_never_passes_what_the_parse_refuses() {
     let encrypted = format!("a: ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]\nb:\n    - ENC[AES256_GCM,data:eQ==,iv:aXY=,tag:dGFn,type:int]\n{META}");
     assert_eq!(super::readback_agrees(&encrypted), Ok(true), "an encrypted file is passed");
     assert!(looked_at(&encrypted) && by_lines(&encrypted), "an encrypted file is passed by lines");
+    // The check split between two threads answers as the check does, and runs what it is
+    // given beside once.
+    for (name, src) in texts.iter().map(|(n, s)| (n.as_str(), s.as_str())).chain([("encrypted", encrypted.as_str())]) {
+        let mut ran = 0;
+        let split = super::check_beside(src, || ran += 1);
+        assert_eq!(ran, 1, "{name}");
+        match (split, super::check(src)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{name}"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+            (a, b) => panic!("{name}: {a:?} beside, {b:?} alone"),
+        }
+    }
     // Each of these would be read by the line scanner, but is refused by the parse (or has no
     // metadata where the parse looks): the events leave it to the parse.
     let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
