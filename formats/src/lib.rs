@@ -262,6 +262,29 @@ pub fn decrypted_text<'a>(
     }
 }
 
+/// Whether decrypting writes other text than `source` (the leaf's text in `src`) in place of
+/// `leaf`: [`decrypted_text`] compared with `source`, the text wiped once compared. `None` where
+/// [`decrypted_text`] is. JSON's usual values (strings with nothing to escape, numbers written
+/// as their payload, booleans, nulls) are compared without making their text.
+pub fn decrypted_text_differs(
+    format: Format,
+    indent: Option<usize>,
+    src: &str,
+    leaf: &Leaf,
+    payload: Option<&str>,
+    source: &str,
+) -> Option<bool> {
+    if format == Format::Json {
+        return json::decrypted_text_differs(leaf, payload, source);
+    }
+    let text = decrypted_text(format, indent, src, leaf, payload)?;
+    let differs = text != source;
+    if let std::borrow::Cow::Owned(mut copy) = text {
+        zeroize::Zeroize::zeroize(&mut copy);
+    }
+    Some(differs)
+}
+
 /// YAML flow-style text of a node on one line (strings double-quoted), as the codec writes an
 /// alias expansion that holds encrypted values.
 pub fn yaml_flow_text(node: &Node) -> String {

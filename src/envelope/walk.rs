@@ -633,12 +633,8 @@ impl<'k> Walk<'k> {
         let source = &src[leaf.span.start..leaf.span.end];
         let as_number = !matches!(leaf.value, Scalar::Str(_) | Scalar::Time(_));
         let payload = as_number.then(|| std::str::from_utf8(payload).unwrap_or_default());
-        // The text is the value as decryption will write it: a copy is wiped once compared.
-        if let Some(text) = gitseal_formats::decrypted_text(format, indent, src, leaf, payload) {
-            let differs = text != source;
-            if let Cow::Owned(copy) = text {
-                drop(Zeroizing::new(copy));
-            }
+        // The text decryption will write for the value (a copy is wiped once compared).
+        if let Some(differs) = gitseal_formats::decrypted_text_differs(format, indent, src, leaf, payload, source) {
             if differs {
                 self.layout.entries.push((
                     index,

@@ -12,4 +12,4 @@ mod tests;
 mod write;
 
 pub(crate) use parse::{parse, parse_encrypted};
-pub(crate) use write::{apply_checked, decrypted_text, emit, value_text, write};
+pub(crate) use write::{apply_checked, decrypted_text, decrypted_text_differs, emit, value_text, write};

@@ -136,6 +136,50 @@ fn decrypted_text_is_what_write_produces() {
     assert_eq!(decrypted_text(leaf(&doc, "m"), Some("7")).unwrap(), "7");
 }
 
+/// Whether decryption writes a leaf's source text back, decided without the quoted copy for
+/// strings with nothing to escape, is what comparing the copy decides: for source texts with
+/// and without escapes, of every kind of value, in objects and arrays.
+#[test]
+fn a_plain_string_is_compared_with_its_source_where_it_is() {
+    let src = r#"{"a": "x", "b": "caf\u00e9", "c": "café", "d": "a\/b", "e": "", "f": "q\"q",
+        "g": 1.50, "h": 7, "i": true, "j": null, "k": ["x", "\u0041", "tab\t", 2e3],
+        "l": "ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]", "m": "\\"}"#;
+    let doc = parse(src).unwrap();
+    let mut leaves = Vec::new();
+    let mut stack = vec![&doc.roots[0].node];
+    while let Some(node) = stack.pop() {
+        match node {
+            Node::Map(items) => stack.extend(items.iter().filter_map(MapItem::entry).map(|e| &e.value)),
+            Node::Seq(items) => stack.extend(items.iter().filter_map(|i| match i {
+                SeqItem::Node { node, .. } => Some(node),
+                SeqItem::Comment(_) => None,
+            })),
+            Node::Leaf(leaf) => leaves.push(leaf),
+            Node::Alias(_) => {}
+        }
+    }
+    assert_eq!(leaves.len(), 16);
+    let (mut same, mut differ) = (0, 0);
+    for leaf in leaves {
+        let source = &src[leaf.span.start..leaf.span.end];
+        // A number's payload is its text as encrypted: the source's, or another spelling.
+        let payloads: &[Option<&str>] = match &leaf.value {
+            Scalar::Int(_) | Scalar::Float(_) => &[Some(source), Some("2000"), Some("1.5"), None],
+            _ => &[None],
+        };
+        for &payload in payloads {
+            let expected = crate::decrypted_text(Format::Json, None, src, leaf, payload).map(|t| t != source);
+            let found = crate::decrypted_text_differs(Format::Json, None, src, leaf, payload, source);
+            assert_eq!(found, expected, "{source} as {payload:?}");
+            match expected {
+                Some(true) => differ += 1,
+                _ => same += 1,
+            }
+        }
+    }
+    assert!(same >= 12 && differ >= 8, "{same} written back, {differ} not");
+}
+
 #[test]
 fn nan_cannot_be_written() {
     let src = "{\"secret\": 1}";

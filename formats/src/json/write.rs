@@ -331,6 +331,29 @@ pub(crate) fn decrypted_text(leaf: &Leaf, payload: Option<&str>) -> Option<Strin
     }
 }
 
+/// Whether [`decrypted_text`] differs from `source`, found without making the text for a string
+/// with nothing to escape, a number written as its payload, a boolean or a null.
+pub(crate) fn decrypted_text_differs(leaf: &Leaf, payload: Option<&str>, source: &str) -> Option<bool> {
+    let same = match (&leaf.value, payload) {
+        (Scalar::Str(s), _) if plain_json(s) => {
+            source.len() == s.len() + 2
+                && source.starts_with('"')
+                && source.ends_with('"')
+                && &source[1..source.len() - 1] == s
+        }
+        (Scalar::Int(_) | Scalar::Float(_), Some(p)) if same_number(p, &leaf.value) => p == source,
+        (Scalar::Bool(b), _) => source == if *b { "true" } else { "false" },
+        (Scalar::Null, _) => source == "null",
+        _ => {
+            let mut text = decrypted_text(leaf, payload)?;
+            let same = text == source;
+            zeroize::Zeroize::zeroize(&mut text);
+            same
+        }
+    };
+    Some(!same)
+}
+
 /// Whether `s` goes between JSON quotes as it is, with nothing to escape.
 pub(super) fn plain_json(s: &str) -> bool {
     // A block at a time without branches inside it, so that the loop runs on vectors (a byte at
