@@ -54,9 +54,9 @@ pub fn yaml_halves_agree(src: &str) -> Result<usize, String> {
     yaml::halves_agree(src)
 }
 
-/// Whether the read-back check of an encrypted YAML file, when it passes `src` from the line
-/// scanner's events alone, agrees with the parse: `Ok(true)` when it passes `src` and the parse
-/// reads it and finds the metadata, `Ok(false)` when the events leave it to the parse, an error
+/// Whether each quick pass of the read-back check of an encrypted YAML file (by lines, by the
+/// line scanner's events) agrees with the parse: `Ok(true)` when one passes `src` and the parse
+/// reads it and finds the metadata, `Ok(false)` when both leave it to the parse, an error
 /// otherwise. For tests and fuzz targets; the error may quote the input.
 #[doc(hidden)]
 pub fn yaml_readback_agrees(src: &str) -> Result<bool, String> {

@@ -10,9 +10,9 @@
 //!
 //! For YAML, the line scanner that reads block YAML must also give saphyr's events, at the
 //! same offsets, on every input it reads, and a parse cut in two halves (as large files are
-//! parsed) must give the whole parse's tree at every line where it cuts. The read-back check of
-//! encryption, when it passes a text from the line scanner's events alone, must agree with the
-//! parse (which reads the text and finds the metadata). For YAML and JSON, the parse for
+//! parsed) must give the whole parse's tree at every line where it cuts. Each quick pass of
+//! encryption's read-back check (by lines, by the line scanner's events), when it passes a text,
+//! must agree with the parse (which reads the text and finds the metadata). For YAML and JSON, the parse for
 //! decryption, which leaves value tokens in the text, must give the parse's tree once they are
 //! read from there.
 
@@ -34,7 +34,7 @@ pub fn yaml(data: &[u8]) {
         if let Err(e) = formats::tokens_in_source_agree(Format::Yaml, text) {
             panic!("a YAML parse for decryption and the whole parse disagree: {e}");
         }
-        // The read-back check from events alone passes only what the parse reads, with the
+        // Each quick pass of the read-back check passes only what the parse reads, with the
         // metadata: the input as it is, and with a `sops` entry after it.
         let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
         for text in [text, &format!("{text}{sep}sops:\n    version: 3.13.2\n")] {

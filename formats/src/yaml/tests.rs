@@ -626,7 +626,7 @@ fn the_quick_read_back_check_never_passes_what_the_parse_refuses() {
         }
     }
     // Each of these would be read by the line scanner, but is refused by the parse (or has no
-    // metadata where the parse looks): the events leave it to the parse.
+    // metadata where the parse looks): both quick passes leave it to the parse.
     let many: String = (0..20).map(|i| format!("k{i}: 1\n")).collect();
     let deep: String =
         (0..2001).map(|d| format!("{}k:\n", " ".repeat(d))).collect::<String>() + &" ".repeat(2001) + "v: 1\n";
